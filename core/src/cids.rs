@@ -1,0 +1,151 @@
+//! How carport names blocks: CID version, multihash function and identity inlining.
+
+use cid::{Cid, Version};
+use multihash::Multihash;
+use sha2::Digest;
+
+use crate::error::SettingsError;
+
+/// Multicodec of dag-pb blocks (UnixFS nodes).
+pub const DAG_PB: u64 = 0x70;
+/// Multicodec of raw blocks (raw leaves).
+pub const RAW: u64 = 0x55;
+/// Multihash code of the identity "hash": the bytes themselves.
+pub const IDENTITY: u64 = 0x00;
+/// Multihash code of sha2-256.
+pub const SHA2_256: u64 = 0x12;
+/// Multihash code of blake3 (32-byte digest).
+pub const BLAKE3: u64 = 0x1e;
+
+/// The hash functions carport writes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlg {
+    Sha2_256,
+    Blake3,
+}
+
+impl HashAlg {
+    pub fn code(self) -> u64 {
+        match self {
+            HashAlg::Sha2_256 => SHA2_256,
+            HashAlg::Blake3 => BLAKE3,
+        }
+    }
+
+    pub fn digest(self, data: &[u8]) -> Multihash<64> {
+        let digest: [u8; 32] = match self {
+            HashAlg::Sha2_256 => sha2::Sha256::digest(data).into(),
+            HashAlg::Blake3 => *blake3::hash(data).as_bytes(),
+        };
+        Multihash::wrap(self.code(), &digest).expect("32-byte digest fits")
+    }
+}
+
+impl std::str::FromStr for HashAlg {
+    type Err = SettingsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sha2-256" => Ok(HashAlg::Sha2_256),
+            "blake3" => Ok(HashAlg::Blake3),
+            _ => Err(SettingsError::Hash(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for HashAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HashAlg::Sha2_256 => "sha2-256",
+            HashAlg::Blake3 => "blake3",
+        })
+    }
+}
+
+/// The rule that turns a block's bytes into its CID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CidRule {
+    pub version: Version,
+    pub hash: HashAlg,
+    /// Blocks of at most this many bytes get an identity CID that holds the bytes themselves.
+    pub inline_limit: Option<usize>,
+}
+
+impl CidRule {
+    /// Checks that the combination can be written at all.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.version == Version::V0 && self.hash != HashAlg::Sha2_256 {
+            return Err(SettingsError::CidV0Hash(self.hash.to_string()));
+        }
+        match self.inline_limit {
+            Some(limit) if limit > MAX_INLINE_LIMIT => Err(SettingsError::InlineLimit(limit)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The CID of `data` encoded with `codec`. CIDv0 can only name sha2-256 dag-pb, so raw and
+    /// inlined blocks are named with CIDv1 even under a v0 rule, as kubo does.
+    pub fn cid(&self, codec: u64, data: &[u8]) -> Cid {
+        if self.inline_limit.is_some_and(|limit| data.len() <= limit) {
+            let mh = Multihash::wrap(IDENTITY, data).expect("inline limit is below 64 bytes");
+            return Cid::new_v1(codec, mh);
+        }
+        let mh = self.hash.digest(data);
+        if self.version == Version::V0 && codec == DAG_PB {
+            Cid::new_v0(mh).expect("sha2-256 dag-pb")
+        } else {
+            Cid::new_v1(codec, mh)
+        }
+    }
+}
+
+/// Largest inline limit: identity multihashes in carport's CIDs hold at most 64 bytes.
+pub const MAX_INLINE_LIMIT: usize = 64;
+
+/// The CID of `data` recomputed with the hash function `cid` names, or `None` when carport
+/// cannot compute that function.
+pub fn rehash(cid: &Cid, data: &[u8]) -> Option<bool> {
+    let mh = cid.hash();
+    let digest: Vec<u8> = match mh.code() {
+        IDENTITY => data.to_vec(),
+        SHA2_256 => sha2::Sha256::digest(data).to_vec(),
+        0x13 => sha2::Sha512::digest(data).to_vec(),
+        BLAKE3 => {
+            let mut out = vec![0u8; mh.size() as usize];
+            blake3::Hasher::new().update(data).finalize_xof().fill(&mut out);
+            out
+        }
+        _ => return None,
+    };
+    Some(mh.digest() == digest.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_raw_block() {
+        let rule = CidRule { version: Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
+        assert_eq!(
+            rule.cid(RAW, b"").to_string(),
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        );
+    }
+
+    #[test]
+    fn v0_rule_names_raw_blocks_v1() {
+        let rule = CidRule { version: Version::V0, hash: HashAlg::Sha2_256, inline_limit: None };
+        assert_eq!(rule.cid(RAW, b"x").version(), Version::V1);
+        assert_eq!(rule.cid(DAG_PB, b"x").version(), Version::V0);
+    }
+
+    #[test]
+    fn inlines_small_blocks() {
+        let rule = CidRule { version: Version::V1, hash: HashAlg::Blake3, inline_limit: Some(4) };
+        let cid = rule.cid(RAW, b"abc");
+        assert_eq!(cid.hash().code(), IDENTITY);
+        assert_eq!(cid.hash().digest(), b"abc");
+        assert_eq!(rehash(&cid, b"abc"), Some(true));
+        assert_eq!(rule.cid(RAW, b"abcde").hash().code(), BLAKE3);
+    }
+}

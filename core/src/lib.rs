@@ -1,0 +1,14 @@
+//! carport-core: the pure-Rust heart of carport.
+//!
+//! It turns files and folders into an IPFS UnixFS DAG and CAR files, and reads and verifies them
+//! back, giving exactly the CIDs kubo and ipfs-car give. It is sans-IO: callers push bytes in and
+//! take blocks out, so a browser, a Cloudflare Worker and the CLI drive the same code.
+
+pub mod chunker;
+pub mod cids;
+pub mod dagpb;
+pub mod error;
+pub mod unixfs;
+pub mod varint;
+
+pub use cid::Cid;
