@@ -12,3 +12,11 @@ pub mod unixfs;
 pub mod varint;
 
 pub use cid::Cid;
+pub mod block;
+pub mod file;
+pub mod layout;
+pub mod settings;
+pub mod dir;
+pub mod hamt;
+pub mod import;
+mod murmur3;

@@ -1,0 +1,226 @@
+//! Importing one file: chunks in, leaves and parents out, the root at the end.
+
+use crate::block::Block;
+use crate::chunker::Chunker;
+use crate::cids::{CidRule, DAG_PB, RAW};
+use crate::dagpb::{PbLink, PbNode};
+use crate::layout::{Layout, Link, ParentMaker};
+use crate::settings::Settings;
+use crate::unixfs::{Data, Mtime, NodeType};
+
+/// Optional UnixFS metadata, written on a file's or folder's root node when asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub mode: Option<u32>,
+    pub mtime: Option<Mtime>,
+}
+
+impl Metadata {
+    fn is_empty(&self) -> bool {
+        self.mode.is_none() && self.mtime.is_none()
+    }
+
+    pub(crate) fn apply(&self, data: &mut Data) {
+        data.mode = self.mode;
+        data.mtime = self.mtime;
+    }
+}
+
+/// Streams one file into UnixFS blocks.
+///
+/// Memory holds the chunk being formed, the first chunk (held back until the file is known to
+/// have a second, since a one-chunk file is its own root), and the layout's frontier; never the
+/// whole file.
+pub struct FileBuilder {
+    chunker: Box<dyn Chunker>,
+    layout: Box<dyn Layout>,
+    nodes: Nodes,
+    pending: Vec<u8>,
+    held: Option<Vec<u8>>,
+    leaves: u64,
+}
+
+impl FileBuilder {
+    pub fn new(settings: &Settings, meta: Metadata) -> Self {
+        let chunker = settings.chunker.build();
+        let pending = Vec::with_capacity(chunker.max_len());
+        FileBuilder {
+            chunker,
+            layout: settings.layout.build(settings.max_links),
+            nodes: Nodes { rule: settings.cid, raw_leaves: settings.raw_leaves, meta, out: Vec::new() },
+            pending,
+            held: None,
+            leaves: 0,
+        }
+    }
+
+    /// Feeds the next bytes of the file; finished blocks are appended to `out`.
+    pub fn write(&mut self, mut data: &[u8], out: &mut Vec<Block>) {
+        let max = self.chunker.max_len();
+        while !data.is_empty() {
+            let take = (max - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            while let Some(cut) = self.chunker.next_cut(&self.pending) {
+                let rest = self.pending.split_off(cut);
+                let chunk = std::mem::replace(&mut self.pending, rest);
+                self.chunk(chunk);
+                if self.pending.capacity() < max {
+                    self.pending.reserve(max - self.pending.len());
+                }
+            }
+        }
+        out.append(&mut self.nodes.out);
+    }
+
+    /// Ends the file and returns the link to its root.
+    pub fn finish(mut self, out: &mut Vec<Block>) -> Link {
+        if !self.pending.is_empty() {
+            let chunk = std::mem::take(&mut self.pending);
+            self.chunk(chunk);
+        }
+        let root = if self.leaves == 0 {
+            let only = self.held.take().unwrap_or_default();
+            self.nodes.single_leaf_root(only)
+        } else {
+            self.layout.finish(&mut self.nodes).expect("leaves were pushed")
+        };
+        out.append(&mut self.nodes.out);
+        root
+    }
+
+    fn chunk(&mut self, chunk: Vec<u8>) {
+        if self.leaves == 0 && self.held.is_none() {
+            self.held = Some(chunk);
+            return;
+        }
+        if let Some(first) = self.held.take() {
+            self.push_leaf(first);
+        }
+        self.push_leaf(chunk);
+    }
+
+    fn push_leaf(&mut self, chunk: Vec<u8>) {
+        let leaf = self.nodes.leaf(chunk);
+        self.leaves += 1;
+        self.layout.push(leaf, &mut self.nodes);
+    }
+}
+
+/// Makes the blocks of one file under one CID rule.
+struct Nodes {
+    rule: CidRule,
+    raw_leaves: bool,
+    meta: Metadata,
+    out: Vec<Block>,
+}
+
+impl Nodes {
+    fn emit(&mut self, codec: u64, data: Vec<u8>, filesize: u64, tsize_below: u64) -> Link {
+        let cid = self.rule.cid(codec, &data);
+        let tsize = data.len() as u64 + tsize_below;
+        self.out.push(Block { cid, data });
+        Link { cid, tsize, filesize }
+    }
+
+    fn leaf(&mut self, chunk: Vec<u8>) -> Link {
+        let len = chunk.len() as u64;
+        if self.raw_leaves {
+            return self.emit(RAW, chunk, len, 0);
+        }
+        self.file_leaf(chunk, &Metadata::default())
+    }
+
+    /// A dag-pb leaf: a UnixFS file node with the bytes inline.
+    fn file_leaf(&mut self, chunk: Vec<u8>, meta: &Metadata) -> Link {
+        let len = chunk.len() as u64;
+        let mut data = Data::new(NodeType::File);
+        data.filesize = Some(len);
+        data.data = (!chunk.is_empty()).then_some(chunk);
+        meta.apply(&mut data);
+        let block = PbNode { links: Vec::new(), data: Some(data.encode()) }.encode();
+        self.emit(DAG_PB, block, len, 0)
+    }
+
+    /// The root of a file of one chunk. A raw leaf cannot carry metadata, so with metadata the
+    /// chunk goes into a UnixFS file node instead (as ipfs-unixfs-importer does).
+    fn single_leaf_root(&mut self, chunk: Vec<u8>) -> Link {
+        if self.raw_leaves && self.meta.is_empty() {
+            return self.leaf(chunk);
+        }
+        let meta = self.meta;
+        self.file_leaf(chunk, &meta)
+    }
+}
+
+impl ParentMaker for Nodes {
+    fn parent(&mut self, children: &[Link], is_root: bool) -> Link {
+        let mut data = Data::new(NodeType::File);
+        let filesize: u64 = children.iter().map(|c| c.filesize).sum();
+        data.filesize = Some(filesize);
+        data.blocksizes = children.iter().map(|c| c.filesize).collect();
+        if is_root {
+            self.meta.apply(&mut data);
+        }
+        let links = children
+            .iter()
+            .map(|c| PbLink { hash: c.cid, name: Some(String::new()), tsize: Some(c.tsize) })
+            .collect();
+        let block = PbNode { links, data: Some(data.encode()) }.encode();
+        let below = children.iter().map(|c| c.tsize).sum();
+        self.emit(DAG_PB, block, filesize, below)
+    }
+}
+
+/// Imports a whole in-memory file, for tests and small inputs.
+pub fn import_bytes(settings: &Settings, bytes: &[u8]) -> (Link, Vec<Block>) {
+    let mut out = Vec::new();
+    let mut builder = FileBuilder::new(settings, Metadata::default());
+    builder.write(bytes, &mut out);
+    let root = builder.finish(&mut out);
+    (root, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Profile;
+
+    fn root(profile: Profile, bytes: &[u8]) -> String {
+        import_bytes(&profile.settings(), bytes).0.cid.to_string()
+    }
+
+    #[test]
+    fn kubo_vectors_v0() {
+        let p = Profile::UnixfsV0_2015;
+        assert_eq!(root(p, b""), "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
+        assert_eq!(root(p, b"hello world"), "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD");
+        assert_eq!(root(p, &vec![0u8; 1 << 20]), "QmVkbauSDEaMP4Tkq6Epm9uW75mWm136n81YH8fGtfwdHU");
+        assert_eq!(root(p, &vec![0u8; 100 << 20]), "Qmca3PNFKuZnYkiVv1FpcV1AfDUm4qCSHoYjPTBqDAsyk8");
+    }
+
+    #[test]
+    fn kubo_vectors_v1() {
+        let p = Profile::UnixfsV1_2025;
+        assert_eq!(root(p, b""), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
+        assert_eq!(root(p, b"hello world"), "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
+        assert_eq!(root(p, b"hello world\n"), "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
+        assert_eq!(root(p, &vec![0u8; 1 << 20]), "bafkreibq4fevl27rgurgnxbp7adh42aqiyd6ouflxhj3gzmcxcxzbh6lla");
+        assert_eq!(root(p, &vec![0u8; 100 << 20]), "bafybeihekywddbzllb3waeoltzfeftxani7qshphmjkylbthhyoko5x35i");
+    }
+
+    #[test]
+    fn any_write_split_gives_the_same_root() {
+        let settings = Settings { chunker: crate::chunker::ChunkerSpec::Size(1000), max_links: 3, ..Profile::UnixfsV1_2025.settings() };
+        let bytes: Vec<u8> = (0..25_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = import_bytes(&settings, &bytes).0;
+        for step in [1, 999, 1000, 1001, 4096] {
+            let mut out = Vec::new();
+            let mut b = FileBuilder::new(&settings, Metadata::default());
+            for part in bytes.chunks(step) {
+                b.write(part, &mut out);
+            }
+            assert_eq!(b.finish(&mut out), whole, "step {step}");
+        }
+    }
+}

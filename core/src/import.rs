@@ -1,0 +1,195 @@
+//! Importing a tree of files, folders and symlinks into one UnixFS DAG.
+//!
+//! Files stream through a [`FileBuilder`] one at a time; folders are kept as name → link maps until
+//! [`Importer::finish`] builds them bottom-up, so memory is the open file's frontier plus one link
+//! per imported entry.
+
+use std::collections::BTreeMap;
+
+use crate::block::Block;
+use crate::cids::DAG_PB;
+use crate::dagpb::PbNode;
+use crate::dir::{self, DirEntry};
+use crate::error::{ImportError, SettingsError};
+use crate::file::{FileBuilder, Metadata};
+use crate::layout::Link;
+use crate::settings::Settings;
+use crate::unixfs::{Data, NodeType};
+
+#[derive(Default)]
+struct Dir {
+    entries: BTreeMap<String, Entry>,
+    meta: Metadata,
+}
+
+enum Entry {
+    Dir(Dir),
+    Leaf(Link),
+}
+
+/// Builds a folder tree. Paths are `/`-separated and relative to the root folder.
+pub struct Importer {
+    settings: Settings,
+    root: Dir,
+    open: Option<(Vec<String>, FileBuilder)>,
+}
+
+impl Importer {
+    pub fn new(settings: Settings) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        Ok(Importer { settings, root: Dir::default(), open: None })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Adds a folder (and its parents); folders holding files are added implicitly, so this is
+    /// needed only for empty folders and for metadata.
+    pub fn add_dir(&mut self, path: &str, meta: Metadata) -> Result<(), ImportError> {
+        let parts = split(path)?;
+        self.dir_mut(&parts, path)?.meta = meta;
+        Ok(())
+    }
+
+    /// Sets the root folder's metadata.
+    pub fn set_root_meta(&mut self, meta: Metadata) {
+        self.root.meta = meta;
+    }
+
+    /// Starts a file; its bytes follow through [`Importer::write`].
+    pub fn begin_file(&mut self, path: &str, meta: Metadata) -> Result<(), ImportError> {
+        if let Some((open, _)) = &self.open {
+            return Err(ImportError::FileOpen(open.join("/")));
+        }
+        let parts = split(path)?;
+        self.check_free(&parts, path)?;
+        self.open = Some((parts, FileBuilder::new(&self.settings, meta)));
+        Ok(())
+    }
+
+    pub fn write(&mut self, data: &[u8], out: &mut Vec<Block>) -> Result<(), ImportError> {
+        let (_, builder) = self.open.as_mut().ok_or(ImportError::NoOpenFile)?;
+        builder.write(data, out);
+        Ok(())
+    }
+
+    /// Ends the open file and returns the link to its root.
+    pub fn end_file(&mut self, out: &mut Vec<Block>) -> Result<Link, ImportError> {
+        let (parts, builder) = self.open.take().ok_or(ImportError::NoOpenFile)?;
+        let link = builder.finish(out);
+        self.insert(&parts, Entry::Leaf(link.clone()))?;
+        Ok(link)
+    }
+
+    /// Adds a symlink pointing at `target`.
+    pub fn add_symlink(&mut self, path: &str, target: &str, meta: Metadata, out: &mut Vec<Block>) -> Result<Link, ImportError> {
+        let parts = split(path)?;
+        self.check_free(&parts, path)?;
+        let link = symlink(&self.settings, target, meta, out);
+        self.insert(&parts, Entry::Leaf(link.clone()))?;
+        Ok(link)
+    }
+
+    /// Builds every folder and returns the link to the root folder.
+    pub fn finish(mut self, out: &mut Vec<Block>) -> Result<Link, ImportError> {
+        if let Some((open, _)) = &self.open {
+            return Err(ImportError::FileOpen(open.join("/")));
+        }
+        let root = std::mem::take(&mut self.root);
+        Ok(self.build_dir(root, out).unwrap_or_else(|| dir::build(&self.settings, &[], Metadata::default(), out)))
+    }
+
+    /// Builds a folder; `None` when it is empty and the settings drop empty folders.
+    fn build_dir(&self, d: Dir, out: &mut Vec<Block>) -> Option<Link> {
+        let mut entries = Vec::with_capacity(d.entries.len());
+        for (name, entry) in d.entries {
+            let link = match entry {
+                Entry::Leaf(link) => Some(link),
+                Entry::Dir(sub) => self.build_dir(sub, out),
+            };
+            entries.extend(link.map(|link| DirEntry { name, link }));
+        }
+        if entries.is_empty() && !self.settings.empty_dirs {
+            return None;
+        }
+        Some(dir::build(&self.settings, &entries, d.meta, out))
+    }
+
+    fn check_free(&mut self, parts: &[String], path: &str) -> Result<(), ImportError> {
+        let (name, parent) = parts.split_last().expect("split gives at least one part");
+        if self.dir_mut(parent, path)?.entries.contains_key(name) {
+            return Err(ImportError::Duplicate(path.to_string()));
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, parts: &[String], entry: Entry) -> Result<(), ImportError> {
+        let (name, parent) = parts.split_last().expect("split gives at least one part");
+        let path = parts.join("/");
+        self.dir_mut(parent, &path)?.entries.insert(name.clone(), entry);
+        Ok(())
+    }
+
+    fn dir_mut(&mut self, parts: &[String], path: &str) -> Result<&mut Dir, ImportError> {
+        let mut d = &mut self.root;
+        for part in parts {
+            let entry = d.entries.entry(part.clone()).or_insert_with(|| Entry::Dir(Dir::default()));
+            d = match entry {
+                Entry::Dir(sub) => sub,
+                Entry::Leaf(_) => return Err(ImportError::NotADirectory(path.to_string())),
+            };
+        }
+        Ok(d)
+    }
+}
+
+/// A UnixFS symlink node: always dag-pb, the target as its data.
+pub fn symlink(settings: &Settings, target: &str, meta: Metadata, out: &mut Vec<Block>) -> Link {
+    let mut data = Data::new(NodeType::Symlink);
+    data.data = Some(target.as_bytes().to_vec());
+    meta.apply(&mut data);
+    let block = PbNode { links: Vec::new(), data: Some(data.encode()) }.encode();
+    let cid = settings.cid.cid(DAG_PB, &block);
+    let tsize = block.len() as u64;
+    out.push(Block { cid, data: block });
+    Link { cid, tsize, filesize: 0 }
+}
+
+fn split(path: &str) -> Result<Vec<String>, ImportError> {
+    let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    let bad = parts.is_empty() || parts.iter().any(|p| p == "." || p == ".." || p.contains('\0'));
+    if bad {
+        return Err(ImportError::BadPath(path.to_string()));
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Profile;
+
+    #[test]
+    fn empty_directory_vectors() {
+        for (p, want) in [
+            (Profile::UnixfsV0_2015, "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"),
+            (Profile::UnixfsV1_2025, "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"),
+        ] {
+            let mut out = Vec::new();
+            let root = Importer::new(p.settings()).unwrap().finish(&mut out).unwrap();
+            assert_eq!(root.cid.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn refuses_bad_paths_and_duplicates() {
+        let mut imp = Importer::new(Profile::default().settings()).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(imp.begin_file("../x", Metadata::default()), Err(ImportError::BadPath("../x".into())));
+        imp.begin_file("a/b", Metadata::default()).unwrap();
+        imp.end_file(&mut out).unwrap();
+        assert_eq!(imp.begin_file("a/b", Metadata::default()), Err(ImportError::Duplicate("a/b".into())));
+        assert_eq!(imp.begin_file("a/b/c", Metadata::default()), Err(ImportError::NotADirectory("a/b/c".into())));
+    }
+}

@@ -1,0 +1,99 @@
+//! File layouts: how a file's leaves are gathered under parent nodes.
+//!
+//! A layout sees only links; the file builder turns a group of links into a parent node. Parents
+//! are made lazily, so the node that becomes the root is known when it is made (it carries the
+//! file's metadata).
+
+mod balanced;
+
+pub use balanced::Balanced;
+
+use cid::Cid;
+
+use crate::error::SettingsError;
+
+/// A link to a finished part of a file: its CID, the bytes of its whole sub-DAG, the file bytes
+/// under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub cid: Cid,
+    pub tsize: u64,
+    pub filesize: u64,
+}
+
+/// Builds one parent node over `children`; `is_root` says whether it is the file's root.
+pub trait ParentMaker {
+    fn parent(&mut self, children: &[Link], is_root: bool) -> Link;
+}
+
+/// A streaming tree shape over a file's leaves.
+pub trait Layout: Send {
+    /// Takes the next leaf, making any parents that are now complete.
+    fn push(&mut self, leaf: Link, maker: &mut dyn ParentMaker);
+    /// Makes the remaining parents and returns the root, or `None` when no leaf was pushed. A file
+    /// of a single leaf has that leaf as its root.
+    fn finish(&mut self, maker: &mut dyn ParentMaker) -> Option<Link>;
+}
+
+/// The layouts kubo offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutKind {
+    Balanced,
+}
+
+impl LayoutKind {
+    pub fn build(self, max_links: usize) -> Box<dyn Layout> {
+        match self {
+            LayoutKind::Balanced => Box::new(Balanced::new(max_links)),
+        }
+    }
+}
+
+impl std::str::FromStr for LayoutKind {
+    type Err = SettingsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "balanced" => Ok(LayoutKind::Balanced),
+            _ => Err(SettingsError::Layout(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for LayoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LayoutKind::Balanced => "balanced",
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A parent maker that records the tree shape as a string, for layout tests.
+    pub struct Shape {
+        pub nodes: Vec<String>,
+    }
+
+    impl ParentMaker for Shape {
+        fn parent(&mut self, children: &[Link], is_root: bool) -> Link {
+            let names: Vec<String> = children.iter().map(|c| label(&c.cid)).collect();
+            let text = format!("({})", names.join(" "));
+            self.nodes.push(text.clone());
+            let data = text.into_bytes();
+            let cid = Cid::new_v1(0x55, multihash::Multihash::wrap(0, &data[..data.len().min(64)]).unwrap());
+            let _ = is_root;
+            Link { cid, tsize: 0, filesize: children.iter().map(|c| c.filesize).sum() }
+        }
+    }
+
+    pub fn leaf(i: usize) -> Link {
+        let text = format!("{i}");
+        Link { cid: Cid::new_v1(0x55, multihash::Multihash::wrap(0, text.as_bytes()).unwrap()), tsize: 1, filesize: 1 }
+    }
+
+    pub fn label(cid: &Cid) -> String {
+        String::from_utf8(cid.hash().digest().to_vec()).unwrap()
+    }
+}
