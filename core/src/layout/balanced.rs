@@ -31,7 +31,8 @@ impl Layout for Balanced {
     }
 
     fn finish(&mut self, maker: &mut dyn ParentMaker) -> Option<Link> {
-        for level in 0..self.levels.len() {
+        let mut level = 0;
+        while level < self.levels.len() {
             let is_top = self.levels[level + 1..].iter().all(Vec::is_empty);
             let group = std::mem::take(&mut self.levels[level]);
             if is_top {
@@ -44,6 +45,7 @@ impl Layout for Balanced {
                 let parent = maker.parent(&group, false);
                 self.push_at(level + 1, parent, maker);
             }
+            level += 1;
         }
         None
     }
