@@ -20,3 +20,4 @@ pub mod dir;
 pub mod hamt;
 pub mod import;
 mod murmur3;
+pub mod car;

@@ -71,7 +71,20 @@ impl std::str::FromStr for ChunkerSpec {
             let parts: Vec<&str> = rest.split('-').collect();
             match parts.as_slice() {
                 [avg] => rabin::spec_for_avg(num(avg)?),
-                [min, avg, max] => ChunkerSpec::Rabin { min: num(min)?, avg: num(avg)?, max: num(max)? },
+                // boxo accepts optional labels, as in `rabin-min:16-avg:32-max:64`.
+                [min, avg, max] => {
+                    let labelled = |t: &str, label: &str| {
+                        if t.contains(':') && t.split(':').next() != Some(label) {
+                            return Err(bad());
+                        }
+                        num(t.rsplit(':').next().unwrap_or(t))
+                    };
+                    ChunkerSpec::Rabin {
+                        min: labelled(min, "min")?,
+                        avg: labelled(avg, "avg")?,
+                        max: labelled(max, "max")?,
+                    }
+                }
                 _ => return Err(bad()),
             }
         } else {
@@ -86,8 +99,10 @@ impl ChunkerSpec {
     fn validate(&self) -> Result<(), ()> {
         let ok = match *self {
             ChunkerSpec::Size(n) => n > 0 && n <= MAX_CHUNK_SIZE,
+            // boxo's rules for `rabin-MIN-AVG-MAX`. For `rabin-AVG` boxo checks only max, but a
+            // min below the window makes it never cut at all, so that is refused here too.
             ChunkerSpec::Rabin { min, avg, max } => {
-                min > 0 && min <= avg && avg <= max && max <= MAX_CHUNK_SIZE
+                rabin::WINDOW <= min && min < avg && avg < max && max <= MAX_CHUNK_SIZE
             }
             ChunkerSpec::Buzhash => true,
         };
