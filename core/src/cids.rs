@@ -101,22 +101,17 @@ impl CidRule {
 /// Largest inline limit: identity multihashes in carport's CIDs hold at most 64 bytes.
 pub const MAX_INLINE_LIMIT: usize = 64;
 
-/// The CID of `data` recomputed with the hash function `cid` names, or `None` when carport
-/// cannot compute that function.
+/// Whether `data` hashes to the digest `cid` names; `None` when carport cannot compute that hash
+/// function (it knows identity, the sha2 and sha3 families, blake2b and blake3).
 pub fn rehash(cid: &Cid, data: &[u8]) -> Option<bool> {
+    use multihash_codetable::MultihashDigest;
     let mh = cid.hash();
-    let digest: Vec<u8> = match mh.code() {
-        IDENTITY => data.to_vec(),
-        SHA2_256 => sha2::Sha256::digest(data).to_vec(),
-        0x13 => sha2::Sha512::digest(data).to_vec(),
-        BLAKE3 => {
-            let mut out = vec![0u8; mh.size() as usize];
-            blake3::Hasher::new().update(data).finalize_xof().fill(&mut out);
-            out
-        }
-        _ => return None,
-    };
-    Some(mh.digest() == digest.as_slice())
+    if mh.code() == IDENTITY {
+        return Some(mh.digest() == data);
+    }
+    let code = multihash_codetable::Code::try_from(mh.code()).ok()?;
+    let ours = code.digest(data);
+    Some(ours.digest() == mh.digest())
 }
 
 #[cfg(test)]

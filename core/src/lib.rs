@@ -21,3 +21,4 @@ pub mod hamt;
 pub mod import;
 mod murmur3;
 pub mod car;
+pub mod verify;
