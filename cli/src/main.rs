@@ -1,1 +1,62 @@
-fn main(){}
+//! `carport`: a thin command line over carport-core.
+
+mod carfile;
+mod inspect;
+mod pack;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "carport", version, about = "Pack files and folders into CAR files with the CIDs kubo gives, and check them")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pack a file or folder into a CAR; prints the root CID as the last line.
+    Pack(pack::PackArgs),
+    /// Check every block's hash, that every linked block is present, and the roots.
+    Verify {
+        car: PathBuf,
+        /// Also require this root.
+        #[arg(long)]
+        root: Option<String>,
+    },
+    /// List the files and folders in a CAR.
+    Ls { car: PathBuf },
+    /// Write a CAR's files and folders out to a folder.
+    Unpack {
+        car: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Print a CAR's roots.
+    Roots { car: PathBuf },
+    /// Print every block's CID, offset and size.
+    Blocks { car: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pack(args) => pack::run(args),
+        Command::Verify { car, root } => inspect::verify(&car, root.as_deref()),
+        Command::Ls { car } => inspect::ls(&car),
+        Command::Unpack { car, output } => inspect::unpack(&car, &output),
+        Command::Roots { car } => inspect::roots(&car),
+        Command::Blocks { car } => inspect::blocks(&car),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("carport: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

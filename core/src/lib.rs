@@ -11,7 +11,7 @@ pub mod error;
 pub mod unixfs;
 pub mod varint;
 
-pub use cid::Cid;
+pub use cid::{self, Cid};
 pub mod block;
 pub mod file;
 pub mod layout;
@@ -22,3 +22,5 @@ pub mod import;
 mod murmur3;
 pub mod car;
 pub mod verify;
+pub mod pack;
+pub mod walk;

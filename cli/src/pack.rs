@@ -1,0 +1,339 @@
+//! `carport pack`: files in, one CAR out, the root CID on the last line.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use carport_core::block::Block;
+use carport_core::chunker::ChunkerSpec;
+use carport_core::cids::HashAlg;
+use carport_core::file::{FileBuilder, Metadata};
+use carport_core::import::Importer;
+use carport_core::layout::LayoutKind;
+use carport_core::pack::CarSink;
+use carport_core::settings::{Profile, Settings};
+use carport_core::unixfs::Mtime;
+use carport_core::Cid;
+use clap::Args;
+use indicatif::ProgressBar;
+
+use crate::progress;
+
+#[derive(Args)]
+pub struct PackArgs {
+    /// File or folder to pack.
+    path: PathBuf,
+    /// Preset of every setting below: unixfs-v0-2015, unixfs-v1-2025 or ipfs-car.
+    #[arg(long, default_value = "unixfs-v1-2025")]
+    profile: Profile,
+    /// Where to write the CAR (`-` for standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    car_version: u8,
+    /// size-N, rabin[-AVG|-MIN-AVG-MAX] or buzhash.
+    #[arg(long)]
+    chunker: Option<ChunkerSpec>,
+    /// balanced or trickle.
+    #[arg(long)]
+    layout: Option<LayoutKind>,
+    /// Most links in one file node.
+    #[arg(long)]
+    max_links: Option<usize>,
+    #[arg(long, action = clap::ArgAction::Set)]
+    raw_leaves: Option<bool>,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    cid_version: Option<u8>,
+    /// sha2-256 or blake3.
+    #[arg(long)]
+    hash: Option<HashAlg>,
+    /// Inline blocks of at most this many bytes in their CID (identity hash).
+    #[arg(long)]
+    inline_limit: Option<usize>,
+    /// Wrap the file or folder in a folder that names it.
+    #[arg(long)]
+    wrap: bool,
+    /// Include files and folders whose names start with a dot.
+    #[arg(long)]
+    hidden: bool,
+    /// Record each file's Unix permissions.
+    #[arg(long)]
+    preserve_mode: bool,
+    /// Record each file's modification time.
+    #[arg(long)]
+    preserve_mtime: bool,
+}
+
+impl PackArgs {
+    fn settings(&self) -> Result<Settings> {
+        let mut s = self.profile.settings();
+        if let Some(c) = &self.chunker {
+            s.chunker = c.clone();
+        }
+        if let Some(l) = self.layout {
+            s.layout = l;
+        }
+        if let Some(n) = self.max_links {
+            s.max_links = n;
+        }
+        if let Some(r) = self.raw_leaves {
+            s.raw_leaves = r;
+        }
+        if let Some(v) = self.cid_version {
+            s.cid.version = if v == 0 { cid_v0() } else { cid_v1() };
+            if v == 1 && self.raw_leaves.is_none() && self.profile == Profile::UnixfsV0_2015 {
+                s.raw_leaves = true;
+            }
+        }
+        if let Some(h) = self.hash {
+            s.cid.hash = h;
+        }
+        if self.inline_limit.is_some() {
+            s.cid.inline_limit = self.inline_limit;
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn metadata(&self, meta: &std::fs::Metadata) -> Metadata {
+        use std::os::unix::fs::MetadataExt;
+        Metadata {
+            mode: self.preserve_mode.then(|| meta.mode() & 0o7777),
+            mtime: self.preserve_mtime.then(|| Mtime { secs: meta.mtime(), nanos: (meta.mtime_nsec() != 0).then_some(meta.mtime_nsec() as u32) }),
+        }
+    }
+}
+
+fn cid_v0() -> carport_core::cid::Version {
+    carport_core::cid::Version::V0
+}
+
+fn cid_v1() -> carport_core::cid::Version {
+    carport_core::cid::Version::V1
+}
+
+/// One thing to import, in the order it goes into the CAR.
+enum Item {
+    Dir(String, PathBuf),
+    File(String, PathBuf),
+    Symlink(String, PathBuf),
+}
+
+/// Walks `root` in name order, skipping hidden names unless asked.
+fn collect(root: &Path, hidden: bool) -> Result<(Vec<Item>, u64)> {
+    let mut items = Vec::new();
+    let mut total = 0;
+    let mut stack = vec![(String::new(), root.to_path_buf())];
+    while let Some((rel, dir)) = stack.pop() {
+        let mut names: Vec<(String, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("{n:?} is not UTF-8"))?;
+            if !hidden && name.starts_with('.') {
+                continue;
+            }
+            names.push((name, entry.path()));
+        }
+        names.sort();
+        let mut subdirs = Vec::new();
+        for (name, path) in names {
+            let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.file_type().is_symlink() {
+                items.push(Item::Symlink(rel, path));
+            } else if meta.is_dir() {
+                items.push(Item::Dir(rel.clone(), path.clone()));
+                subdirs.push((rel, path));
+            } else {
+                total += meta.len();
+                items.push(Item::File(rel, path));
+            }
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok((items, total))
+}
+
+/// The CAR being written: a seekable file, or a spool file copied to standard output at the end.
+struct Output {
+    file: File,
+    path: Option<PathBuf>,
+    to_stdout: bool,
+}
+
+impl Output {
+    fn open(arg: Option<&Path>, input: &Path) -> Result<Self> {
+        let to_stdout = match arg {
+            Some(p) => p == Path::new("-"),
+            None => !std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        };
+        if to_stdout {
+            let path = std::env::temp_dir().join(format!("carport-{}.car", std::process::id()));
+            let file = File::options().read(true).write(true).create_new(true).open(&path)?;
+            return Ok(Output { file, path: Some(path), to_stdout });
+        }
+        let path = match arg {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let name = input.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+                PathBuf::from(format!("{name}.car"))
+            }
+        };
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Output { file, path: Some(path), to_stdout })
+    }
+}
+
+/// Streams blocks into the output file.
+struct Writer {
+    out: std::io::BufWriter<File>,
+    sink: CarSink,
+    blocks: Vec<Block>,
+}
+
+impl Writer {
+    fn flush_blocks(&mut self) -> Result<()> {
+        self.sink.put(&mut self.blocks);
+        self.out.write_all(&self.sink.take_bytes())?;
+        Ok(())
+    }
+}
+
+pub fn run(args: PackArgs) -> Result<()> {
+    let settings = args.settings()?;
+    let meta = std::fs::metadata(&args.path).with_context(|| format!("cannot open {}", args.path.display()))?;
+    let name = args.path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+    let output = Output::open(args.output.as_deref(), &args.path)?;
+    let car_path = output.path.clone();
+    let (mut file, to_stdout) = (output.file, output.to_stdout);
+    let mut w = Writer { out: std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?), sink: CarSink::new(args.car_version, &settings.cid), blocks: Vec::new() };
+    w.flush_blocks()?;
+    let result = if meta.is_dir() {
+        pack_dir(&args, &settings, &name, &mut w)
+    } else {
+        pack_file(&args, &settings, &name, &meta, &mut w)
+    };
+    let root = match result {
+        Ok(root) => root,
+        Err(e) => {
+            if let Some(p) = &car_path {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+    };
+    w.flush_blocks()?;
+    let Writer { out, sink, .. } = w;
+    let blocks = sink.blocks();
+    let (rest, finished) = sink.finish(root);
+    let mut out = out;
+    out.write_all(&rest)?;
+    out.write_all(&finished.trailer)?;
+    out.flush()?;
+    drop(out);
+    if finished.patchable() {
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&finished.header)?;
+    } else {
+        rewrite_header(&mut file, &finished.header, finished.placeholder_len)?;
+    }
+    file.sync_all()?;
+    if to_stdout {
+        file.seek(SeekFrom::Start(0))?;
+        std::io::copy(&mut file, &mut std::io::stdout().lock())?;
+        if let Some(p) = &car_path {
+            std::fs::remove_file(p)?;
+        }
+        eprintln!("{root}");
+    } else {
+        let p = car_path.as_ref().expect("file output has a path");
+        eprintln!("wrote {} ({blocks} blocks)", p.display());
+        println!("{root}");
+    }
+    Ok(())
+}
+
+/// Replaces a placeholder header of a different length by copying the body behind the new one.
+fn rewrite_header(file: &mut File, header: &[u8], placeholder_len: usize) -> Result<()> {
+    let mut body = Vec::new();
+    file.seek(SeekFrom::Start(placeholder_len as u64))?;
+    file.read_to_end(&mut body)?;
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(header)?;
+    file.write_all(&body)?;
+    Ok(())
+}
+
+fn pack_file(args: &PackArgs, settings: &Settings, name: &str, meta: &std::fs::Metadata, w: &mut Writer) -> Result<Cid> {
+    let bar = progress::bytes(meta.len(), "packing");
+    let file_meta = args.metadata(meta);
+    if args.wrap {
+        let mut imp = Importer::new(settings.clone())?;
+        imp.begin_file(name, file_meta)?;
+        feed(&args.path, &bar, w, |data, out| imp.write(data, out).map_err(Into::into))?;
+        imp.end_file(&mut w.blocks)?;
+        let root = imp.finish(&mut w.blocks)?;
+        bar.finish_and_clear();
+        return Ok(root.cid);
+    }
+    let mut builder = FileBuilder::new(settings, file_meta);
+    feed(&args.path, &bar, w, |data, out| {
+        builder.write(data, out);
+        Ok(())
+    })?;
+    let root = builder.finish(&mut w.blocks);
+    bar.finish_and_clear();
+    Ok(root.cid)
+}
+
+fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) -> Result<Cid> {
+    let (items, total) = collect(&args.path, args.hidden)?;
+    let bar = progress::bytes(total, "packing");
+    let mut imp = Importer::new(settings.clone())?;
+    let prefix = if args.wrap {
+        imp.add_dir(name, args.metadata(&std::fs::metadata(&args.path)?))?;
+        format!("{name}/")
+    } else {
+        imp.set_root_meta(args.metadata(&std::fs::metadata(&args.path)?));
+        String::new()
+    };
+    for item in items {
+        match item {
+            Item::Dir(rel, path) => imp.add_dir(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(path)?))?,
+            Item::Symlink(rel, path) => {
+                let target = std::fs::read_link(&path)?;
+                let target = target.to_str().with_context(|| format!("symlink {} is not UTF-8", path.display()))?;
+                let m = args.metadata(&std::fs::symlink_metadata(&path)?);
+                imp.add_symlink(&format!("{prefix}{rel}"), target, m, &mut w.blocks)?;
+            }
+            Item::File(rel, path) => {
+                imp.begin_file(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(&path)?))?;
+                feed(&path, &bar, w, |data, out| imp.write(data, out).map_err(Into::into))?;
+                imp.end_file(&mut w.blocks)?;
+            }
+        }
+        w.flush_blocks()?;
+    }
+    let root = imp.finish(&mut w.blocks)?;
+    bar.finish_and_clear();
+    Ok(root.cid)
+}
+
+/// Reads a file in 1 MiB pieces into `write`, streaming the blocks it makes to the CAR.
+fn feed(path: &Path, bar: &ProgressBar, w: &mut Writer, mut write: impl FnMut(&[u8], &mut Vec<Block>) -> Result<()>) -> Result<()> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        write(&buf[..n], &mut w.blocks)?;
+        w.flush_blocks()?;
+        bar.inc(n as u64);
+    }
+}
+
