@@ -8,6 +8,7 @@ pub mod chunker;
 pub mod cids;
 pub mod dagpb;
 pub mod error;
+pub mod piece;
 pub mod unixfs;
 pub mod varint;
 

@@ -5,8 +5,10 @@
 //! file's metadata).
 
 mod balanced;
+mod trickle;
 
 pub use balanced::Balanced;
+pub use trickle::Trickle;
 
 use cid::Cid;
 
@@ -39,12 +41,14 @@ pub trait Layout: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutKind {
     Balanced,
+    Trickle,
 }
 
 impl LayoutKind {
     pub fn build(self, max_links: usize) -> Box<dyn Layout> {
         match self {
             LayoutKind::Balanced => Box::new(Balanced::new(max_links)),
+            LayoutKind::Trickle => Box::new(Trickle::new(max_links)),
         }
     }
 }
@@ -54,6 +58,7 @@ impl std::str::FromStr for LayoutKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "balanced" => Ok(LayoutKind::Balanced),
+            "trickle" => Ok(LayoutKind::Trickle),
             _ => Err(SettingsError::Layout(s.to_string())),
         }
     }
@@ -63,6 +68,7 @@ impl std::fmt::Display for LayoutKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             LayoutKind::Balanced => "balanced",
+            LayoutKind::Trickle => "trickle",
         })
     }
 }

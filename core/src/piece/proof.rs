@@ -136,7 +136,7 @@ pub fn verify_inclusion(piece: &Cid, aggregate: &Cid, proof: &InclusionProof) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::piece::cid::parse_cid;
 
