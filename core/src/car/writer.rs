@@ -49,6 +49,13 @@ impl Finished {
     pub fn patchable(&self) -> bool {
         self.header.len() == self.placeholder_len
     }
+
+    /// Completes a CAR held in memory (placeholder header first): appends the trailer and puts
+    /// the real header in place of the placeholder.
+    pub fn complete(self, car: &mut Vec<u8>) {
+        car.extend_from_slice(&self.trailer);
+        car.splice(..self.placeholder_len, self.header);
+    }
 }
 
 /// Writes a CAR as blocks arrive; see the module docs for how the root gets in.

@@ -185,7 +185,8 @@ mod tests {
     fn streaming_equals_boxo_recursion() {
         for max_links in [2, 3, 4, 5, 7] {
             for leaves in 0..400 {
-                assert_eq!(streaming_shape(leaves, max_links), reference_shape(leaves, max_links), "{leaves} leaves, max {max_links}");
+                let (got, want) = (streaming_shape(leaves, max_links), reference_shape(leaves, max_links));
+                assert_eq!(got, want, "{leaves} leaves, max {max_links}");
             }
         }
         for leaves in [174, 175, 348, 1000, 1045] {
