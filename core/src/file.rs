@@ -38,6 +38,8 @@ pub struct FileBuilder {
     pending: Vec<u8>,
     held: Option<Vec<u8>>,
     leaves: u64,
+    /// Whether a one-chunk file is its own root (so the first chunk is held back).
+    reduce: bool,
 }
 
 impl FileBuilder {
@@ -47,7 +49,14 @@ impl FileBuilder {
         FileBuilder {
             chunker,
             layout: settings.layout.build(settings.max_links),
-            nodes: Nodes { rule: settings.cid, raw_leaves: settings.raw_leaves, meta, out: Vec::new() },
+            nodes: Nodes {
+                rule: settings.cid,
+                raw_leaves: settings.raw_leaves,
+                leaf_type: settings.layout.leaf_type(),
+                meta,
+                out: Vec::new(),
+            },
+            reduce: settings.layout.single_leaf_is_root(),
             pending,
             held: None,
             leaves: 0,
@@ -79,18 +88,21 @@ impl FileBuilder {
             let chunk = std::mem::take(&mut self.pending);
             self.chunk(chunk);
         }
-        let root = if self.leaves == 0 {
+        let root = if self.reduce && self.leaves == 0 {
             let only = self.held.take().unwrap_or_default();
             self.nodes.single_leaf_root(only)
         } else {
-            self.layout.finish(&mut self.nodes).expect("leaves were pushed")
+            match self.layout.finish(&mut self.nodes) {
+                Some(root) => root,
+                None => self.nodes.single_leaf_root(Vec::new()),
+            }
         };
         out.append(&mut self.nodes.out);
         root
     }
 
     fn chunk(&mut self, chunk: Vec<u8>) {
-        if self.leaves == 0 && self.held.is_none() {
+        if self.reduce && self.leaves == 0 && self.held.is_none() {
             self.held = Some(chunk);
             return;
         }
@@ -111,6 +123,7 @@ impl FileBuilder {
 struct Nodes {
     rule: CidRule,
     raw_leaves: bool,
+    leaf_type: NodeType,
     meta: Metadata,
     out: Vec<Block>,
 }
@@ -128,13 +141,13 @@ impl Nodes {
         if self.raw_leaves {
             return self.emit(RAW, chunk, len, 0);
         }
-        self.file_leaf(chunk, &Metadata::default())
+        self.pb_leaf(chunk, self.leaf_type, &Metadata::default())
     }
 
-    /// A dag-pb leaf: a UnixFS file node with the bytes inline.
-    fn file_leaf(&mut self, chunk: Vec<u8>, meta: &Metadata) -> Link {
+    /// A dag-pb leaf: a UnixFS node of `kind` with the bytes inline.
+    fn pb_leaf(&mut self, chunk: Vec<u8>, kind: NodeType, meta: &Metadata) -> Link {
         let len = chunk.len() as u64;
-        let mut data = Data::new(NodeType::File);
+        let mut data = Data::new(kind);
         data.filesize = Some(len);
         data.data = (!chunk.is_empty()).then_some(chunk);
         meta.apply(&mut data);
@@ -149,7 +162,7 @@ impl Nodes {
             return self.leaf(chunk);
         }
         let meta = self.meta;
-        self.file_leaf(chunk, &meta)
+        self.pb_leaf(chunk, NodeType::File, &meta)
     }
 }
 

@@ -13,6 +13,7 @@ pub use trickle::Trickle;
 use cid::Cid;
 
 use crate::error::SettingsError;
+use crate::unixfs::NodeType;
 
 /// A link to a finished part of a file: its CID, the bytes of its whole sub-DAG, the file bytes
 /// under it.
@@ -50,6 +51,23 @@ impl LayoutKind {
             LayoutKind::Balanced => Box::new(Balanced::new(max_links)),
             LayoutKind::Trickle => Box::new(Trickle::new(max_links)),
         }
+    }
+}
+
+impl LayoutKind {
+    /// The UnixFS type of dag-pb leaves: boxo's balanced builder still writes `File` leaves (a
+    /// legacy it keeps for stable CIDs), its trickle builder `Raw` ones.
+    pub fn leaf_type(self) -> NodeType {
+        match self {
+            LayoutKind::Balanced => NodeType::File,
+            LayoutKind::Trickle => NodeType::Raw,
+        }
+    }
+
+    /// Whether a one-chunk file is its own root. Balanced does that; trickle always makes a root
+    /// node over its leaves, even over none.
+    pub fn single_leaf_is_root(self) -> bool {
+        self == LayoutKind::Balanced
     }
 }
 

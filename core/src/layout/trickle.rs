@@ -349,7 +349,6 @@ mod tests {
     /// `Raw` (not `File`) without raw leaves, and sends files of zero or one chunk through the
     /// layout instead of `single_leaf_root`.
     #[test]
-    #[ignore = "file.rs: trickle needs Raw-typed dag-pb leaves and no single-leaf shortcut"]
     fn file_builder_matches_all_vectors() {
         for &(len, chunk, max_links, v0, v1) in VECTORS {
             let root = import_bytes(&settings(Profile::UnixfsV0_2015, chunk, max_links), &bytes(len)).0;
