@@ -64,7 +64,11 @@ impl AggregateBuilder {
             return Err(AggregateError::DealTooLarge { size: deal_size, max: MAX_PADDED_SIZE });
         }
         if deal_size < index_size(deal_size) + MIN_PADDED_SIZE {
-            return Err(AggregateError::DealTooSmall { size: deal_size, index: index_size(deal_size), min: MIN_DEAL_SIZE });
+            return Err(AggregateError::DealTooSmall {
+                size: deal_size,
+                index: index_size(deal_size),
+                min: MIN_DEAL_SIZE,
+            });
         }
         Ok(AggregateBuilder { deal_size, limit: max_index_entries(deal_size), cursor: 0, placed: Vec::new() })
     }
@@ -88,12 +92,21 @@ impl AggregateBuilder {
     pub fn estimate(&self, piece: &Piece) -> Result<Placement, AggregateError> {
         let count = self.placed.len();
         if count as u64 >= self.limit {
-            return Err(AggregateError::TooManyPieces { count: count + 1, deal_size: self.deal_size, limit: self.limit });
+            return Err(AggregateError::TooManyPieces {
+                count: count + 1,
+                deal_size: self.deal_size,
+                limit: self.limit,
+            });
         }
         let index_start = index_area_start(self.deal_size);
         let size = piece.padded_size();
-        let does_not_fit =
-            |end: u64| AggregateError::DoesNotFit { piece: count, cid: piece.cid(), end, index_start, deal_size: self.deal_size };
+        let does_not_fit = |end: u64| AggregateError::DoesNotFit {
+            piece: count,
+            cid: piece.cid(),
+            end,
+            index_start,
+            deal_size: self.deal_size,
+        };
         if size > index_start {
             return Err(does_not_fit(size));
         }
@@ -242,7 +255,9 @@ impl Aggregate {
         }
         let mut out = vec![0u8; size / fr32::QUAD_OUT * fr32::QUAD_IN];
         for (src, dst) in padded.chunks_exact(fr32::QUAD_OUT).zip(out.chunks_exact_mut(fr32::QUAD_IN)) {
-            if let (Ok(src), Ok(dst)) = (<&[u8; fr32::QUAD_OUT]>::try_from(src), <&mut [u8; fr32::QUAD_IN]>::try_from(dst)) {
+            if let (Ok(src), Ok(dst)) =
+                (<&[u8; fr32::QUAD_OUT]>::try_from(src), <&mut [u8; fr32::QUAD_IN]>::try_from(dst))
+            {
                 fr32::unpad_quad(src, dst);
             }
         }
@@ -406,7 +421,10 @@ mod tests {
     fn deal_size_errors() {
         assert_eq!(AggregateBuilder::new(1000).unwrap_err(), AggregateError::DealSizeNotPowerOfTwo(1000));
         assert_eq!(AggregateBuilder::new(0).unwrap_err(), AggregateError::DealSizeNotPowerOfTwo(0));
-        assert!(matches!(AggregateBuilder::new(256), Err(AggregateError::DealTooSmall { size: 256, index: 256, min: 512 })));
+        assert!(matches!(
+            AggregateBuilder::new(256),
+            Err(AggregateError::DealTooSmall { size: 256, index: 256, min: 512 })
+        ));
         assert!(AggregateBuilder::new(MIN_DEAL_SIZE).is_ok());
         assert!(matches!(AggregateBuilder::new(1 << 37), Err(AggregateError::DealTooLarge { .. })));
         assert!(AggregateBuilder::new(1 << 36).is_ok());
@@ -417,7 +435,10 @@ mod tests {
     fn fit_errors() {
         // A 1024-byte piece in a 1024-byte deal: the index (256 bytes) leaves no room.
         let mut b = AggregateBuilder::new(1024).unwrap();
-        assert!(matches!(b.add(&piece(1000, 0)), Err(AggregateError::DoesNotFit { piece: 0, end: 1024, index_start: 768, .. })));
+        assert!(matches!(
+            b.add(&piece(1000, 0)),
+            Err(AggregateError::DoesNotFit { piece: 0, end: 1024, index_start: 768, .. })
+        ));
         // Two halves of a 1 MiB deal: the second runs into the index.
         let mut b = AggregateBuilder::new(1 << 20).unwrap();
         b.add(&piece(300_000, 0)).unwrap();
@@ -435,7 +456,10 @@ mod tests {
         assert!(matches!(b.add(&piece(65, 9)), Err(AggregateError::TooManyPieces { count: 5, limit: 4, .. })));
         // Bad CIDs are reported with their position.
         let v1 = parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
-        assert!(matches!(Aggregate::new(1 << 20, &[piece(65, 0).cid(), v1]), Err(AggregateError::BadPiece { piece: 1, .. })));
+        assert!(matches!(
+            Aggregate::new(1 << 20, &[piece(65, 0).cid(), v1]),
+            Err(AggregateError::BadPiece { piece: 1, .. })
+        ));
         let agg = Aggregate::from_pieces(1 << 20, &[piece(65, 0)]).unwrap();
         assert!(matches!(agg.proof(&piece(65, 1).cid()), Err(AggregateError::PieceNotFound { .. })));
     }
@@ -444,7 +468,18 @@ mod tests {
     /// digits of i>) of 256 MiB..1 GiB in a 32 GiB deal.
     #[test]
     fn go_data_segment_synthetic_32gib_aggregate() {
-        let sizes: [u64; 10] = [256 << 20, 1024 << 20, 512 << 20, 512 << 20, 1024 << 20, 256 << 20, 512 << 20, 1024 << 20, 256 << 20, 512 << 20];
+        let sizes: [u64; 10] = [
+            256 << 20,
+            1024 << 20,
+            512 << 20,
+            512 << 20,
+            1024 << 20,
+            256 << 20,
+            512 << 20,
+            1024 << 20,
+            256 << 20,
+            512 << 20,
+        ];
         let pieces: Vec<Piece> = sizes
             .iter()
             .enumerate()
@@ -486,7 +521,10 @@ mod tests {
             crate::piece::proof::tests::hex32("5b18c30f5c07e2cc1e9063be433b473bddb1dfa97271ea08628081c278362602"),
             <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(&index))
         );
-        assert_eq!(piece_of(&index).unwrap().cid_v1.to_string(), "baga6ea4seaqhcxljs2dth37blnnevcbzvf2bkveytmtpdiq6lwseenadxzzoyei");
+        assert_eq!(
+            piece_of(&index).unwrap().cid_v1.to_string(),
+            "baga6ea4seaqhcxljs2dth37blnnevcbzvf2bkveytmtpdiq6lwseenadxzzoyei"
+        );
         assert_eq!(agg.index_payload_offset(), (1 << 20) / 128 * 127 - 508);
         for p in &pieces {
             let proof = agg.proof(&p.cid()).unwrap();
@@ -497,8 +535,10 @@ mod tests {
     /// Writing out a small deal for real and hashing it gives the aggregate's root.
     #[test]
     fn written_out_deal_hashes_to_aggregate_root() {
-        let payloads: Vec<Vec<u8>> =
-            [(3000usize, 1u8), (65, 2), (500, 3)].iter().map(|&(n, s)| (0..n).map(|i| (i as u8) ^ s).collect()).collect();
+        let payloads: Vec<Vec<u8>> = [(3000usize, 1u8), (65, 2), (500, 3)]
+            .iter()
+            .map(|&(n, s)| (0..n).map(|i| (i as u8) ^ s).collect())
+            .collect();
         let pieces: Vec<Piece> = payloads.iter().map(|p| piece_of(p).unwrap().piece).collect();
         let deal = 1u64 << 16;
         let agg = Aggregate::from_pieces(deal, &pieces).unwrap();

@@ -67,7 +67,11 @@ impl Reader<'_> {
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], ProofDecodeError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(ProofDecodeError::Truncated(self.buf.len()))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(ProofDecodeError::Truncated(self.buf.len()))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -149,10 +153,42 @@ pub fn decode(bytes: &[u8]) -> Result<InclusionProof, ProofDecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes decode to a proof or an error, never a panic; any proof round-trips.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(p) = decode(&bytes) {
+                prop_assert_eq!(encode(&p), bytes);
+            }
+        }
+
+        #[test]
+        fn arbitrary_proofs_round_trip(a in any::<u64>(), b in any::<u64>(), n in 0usize..64, m in 0usize..64, fill in any::<u8>()) {
+            let proof = InclusionProof {
+                subtree: ProofPath { offset: a, path: vec![[fill; 32]; n] },
+                index: ProofPath { offset: b, path: vec![[fill ^ 0x55; 32]; m] },
+            };
+            let bytes = encode(&proof);
+            prop_assert_eq!(decode(&bytes), Ok(proof));
+        }
+    }
 
     #[test]
     fn heads_are_minimal() {
-        for (v, len) in [(0u64, 1), (23, 1), (24, 2), (255, 2), (256, 3), (65535, 3), (65536, 5), (u32::MAX as u64, 5), (1 << 32, 9), (u64::MAX, 9)] {
+        for (v, len) in [
+            (0u64, 1),
+            (23, 1),
+            (24, 2),
+            (255, 2),
+            (256, 3),
+            (65535, 3),
+            (65536, 5),
+            (u32::MAX as u64, 5),
+            (1 << 32, 9),
+            (u64::MAX, 9),
+        ] {
             let mut out = Vec::new();
             put_head(&mut out, MAJOR_UINT, v);
             assert_eq!(out.len(), len, "{v}");
@@ -186,7 +222,10 @@ mod tests {
         assert!(matches!(decode(&short), Err(ProofDecodeError::NodeLength { len: 31, .. })));
         // A 64-node path is refused before anything is allocated for it.
         assert!(matches!(decode(&[0x82, 0x82, 0x00, 0x98, 64]), Err(ProofDecodeError::PathTooLong { len: 64, .. })));
-        assert!(matches!(decode(&[0x82, 0x82, 0x00, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), Err(ProofDecodeError::PathTooLong { .. })));
+        assert!(matches!(
+            decode(&[0x82, 0x82, 0x00, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            Err(ProofDecodeError::PathTooLong { .. })
+        ));
         // Indefinite-length array.
         assert!(matches!(decode(&[0x9f]), Err(ProofDecodeError::Unexpected { offset: 0, .. })));
         assert!(decode(&[]).is_err());

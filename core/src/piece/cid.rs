@@ -217,7 +217,11 @@ mod tests {
     #[test]
     fn frc0069_examples() {
         // 127*4 bytes: 127 zeros, 127 ones, 127 twos, 127 threes. No padding, height 4.
-        let p = Piece::from_cid_v1_with_payload(&v1("baga6ea4seaqes3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi"), 508).unwrap();
+        let p = Piece::from_cid_v1_with_payload(
+            &v1("baga6ea4seaqes3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi"),
+            508,
+        )
+        .unwrap();
         assert_eq!(p.to_string(), "bafkzcibcaaces3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi");
         assert_eq!(
             format!("{:?}", p.cid().to_bytes()),
@@ -236,18 +240,34 @@ mod tests {
         // Empty 32 GiB and 64 GiB pieces.
         let v1_32 = v1("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq");
         assert_eq!(root_of_cid_v1(&v1_32).unwrap(), ZERO_COMMS[30]);
-        assert_eq!(v1_to_v2(&v1_32, 32 << 30).unwrap().to_string(), "bafkzcibcaapao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq");
+        assert_eq!(
+            v1_to_v2(&v1_32, 32 << 30).unwrap().to_string(),
+            "bafkzcibcaapao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq"
+        );
         let v1_64 = v1("baga6ea4seaqomqafu276g53zko4k23xzh4h4uecjwicbmvhsuqi7o4bhthhm4aq");
         assert_eq!(root_of_cid_v1(&v1_64).unwrap(), ZERO_COMMS[31]);
-        assert_eq!(v1_to_v2(&v1_64, 64 << 30).unwrap().to_string(), "bafkzcibcaap6mqafu276g53zko4k23xzh4h4uecjwicbmvhsuqi7o4bhthhm4aq");
+        assert_eq!(
+            v1_to_v2(&v1_64, 64 << 30).unwrap().to_string(),
+            "bafkzcibcaap6mqafu276g53zko4k23xzh4h4uecjwicbmvhsuqi7o4bhthhm4aq"
+        );
         // The 127*4 bytes above plus 127*4 zeros: no padding, height 5.
         let v1_8 = v1("baga6ea4seaqn42av3szurbbscwuu3zjssvfwbpsvbjf6y3tukvlgl2nf5rha6pa");
-        assert_eq!(v1_to_v2(&v1_8, 1024).unwrap().to_string(), "bafkzcibcaac542av3szurbbscwuu3zjssvfwbpsvbjf6y3tukvlgl2nf5rha6pa");
+        assert_eq!(
+            v1_to_v2(&v1_8, 1024).unwrap().to_string(),
+            "bafkzcibcaac542av3szurbbscwuu3zjssvfwbpsvbjf6y3tukvlgl2nf5rha6pa"
+        );
         // Same root, payload 512 (128*4) bytes: 504 bytes of padding; then 513 bytes: 503.
-        assert_eq!(v1_to_v2_with_payload(&v1_8, 512).unwrap().to_string(), "bafkzcibd7abqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4");
-        assert_eq!(v1_to_v2_with_payload(&v1_8, 513).unwrap().to_string(), "bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4");
+        assert_eq!(
+            v1_to_v2_with_payload(&v1_8, 512).unwrap().to_string(),
+            "bafkzcibd7abqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4"
+        );
+        assert_eq!(
+            v1_to_v2_with_payload(&v1_8, 513).unwrap().to_string(),
+            "bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4"
+        );
         // And back.
-        let (back, padded) = v2_to_v1(&parse_cid("bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4").unwrap()).unwrap();
+        let (back, padded) =
+            v2_to_v1(&parse_cid("bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4").unwrap()).unwrap();
         assert_eq!((back, padded), (v1_8, 1024));
     }
 
@@ -264,7 +284,10 @@ mod tests {
         let raw_sha = parse_cid("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").unwrap();
         assert!(matches!(Piece::from_cid(&raw_sha), Err(PieceCidError::Multihash { code: 0x12, .. })));
         assert!(matches!("nope".parse::<Piece>(), Err(PieceCidError::Parse { .. })));
-        assert!(matches!(Piece::from_cid_v1(&v1_cid, 1000), Err(PieceCidError::Size { source: SizeError::NotPowerOfTwo(1000), .. })));
+        assert!(matches!(
+            Piece::from_cid_v1(&v1_cid, 1000),
+            Err(PieceCidError::Size { source: SizeError::NotPowerOfTwo(1000), .. })
+        ));
     }
 
     fn v2_with_digest(digest: &[u8]) -> Cid {
@@ -300,7 +323,10 @@ mod tests {
         // Padding larger than the tree (128 > 127 at height 2).
         let mut big = vec![0x80, 0x01, 2];
         big.extend_from_slice(&[0u8; 32]);
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&big)), Err(PieceCidError::Size { source: SizeError::Padding { .. }, .. })));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&big)),
+            Err(PieceCidError::Size { source: SizeError::Padding { .. }, .. })
+        ));
     }
 
     #[test]

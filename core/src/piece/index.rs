@@ -59,7 +59,7 @@ impl IndexEntry {
     /// Whether the entry is well formed as go-data-segment checks it: right checksum, offset and
     /// size whole quads of padded bytes.
     pub fn is_valid(&self) -> bool {
-        self.checksum == self.compute_checksum() && self.offset % 128 == 0 && self.size % 128 == 0
+        self.checksum == self.compute_checksum() && self.offset & 127 == 0 && self.size & 127 == 0
     }
 
     /// The 64 bytes of the entry.
@@ -158,8 +158,8 @@ mod tests {
         assert_eq!(cat.checksum, [240, 159, 115, 245, 242, 113, 10, 184, 63, 217, 104, 66, 92, 115, 185, 30]);
         let vda = IndexEntry::new(
             [
-                216, 179, 77, 209, 184, 205, 110, 126, 140, 181, 231, 6, 233, 182, 166, 153, 199, 243, 17, 221, 174, 24,
-                143, 78, 154, 8, 28, 149, 196, 199, 76, 56,
+                216, 179, 77, 209, 184, 205, 110, 126, 140, 181, 231, 6, 233, 182, 166, 153, 199, 243, 17, 221, 174,
+                24, 143, 78, 154, 8, 28, 149, 196, 199, 76, 56,
             ],
             524288,
             262144,

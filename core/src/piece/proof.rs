@@ -85,10 +85,13 @@ impl InclusionProof {
     pub fn resolve_aggregate(&self, piece: &Piece) -> Result<Piece, InclusionError> {
         let root = self.subtree.resolve_root(piece.root(), ProofPart::Subtree)?;
         let implied = usize::from(piece.height()) + self.subtree.depth();
-        let aggregate = u8::try_from(implied)
-            .ok()
-            .and_then(|h| Piece::new(root, h, 0).ok())
-            .ok_or(InclusionError::TreeHeight { piece_height: piece.height(), depth: self.subtree.depth(), implied, aggregate_height: 0 })?;
+        let aggregate =
+            u8::try_from(implied).ok().and_then(|h| Piece::new(root, h, 0).ok()).ok_or(InclusionError::TreeHeight {
+                piece_height: piece.height(),
+                depth: self.subtree.depth(),
+                implied,
+                aggregate_height: 0,
+            })?;
         self.check(piece, &aggregate)?;
         Ok(aggregate)
     }
@@ -100,7 +103,12 @@ impl InclusionProof {
         let tree_depth = self.subtree.depth();
         let implied = usize::from(piece.height()) + tree_depth;
         if tree_depth <= MAX_PROOF_DEPTH && implied != usize::from(agg_height) {
-            return Err(InclusionError::TreeHeight { piece_height: piece.height(), depth: tree_depth, implied, aggregate_height: agg_height });
+            return Err(InclusionError::TreeHeight {
+                piece_height: piece.height(),
+                depth: tree_depth,
+                implied,
+                aggregate_height: agg_height,
+            });
         }
         if self.subtree.resolve_root(piece.root(), ProofPart::Subtree)? != *aggregate.root() {
             return Err(InclusionError::TreeRootMismatch);
@@ -108,7 +116,11 @@ impl InclusionProof {
 
         let index_depth = self.index.depth();
         if index_depth <= MAX_PROOF_DEPTH && index_depth + 1 != usize::from(agg_height) {
-            return Err(InclusionError::IndexHeight { depth: index_depth, implied: index_depth + 1, aggregate_height: agg_height });
+            return Err(InclusionError::IndexHeight {
+                depth: index_depth,
+                implied: index_depth + 1,
+                aggregate_height: agg_height,
+            });
         }
         // The entry the aggregator must have written for this piece at this offset. Offsets stay
         // below 2^63: subtree offset < 2^depth and the piece size is 2^(5 + piece height).
@@ -238,6 +250,25 @@ pub(crate) mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Arbitrary proofs against arbitrary pieces fail cleanly (never panic, never pass).
+        #[test]
+        fn arbitrary_proofs_fail_cleanly(
+            piece_height in 2u8..=58, agg_height in 2u8..=58,
+            t_off in proptest::prelude::any::<u64>(), i_off in proptest::prelude::any::<u64>(),
+            t_len in 0usize..70, i_len in 0usize..70, fill in proptest::prelude::any::<u8>(),
+        ) {
+            let piece = Piece::new([fill; 32], piece_height, 0).unwrap();
+            let aggregate = Piece::new([!fill; 32], agg_height, 0).unwrap();
+            let proof = InclusionProof {
+                subtree: ProofPath { offset: t_off >> (t_off % 64), path: vec![[fill; 32]; t_len] },
+                index: ProofPath { offset: i_off >> (i_off % 64), path: vec![[fill; 32]; i_len] },
+            };
+            proptest::prop_assert!(proof.check(&piece, &aggregate).is_err());
+            let _ = proof.resolve_aggregate(&piece);
+        }
+    }
+
     #[test]
     fn failures_say_why() {
         let (piece, aggregate, proof) = go_golden();
@@ -249,7 +280,10 @@ pub(crate) mod tests {
         assert_eq!(p.check(&piece, &aggregate), Err(InclusionError::IndexRootMismatch));
         let mut p = proof.clone();
         p.subtree.offset = 64;
-        assert!(matches!(p.check(&piece, &aggregate), Err(InclusionError::OffsetOutOfRange { which: ProofPart::Subtree, .. })));
+        assert!(matches!(
+            p.check(&piece, &aggregate),
+            Err(InclusionError::OffsetOutOfRange { which: ProofPart::Subtree, .. })
+        ));
         let mut p = proof.clone();
         p.subtree.path.pop();
         assert!(matches!(p.check(&piece, &aggregate), Err(InclusionError::TreeHeight { .. })));
@@ -258,7 +292,10 @@ pub(crate) mod tests {
         assert!(matches!(p.check(&piece, &aggregate), Err(InclusionError::IndexHeight { .. })));
         let mut p = proof.clone();
         p.index.path = vec![[0; 32]; 64];
-        assert!(matches!(p.check(&piece, &aggregate), Err(InclusionError::TooDeep { which: ProofPart::Index, depth: 64 })));
+        assert!(matches!(
+            p.check(&piece, &aggregate),
+            Err(InclusionError::TooDeep { which: ProofPart::Index, depth: 64 })
+        ));
         let v1 = parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
         assert!(matches!(verify_inclusion(&v1, &aggregate.cid(), &proof), Err(InclusionError::Piece(_))));
         assert!(matches!(verify_inclusion(&piece.cid(), &v1, &proof), Err(InclusionError::Aggregate(_))));

@@ -1,7 +1,18 @@
 //! Cross-check vectors computed with @web3-storage/data-segment 5.3.0 under Node.js 20 (data only).
 //!
 //! Payloads are `det_data(size, salt)`: byte `i` is `((i + salt) * 2654435761 mod 2^32) >> 13`,
-//! generated identically on both sides. The generator script is described in the module tests.
+//! generated identically on both sides. To regenerate, in a scratch directory with
+//! `npm install @web3-storage/data-segment`:
+//!
+//! ```js
+//! import { Piece, Aggregate, Inclusion } from '@web3-storage/data-segment'
+//! const data = (n, salt = 0) => Uint8Array.from({ length: n }, (_, i) => (Math.imul(i + salt, 2654435761) >>> 13) & 0xff)
+//! // commP: for each size n
+//! const p = Piece.fromPayload(data(n)); [p.link.toString(), p.toInfo().link.toString(), p.height, p.padding]
+//! // aggregates: pieces built from data(n, salt), in order
+//! const agg = Aggregate.build({ pieces, size: BigInt(dealSize) }); agg.link.toString()
+//! Buffer.from(Inclusion.encode(agg.resolveProof(piece.link).ok)).toString('hex')
+//! ```
 
 use super::aggregate::Aggregate;
 use super::cid::{parse_cid, Piece};
@@ -18,35 +29,209 @@ fn unhex(s: &str) -> Vec<u8> {
 
 /// (payload size, v2 piece CID, v1 piece CID, height, padding) of `det_data(size, 0)`.
 const COMMP: &[(usize, &str, &str, u8, u64)] = &[
-    (65, "bafkzcibchybcpgi2w56he37uutcpvylw7ri5budmbz4ryzaghk55tfsj35xqokq", "baga6ea4seaqcpgi2w56he37uutcpvylw7ri5budmbz4ryzaghk55tfsj35xqokq", 2, 62),
-    (66, "bafkzcibchubdigae6d2ztev54bcspcy3beqwa2egtc4hdvxg7udgpp7oob5rqdi", "baga6ea4seaqdigae6d2ztev54bcspcy3beqwa2egtc4hdvxg7udgpp7oob5rqdi", 2, 61),
-    (96, "bafkzcibcd4bnw6gzyyhkfhprzrrfojtkin5fx52cmqyq7k27cn5vc46srjf46ca", "baga6ea4seaqnw6gzyyhkfhprzrrfojtkin5fx52cmqyq7k27cn5vc46srjf46ca", 2, 31),
-    (126, "bafkzcibcaebdv52zt6qe2qh445cvf6zyaid23wwgefguffjo5of26nqrwqqbwdi", "baga6ea4seaqdv52zt6qe2qh445cvf6zyaid23wwgefguffjo5of26nqrwqqbwdi", 2, 1),
-    (127, "bafkzcibcaabnlentcuqgr22xapceushcpqjtrvbp7qoy2hyzqssad4pyb35zegi", "baga6ea4seaqnlentcuqgr22xapceushcpqjtrvbp7qoy2hyzqssad4pyb35zegi", 2, 0),
-    (128, "bafkzcibcpybs43g6h5cqxggds77xssd4pkujo4dvq7cfquu523oun2znr2hr6mi", "baga6ea4seaqc43g6h5cqxggds77xssd4pkujo4dvq7cfquu523oun2znr2hr6mi", 3, 126),
-    (129, "bafkzcibcpuby5q7mvpss53zvzlghb7ptclqqnvmkcsml7o4vf3y2uhidtwrqubi", "baga6ea4seaqi5q7mvpss53zvzlghb7ptclqqnvmkcsml7o4vf3y2uhidtwrqubi", 3, 125),
-    (253, "bafkzcibcaeb7tzyip3h5f4flvhgwf5seqdormqkjtbnx2yscyhd6qoihlvso2ki", "baga6ea4seaqptzyip3h5f4flvhgwf5seqdormqkjtbnx2yscyhd6qoihlvso2ki", 3, 1),
-    (254, "bafkzcibcaab3ebwzdklp676p3k3rpttw7c7ougv7pny4mvzaa7uoiomyhqs3qdi", "baga6ea4seaqlebwzdklp676p3k3rpttw7c7ougv7pny4mvzaa7uoiomyhqs3qdi", 3, 0),
-    (255, "bafkzcibd7uaqinzyfph3iv4s5mpqapgbpxlxmcd6qostp4ejemu7lkcrl3fvyejp", "baga6ea4seaqdooblz62fpexld4adzql5253aq7uduu37bcjdfh22quk6znobcly", 4, 253),
-    (256, "bafkzcibd7qaqi7elyhz2pxvpyvqtzk256cpoquymt2i4cbntcnqw73kukbxh7xyc", "baga6ea4seaqhzc6b6ot55l6fme6kwxpqt3ufgde6shaqlmytmfx62vcqnz756aq", 4, 252),
-    (381, "bafkzcibcp4clntqzjmsbmmxivgrjv5yk7b4alx7kyu54atywwtnecipt3w3cgba", "baga6ea4seaqlntqzjmsbmmxivgrjv5yk7b4alx7kyu54atywwtnecipt3w3cgba", 4, 127),
-    (508, "bafkzcibcaacd2rpp4dinhbn6utx6ebqu5cctgzm3mz7cnvda5frtv6twcdt22na", "baga6ea4seaqd2rpp4dinhbn6utx6ebqu5cctgzm3mz7cnvda5frtv6twcdt22na", 4, 0),
-    (509, "bafkzcibd7mbqlkwjon7qjj2qc7beqlkfr54otuzpsh2z34m4rf7cl5gpeynwblrp", "baga6ea4seaqkvsltp4ckouaxyjec2rmppdu5gl4r6wo7dhejpys7jtzgdnqk4ly", 5, 507),
-    (1015, "bafkzcibcaecwgftd722zbtnk6vzu37oixbt5ivuojuulfmp2b7mbd376kdc44oa", "baga6ea4seaqggftd722zbtnk6vzu37oixbt5ivuojuulfmp2b7mbd376kdc44oa", 5, 1),
-    (1016, "bafkzcibcaac4h2tv2zejocmcg7jag6qly6hrmkvklb7pwat7hzrmaftdzvu3ela", "baga6ea4seaqmh2tv2zejocmcg7jag6qly6hrmkvklb7pwat7hzrmaftdzvu3ela", 5, 0),
-    (1017, "bafkzcibd64dqmpxrqvlnaedpyao7r6xfoznmxb63ula3o46ahbhwr4alh4kdlhrp", "baga6ea4seaqd54mfk3iba36adx4pvzlwllfypw5cyg3xhqbyj5upacz7cq2z4ly", 6, 1015),
-    (1024, "bafkzcibd6adqnjx5vhu7daet5k6plklhy66jq552zqfqezibg6goad2qmmnp5my2", "baga6ea4seaqkn7nj5hyybe7kxt22sz6hxsmhpowmbmbgkajxrtqa6udddl7lggq", 6, 1008),
-    (2031, "bafkzcibcaednivvdxmrdkvkoik4uiafa62djhs6f4iqrvuwssybw4nijo55ngii", "baga6ea4seaqnivvdxmrdkvkoik4uiafa62djhs6f4iqrvuwssybw4nijo55ngii", 6, 1),
-    (2032, "bafkzcibcaadprwj2hbmm42bdedtxfs3jwpzrivw62mdzg3aa5q4xp3dehoniaha", "baga6ea4seaqprwj2hbmm42bdedtxfs3jwpzrivw62mdzg3aa5q4xp3dehoniaha", 6, 0),
-    (2033, "bafkzcibd54hqol6pe3yucy6fhwvew2ffbzlsy4beqhldgld6ofgzdxokkwo2i7yk", "baga6ea4seaqc7tzg6fawhrj5vjfwrjiok4whajeb2yzsy7trjwi53ssvtwsh6cq", 7, 2031),
-    (4095, "bafkzcibdyepqqfl7ghp5awp4irhy7e6v7uhqdnljbhexj4tsfxsogccs66xhzpjk", "baga6ea4seaqbk7zr37ift7cej6hzhvp5b4a3k2ijzf2pe4rn4trqquxxvz6l2kq", 8, 4033),
-    (4096, "bafkzcibdyapqrxgx2kj4creu67fkq7qnqblfnjtpzhf3uqwyzxfkvlo2drcyypqi", "baga6ea4seaqnzv6sspaujfhxzkuh4dmakzlkm36jzo5efwgnzkvk3wq4iwgd4ca", 8, 4032),
-    (65024, "bafkzcibcaaf6lh4at7bcvfqsnm6ly44k5trqwzvjo4rrdmk7nkbd6c6sjy2lmeq", "baga6ea4seaqolh4at7bcvfqsnm6ly44k5trqwzvjo4rrdmk7nkbd6c6sjy2lmeq", 11, 0),
-    (65536, "bafkzcibeqd4agdahpkznhjdk7ohfn7trhmiz2tkswjk77glulfe5tj6qxsubc2m7gi", "baga6ea4seaqao6vs2osgv64ok37hcoyrtvgvfmsv76mxiwkj3gt5bpficfuz6mq", 12, 64512),
-    (1040384, "bafkzcibcaah4kbiytludc2e4xpjvcpvou7lbcfmx2v7ujiczv4mj6buj5nkjwea", "baga6ea4seaqmkbiytludc2e4xpjvcpvou7lbcfmx2v7ujiczv4mj6buj5nkjwea", 15, 0),
-    (1040385, "bafkzcibe767t6eehgiy5zoizt62aljzkvjgf3dytwsvdzb26lsewdsmvczxrfx5ygi", "baga6ea4seaqiomrr3s4rth5uawtsvksmlwhrhnfkhsdv4xejmhezkftpclp3qmq", 16, 1040383),
-    (1048576, "bafkzcibeqcad6eetb32ggs3ptz64vid3kbi46k3u5tevqi7bsh4zrq3i6nne7qe5g4", "baga6ea4seaqjgdxumnfw7ht5zkqhwucrz4vxj3gjlar6depztdbwr422j7aj2ny", 16, 1032192),
-    (3000000, "bafkzcibeydzemeos2fna6bg6av7whvlvj2q7nh5vplqbjetijqnlrhkm5etzehxkea", "baga6ea4seaqnfuk2b4cn4bl7mpkxktvb62p3k6xacsjgqta2xcouz2jhsipouia", 17, 1161536),
+    (
+        65,
+        "bafkzcibchybcpgi2w56he37uutcpvylw7ri5budmbz4ryzaghk55tfsj35xqokq",
+        "baga6ea4seaqcpgi2w56he37uutcpvylw7ri5budmbz4ryzaghk55tfsj35xqokq",
+        2,
+        62,
+    ),
+    (
+        66,
+        "bafkzcibchubdigae6d2ztev54bcspcy3beqwa2egtc4hdvxg7udgpp7oob5rqdi",
+        "baga6ea4seaqdigae6d2ztev54bcspcy3beqwa2egtc4hdvxg7udgpp7oob5rqdi",
+        2,
+        61,
+    ),
+    (
+        96,
+        "bafkzcibcd4bnw6gzyyhkfhprzrrfojtkin5fx52cmqyq7k27cn5vc46srjf46ca",
+        "baga6ea4seaqnw6gzyyhkfhprzrrfojtkin5fx52cmqyq7k27cn5vc46srjf46ca",
+        2,
+        31,
+    ),
+    (
+        126,
+        "bafkzcibcaebdv52zt6qe2qh445cvf6zyaid23wwgefguffjo5of26nqrwqqbwdi",
+        "baga6ea4seaqdv52zt6qe2qh445cvf6zyaid23wwgefguffjo5of26nqrwqqbwdi",
+        2,
+        1,
+    ),
+    (
+        127,
+        "bafkzcibcaabnlentcuqgr22xapceushcpqjtrvbp7qoy2hyzqssad4pyb35zegi",
+        "baga6ea4seaqnlentcuqgr22xapceushcpqjtrvbp7qoy2hyzqssad4pyb35zegi",
+        2,
+        0,
+    ),
+    (
+        128,
+        "bafkzcibcpybs43g6h5cqxggds77xssd4pkujo4dvq7cfquu523oun2znr2hr6mi",
+        "baga6ea4seaqc43g6h5cqxggds77xssd4pkujo4dvq7cfquu523oun2znr2hr6mi",
+        3,
+        126,
+    ),
+    (
+        129,
+        "bafkzcibcpuby5q7mvpss53zvzlghb7ptclqqnvmkcsml7o4vf3y2uhidtwrqubi",
+        "baga6ea4seaqi5q7mvpss53zvzlghb7ptclqqnvmkcsml7o4vf3y2uhidtwrqubi",
+        3,
+        125,
+    ),
+    (
+        253,
+        "bafkzcibcaeb7tzyip3h5f4flvhgwf5seqdormqkjtbnx2yscyhd6qoihlvso2ki",
+        "baga6ea4seaqptzyip3h5f4flvhgwf5seqdormqkjtbnx2yscyhd6qoihlvso2ki",
+        3,
+        1,
+    ),
+    (
+        254,
+        "bafkzcibcaab3ebwzdklp676p3k3rpttw7c7ougv7pny4mvzaa7uoiomyhqs3qdi",
+        "baga6ea4seaqlebwzdklp676p3k3rpttw7c7ougv7pny4mvzaa7uoiomyhqs3qdi",
+        3,
+        0,
+    ),
+    (
+        255,
+        "bafkzcibd7uaqinzyfph3iv4s5mpqapgbpxlxmcd6qostp4ejemu7lkcrl3fvyejp",
+        "baga6ea4seaqdooblz62fpexld4adzql5253aq7uduu37bcjdfh22quk6znobcly",
+        4,
+        253,
+    ),
+    (
+        256,
+        "bafkzcibd7qaqi7elyhz2pxvpyvqtzk256cpoquymt2i4cbntcnqw73kukbxh7xyc",
+        "baga6ea4seaqhzc6b6ot55l6fme6kwxpqt3ufgde6shaqlmytmfx62vcqnz756aq",
+        4,
+        252,
+    ),
+    (
+        381,
+        "bafkzcibcp4clntqzjmsbmmxivgrjv5yk7b4alx7kyu54atywwtnecipt3w3cgba",
+        "baga6ea4seaqlntqzjmsbmmxivgrjv5yk7b4alx7kyu54atywwtnecipt3w3cgba",
+        4,
+        127,
+    ),
+    (
+        508,
+        "bafkzcibcaacd2rpp4dinhbn6utx6ebqu5cctgzm3mz7cnvda5frtv6twcdt22na",
+        "baga6ea4seaqd2rpp4dinhbn6utx6ebqu5cctgzm3mz7cnvda5frtv6twcdt22na",
+        4,
+        0,
+    ),
+    (
+        509,
+        "bafkzcibd7mbqlkwjon7qjj2qc7beqlkfr54otuzpsh2z34m4rf7cl5gpeynwblrp",
+        "baga6ea4seaqkvsltp4ckouaxyjec2rmppdu5gl4r6wo7dhejpys7jtzgdnqk4ly",
+        5,
+        507,
+    ),
+    (
+        1015,
+        "bafkzcibcaecwgftd722zbtnk6vzu37oixbt5ivuojuulfmp2b7mbd376kdc44oa",
+        "baga6ea4seaqggftd722zbtnk6vzu37oixbt5ivuojuulfmp2b7mbd376kdc44oa",
+        5,
+        1,
+    ),
+    (
+        1016,
+        "bafkzcibcaac4h2tv2zejocmcg7jag6qly6hrmkvklb7pwat7hzrmaftdzvu3ela",
+        "baga6ea4seaqmh2tv2zejocmcg7jag6qly6hrmkvklb7pwat7hzrmaftdzvu3ela",
+        5,
+        0,
+    ),
+    (
+        1017,
+        "bafkzcibd64dqmpxrqvlnaedpyao7r6xfoznmxb63ula3o46ahbhwr4alh4kdlhrp",
+        "baga6ea4seaqd54mfk3iba36adx4pvzlwllfypw5cyg3xhqbyj5upacz7cq2z4ly",
+        6,
+        1015,
+    ),
+    (
+        1024,
+        "bafkzcibd6adqnjx5vhu7daet5k6plklhy66jq552zqfqezibg6goad2qmmnp5my2",
+        "baga6ea4seaqkn7nj5hyybe7kxt22sz6hxsmhpowmbmbgkajxrtqa6udddl7lggq",
+        6,
+        1008,
+    ),
+    (
+        2031,
+        "bafkzcibcaednivvdxmrdkvkoik4uiafa62djhs6f4iqrvuwssybw4nijo55ngii",
+        "baga6ea4seaqnivvdxmrdkvkoik4uiafa62djhs6f4iqrvuwssybw4nijo55ngii",
+        6,
+        1,
+    ),
+    (
+        2032,
+        "bafkzcibcaadprwj2hbmm42bdedtxfs3jwpzrivw62mdzg3aa5q4xp3dehoniaha",
+        "baga6ea4seaqprwj2hbmm42bdedtxfs3jwpzrivw62mdzg3aa5q4xp3dehoniaha",
+        6,
+        0,
+    ),
+    (
+        2033,
+        "bafkzcibd54hqol6pe3yucy6fhwvew2ffbzlsy4beqhldgld6ofgzdxokkwo2i7yk",
+        "baga6ea4seaqc7tzg6fawhrj5vjfwrjiok4whajeb2yzsy7trjwi53ssvtwsh6cq",
+        7,
+        2031,
+    ),
+    (
+        4095,
+        "bafkzcibdyepqqfl7ghp5awp4irhy7e6v7uhqdnljbhexj4tsfxsogccs66xhzpjk",
+        "baga6ea4seaqbk7zr37ift7cej6hzhvp5b4a3k2ijzf2pe4rn4trqquxxvz6l2kq",
+        8,
+        4033,
+    ),
+    (
+        4096,
+        "bafkzcibdyapqrxgx2kj4creu67fkq7qnqblfnjtpzhf3uqwyzxfkvlo2drcyypqi",
+        "baga6ea4seaqnzv6sspaujfhxzkuh4dmakzlkm36jzo5efwgnzkvk3wq4iwgd4ca",
+        8,
+        4032,
+    ),
+    (
+        65024,
+        "bafkzcibcaaf6lh4at7bcvfqsnm6ly44k5trqwzvjo4rrdmk7nkbd6c6sjy2lmeq",
+        "baga6ea4seaqolh4at7bcvfqsnm6ly44k5trqwzvjo4rrdmk7nkbd6c6sjy2lmeq",
+        11,
+        0,
+    ),
+    (
+        65536,
+        "bafkzcibeqd4agdahpkznhjdk7ohfn7trhmiz2tkswjk77glulfe5tj6qxsubc2m7gi",
+        "baga6ea4seaqao6vs2osgv64ok37hcoyrtvgvfmsv76mxiwkj3gt5bpficfuz6mq",
+        12,
+        64512,
+    ),
+    (
+        1040384,
+        "bafkzcibcaah4kbiytludc2e4xpjvcpvou7lbcfmx2v7ujiczv4mj6buj5nkjwea",
+        "baga6ea4seaqmkbiytludc2e4xpjvcpvou7lbcfmx2v7ujiczv4mj6buj5nkjwea",
+        15,
+        0,
+    ),
+    (
+        1040385,
+        "bafkzcibe767t6eehgiy5zoizt62aljzkvjgf3dytwsvdzb26lsewdsmvczxrfx5ygi",
+        "baga6ea4seaqiomrr3s4rth5uawtsvksmlwhrhnfkhsdv4xejmhezkftpclp3qmq",
+        16,
+        1040383,
+    ),
+    (
+        1048576,
+        "bafkzcibeqcad6eetb32ggs3ptz64vid3kbi46k3u5tevqi7bsh4zrq3i6nne7qe5g4",
+        "baga6ea4seaqjgdxumnfw7ht5zkqhwucrz4vxj3gjlar6depztdbwr422j7aj2ny",
+        16,
+        1032192,
+    ),
+    (
+        3000000,
+        "bafkzcibeydzemeos2fna6bg6av7whvlvj2q7nh5vplqbjetijqnlrhkm5etzehxkea",
+        "baga6ea4seaqnfuk2b4cn4bl7mpkxktvb62p3k6xacsjgqta2xcouz2jhsipouia",
+        17,
+        1161536,
+    ),
 ];
 
 #[test]
@@ -103,7 +288,8 @@ const AGGREGATES: &[AggregateVector] = &[
 #[test]
 fn aggregates_and_proofs_match_data_segment() {
     for v in AGGREGATES {
-        let pieces: Vec<Piece> = v.pieces.iter().map(|&(n, salt)| piece_of(&det_data(n, salt)).unwrap().piece).collect();
+        let pieces: Vec<Piece> =
+            v.pieces.iter().map(|&(n, salt)| piece_of(&det_data(n, salt)).unwrap().piece).collect();
         let agg = Aggregate::from_pieces(v.deal_size, &pieces).unwrap();
         assert_eq!(agg.cid().to_string(), v.cid, "deal {}", v.deal_size);
         for (n, &(piece, cbor)) in v.proofs.iter().enumerate() {
