@@ -3,6 +3,7 @@
 mod carfile;
 mod inspect;
 mod pack;
+mod piece;
 mod progress;
 
 use std::path::PathBuf;
@@ -40,6 +41,13 @@ enum Command {
     Roots { car: PathBuf },
     /// Print every block's CID, offset and size.
     Blocks { car: PathBuf },
+    /// Print a file's Filecoin piece CID (v2, FRC-0069) as the last line.
+    Piece {
+        file: PathBuf,
+        /// Print the legacy v1 piece CID and the padded piece size instead, tab-separated.
+        #[arg(long)]
+        v1: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +59,7 @@ fn main() -> ExitCode {
         Command::Unpack { car, output } => inspect::unpack(&car, &output),
         Command::Roots { car } => inspect::roots(&car),
         Command::Blocks { car } => inspect::blocks(&car),
+        Command::Piece { file, v1 } => piece::run(&file, v1),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,6 +63,9 @@ pub struct PackArgs {
     /// Record each file's modification time.
     #[arg(long)]
     preserve_mtime: bool,
+    /// Also compute the CAR's Filecoin piece CID (v2), in the same pass.
+    #[arg(long)]
+    piece: bool,
 }
 
 impl PackArgs {
@@ -208,7 +211,7 @@ pub fn run(args: PackArgs) -> Result<()> {
     let output = Output::open(args.output.as_deref(), &args.path)?;
     let car_path = output.path.clone();
     let (mut file, to_stdout) = (output.file, output.to_stdout);
-    let mut w = Writer { out: std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?), sink: CarSink::new(args.car_version, &settings.cid), blocks: Vec::new() };
+    let mut w = Writer { out: std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?), sink: CarSink::new(args.car_version, &settings.cid, args.piece), blocks: Vec::new() };
     w.flush_blocks()?;
     let result = if meta.is_dir() {
         pack_dir(&args, &settings, &name, &mut w)
@@ -227,9 +230,10 @@ pub fn run(args: PackArgs) -> Result<()> {
     w.flush_blocks()?;
     let Writer { out, sink, .. } = w;
     let blocks = sink.blocks();
-    let (rest, finished) = sink.finish(root);
+    let packed = sink.finish(root);
+    let finished = packed.finished;
     let mut out = out;
-    out.write_all(&rest)?;
+    out.write_all(&packed.tail)?;
     out.write_all(&finished.trailer)?;
     out.flush()?;
     drop(out);
@@ -240,16 +244,27 @@ pub fn run(args: PackArgs) -> Result<()> {
         rewrite_header(&mut file, &finished.header, finished.placeholder_len)?;
     }
     file.sync_all()?;
+    let piece = match (args.piece, packed.piece) {
+        (false, _) => None,
+        (true, Some(piece)) => Some(piece?),
+        (true, None) => Some(crate::piece::of_file(&mut file)?),
+    };
     if to_stdout {
         file.seek(SeekFrom::Start(0))?;
         std::io::copy(&mut file, &mut std::io::stdout().lock())?;
         if let Some(p) = &car_path {
             std::fs::remove_file(p)?;
         }
+        if let Some(piece) = piece {
+            eprintln!("piece {}", piece.cid);
+        }
         eprintln!("{root}");
     } else {
         let p = car_path.as_ref().expect("file output has a path");
         eprintln!("wrote {} ({blocks} blocks)", p.display());
+        if let Some(piece) = piece {
+            println!("piece {} {}", piece.cid, p.display());
+        }
         println!("{root}");
     }
     Ok(())

@@ -47,12 +47,12 @@ fn pack(settings: &Settings, files: &BTreeMap<String, Vec<u8>>, step: usize) -> 
         imp.end_file(&mut out).unwrap();
     }
     let root = imp.finish(&mut out).unwrap().cid;
-    let mut sink = carport_core::pack::CarSink::new(1, &settings.cid);
+    let mut sink = carport_core::pack::CarSink::new(1, &settings.cid, false);
     sink.put(&mut out);
     let mut car = sink.take_bytes();
-    let (rest, finished) = sink.finish(root);
-    car.extend(rest);
-    finished.complete(&mut car);
+    let packed = sink.finish(root);
+    car.extend(packed.tail);
+    packed.finished.complete(&mut car);
     Some((root, car))
 }
 

@@ -31,6 +31,8 @@ pub enum PieceError {
     TooSmall { size: u64 },
     #[error("payload passes {max} bytes (a 64 GiB sector) at byte {offset}")]
     TooLarge { offset: u64, max: u64 },
+    #[error("a hasher with a deferred head must be finished with that head")]
+    NoDeferredHead,
 }
 
 /// A CID that is not a valid piece CID of the kind expected.

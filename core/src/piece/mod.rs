@@ -36,4 +36,4 @@ pub use error::{AggregateError, InclusionError, PieceCidError, PieceError, Proof
 pub use index::IndexEntry;
 pub use node::Node;
 pub use proof::{verify_inclusion, InclusionProof, ProofPath};
-pub use tree::{piece_of, PieceHasher, PieceInfo};
+pub use tree::{piece_of, PieceHasher, PieceInfo, HEAD_LEN};

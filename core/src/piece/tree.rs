@@ -60,6 +60,9 @@ impl PieceInfo {
     }
 }
 
+/// Payload bytes a deferred head covers: one fr32 quad.
+pub const HEAD_LEN: usize = QUAD_IN;
+
 /// Levels in the frontier: one per bit of the quad counter, plus the two levels inside a quad.
 const LEVELS: usize = 64;
 
@@ -95,6 +98,9 @@ pub struct PieceHasher {
     total: u64,
     /// Offset at which the payload passed the 64 GiB limit; later bytes are ignored.
     overflow: Option<u64>,
+    /// Set when the first quad is deferred: `spine[level]` is the right sibling of the leftmost
+    /// subtree at that level, recorded when that sibling completed.
+    spine: Option<Box<[Node; LEVELS]>>,
 }
 
 impl Default for PieceHasher {
@@ -112,7 +118,56 @@ impl core::fmt::Debug for PieceHasher {
 impl PieceHasher {
     /// A hasher with nothing absorbed.
     pub fn new() -> Self {
-        PieceHasher { frontier: [[0; 32]; LEVELS], quads: 0, buf: [0; QUAD_IN], buf_len: 0, total: 0, overflow: None }
+        PieceHasher {
+            frontier: [[0; 32]; LEVELS],
+            quads: 0,
+            buf: [0; QUAD_IN],
+            buf_len: 0,
+            total: 0,
+            overflow: None,
+            spine: None,
+        }
+    }
+
+    /// A hasher whose first [`HEAD_LEN`] payload bytes come last, through
+    /// [`PieceHasher::finish_with_head`]; [`PieceHasher::update`] takes the bytes after them.
+    ///
+    /// This is what lets a CAR's piece be computed in the same pass that writes it: the CAR header
+    /// (which names the root, known only at the end) sits in the first bytes. Only the tree's left
+    /// spine waits for them: one extra node per level.
+    pub fn with_deferred_head() -> Self {
+        let mut h = Self::new();
+        h.spine = Some(Box::new([[0; 32]; LEVELS]));
+        h.quads = 1;
+        h.total = HEAD_LEN as u64;
+        h
+    }
+
+    /// Finishes a hasher made by [`PieceHasher::with_deferred_head`], given the head at last.
+    pub fn finish_with_head(&self, head: &[u8; HEAD_LEN]) -> Result<PieceInfo, PieceError> {
+        self.check_size()?;
+        let mut state = self.clone();
+        state.absorb_tail();
+        let Some(spine) = &state.spine else {
+            return Err(PieceError::NoDeferredHead);
+        };
+        let n = state.quads;
+        let (left, right) = expand_halves(head);
+        let (a, b) = hash_two(&left, &right);
+        let mut acc = hash_pair(&a, &b);
+        let top = n.next_power_of_two().trailing_zeros() as usize + 2;
+        for level in 2..top {
+            let start = 1u64 << (level - 2);
+            let sibling = if n >= 2 * start {
+                spine[level]
+            } else if n == start {
+                *zero_at(level)
+            } else {
+                state.fold_below(level)
+            };
+            acc = hash_pair(&acc, &sibling);
+        }
+        state.piece(acc)
     }
 
     /// Payload bytes absorbed so far.
@@ -171,6 +226,17 @@ impl PieceHasher {
     /// The piece of everything absorbed so far. Does not consume the hasher: more bytes can be
     /// added and `finish` called again.
     pub fn finish(&self) -> Result<PieceInfo, PieceError> {
+        if self.spine.is_some() {
+            return Err(PieceError::NoDeferredHead);
+        }
+        self.check_size()?;
+        let mut state = self.clone();
+        state.absorb_tail();
+        let root = state.fold();
+        state.piece(root)
+    }
+
+    fn check_size(&self) -> Result<(), PieceError> {
         if let Some(offset) = self.overflow {
             return Err(PieceError::TooLarge { offset, max: MAX_PAYLOAD_SIZE });
         }
@@ -180,15 +246,23 @@ impl PieceHasher {
         if self.total < MIN_PAYLOAD_SIZE {
             return Err(PieceError::TooSmall { size: self.total });
         }
-        let mut state = self.clone();
-        if state.buf_len > 0 {
+        Ok(())
+    }
+
+    /// Absorbs the partial last quad, zero-filled.
+    fn absorb_tail(&mut self) {
+        if self.buf_len > 0 {
             let mut quad = [0u8; QUAD_IN];
-            quad[..state.buf_len].copy_from_slice(&state.buf[..state.buf_len]);
-            state.absorb_quad(&quad);
+            quad[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
+            self.absorb_quad(&quad);
+            self.buf_len = 0;
         }
-        let root = state.fold();
+    }
+
+    /// The piece with this root over the quads absorbed.
+    fn piece(&self, root: Node) -> Result<PieceInfo, PieceError> {
         // The tree height is log2 of the leaf count: 4 leaves per quad, rounded up to a power of two.
-        let height = state.quads.next_power_of_two().trailing_zeros() as u8 + 2;
+        let height = self.quads.next_power_of_two().trailing_zeros() as u8 + 2;
         let capacity = size::unpadded_size_of_height(height)
             .map_err(|_| PieceError::TooLarge { offset: self.total, max: MAX_PAYLOAD_SIZE })?;
         let piece = Piece::new(root, height, capacity - self.total)
@@ -243,12 +317,33 @@ impl PieceHasher {
         let mut level = first_level;
         let mut count = self.quads >> (first_level - 2);
         while count & 1 == 1 && level < LEVELS - 1 {
+            if count == 1 {
+                if let Some(spine) = &mut self.spine {
+                    spine[level] = node;
+                }
+            }
             node = hash_pair(&self.frontier[level], &node);
             count >>= 1;
             level += 1;
         }
         self.frontier[level] = node;
         self.quads += 1 << (first_level - 2);
+    }
+
+    /// The root of the partial subtree at `level` that starts at quad `2^(level-2)` (the last
+    /// quads, under the leftmost subtree of that size), zero-filled on the right.
+    fn fold_below(&self, level: usize) -> Node {
+        let mut carry: Option<Node> = None;
+        for l in 2..level {
+            let waiting = (self.quads >> (l - 2)) & 1 == 1;
+            carry = match (waiting, carry) {
+                (true, Some(right)) => Some(hash_pair(&self.frontier[l], &right)),
+                (true, None) => Some(hash_pair(&self.frontier[l], zero_at(l))),
+                (false, Some(left)) => Some(hash_pair(&left, zero_at(l))),
+                (false, None) => None,
+            };
+        }
+        carry.unwrap_or(*zero_at(level))
     }
 
     /// The root of the frontier, zero-filled on the right up to a power of two of quads. At each
@@ -323,6 +418,21 @@ mod tests {
     /// Deterministic bytes shared with the Node.js vector generator.
     pub(crate) fn det_data(n: usize, salt: u32) -> Vec<u8> {
         (0..n as u32).map(|i| ((i.wrapping_add(salt).wrapping_mul(2654435761)) >> 13) as u8).collect()
+    }
+
+    #[test]
+    fn deferred_head_gives_the_same_piece() {
+        for n in [127, 128, 254, 255, 508, 600, 127 * 5, 127 * 64 + 3, 127 * 65, 127 * 128, 127 * 129 + 1, 100_000, 1 << 20] {
+            let data = det_data(n, 7);
+            let want = piece_of(&data).unwrap();
+            let mut h = PieceHasher::with_deferred_head();
+            for part in data[HEAD_LEN..].chunks(4099) {
+                h.update(part);
+            }
+            let head: &[u8; HEAD_LEN] = data[..HEAD_LEN].try_into().unwrap();
+            assert_eq!(h.finish_with_head(head).unwrap(), want, "n = {n}");
+            assert_eq!(h.finish(), Err(PieceError::NoDeferredHead));
+        }
     }
 
     #[test]
