@@ -98,6 +98,13 @@ impl CidRule {
     }
 }
 
+/// A CID that fills `bytes` exactly (`Cid::try_from` would ignore trailing bytes).
+pub fn exact_cid(bytes: &[u8]) -> Option<Cid> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let cid = Cid::read_bytes(&mut cursor).ok()?;
+    (cursor.position() as usize == bytes.len()).then_some(cid)
+}
+
 /// Largest inline limit: identity multihashes in carport's CIDs hold at most 64 bytes.
 pub const MAX_INLINE_LIMIT: usize = 64;
 

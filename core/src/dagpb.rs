@@ -6,6 +6,7 @@
 
 use cid::Cid;
 
+use crate::cids::exact_cid;
 use crate::error::DecodeError;
 use crate::varint;
 
@@ -100,7 +101,7 @@ fn decode_link(bytes: &[u8], base: usize) -> Result<PbLink, DecodeError> {
         }
         last = field;
         match (field, wire) {
-            (1, 2) => hash = Some(Cid::try_from(r.bytes()?).map_err(|_| DecodeError::BadCid(at))?),
+            (1, 2) => hash = Some(exact_cid(r.bytes()?).ok_or(DecodeError::BadCid(at))?),
             (2, 2) => {
                 let raw = r.bytes()?;
                 name = Some(String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::BadName(at))?);
@@ -211,6 +212,13 @@ mod tests {
         };
         bytes.extend(other.encode());
         assert!(matches!(PbNode::decode(&bytes), Err(DecodeError::FieldOrder(3))));
+    }
+
+    #[test]
+    fn rejects_a_link_hash_with_trailing_bytes() {
+        // Found by the dagpb_decode fuzz target: a valid CID followed by two stray bytes.
+        let bytes = [18, 11, 10, 9, 1, 85, 1, 3, 2, 0, 0, 5, 4];
+        assert_eq!(PbNode::decode(&bytes), Err(DecodeError::BadCid(2)));
     }
 
     #[test]

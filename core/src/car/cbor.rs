@@ -137,7 +137,7 @@ impl<'a> Cbor<'a> {
         }
         let n = usize::try_from(n).map_err(|_| "CID too long")?;
         match self.take(n)? {
-            [0, rest @ ..] => Cid::try_from(rest).map_err(|e| format!("invalid root CID: {e}")),
+            [0, rest @ ..] => crate::cids::exact_cid(rest).ok_or_else(|| "invalid root CID".to_string()),
             _ => Err("CID lacks the 0x00 multibase prefix".into()),
         }
     }
