@@ -72,6 +72,9 @@ impl BlockGet for CarFile {
         let &(offset, len) = self.index.get(cid).ok_or(WalkError::Missing(*cid))?;
         let mut buf = vec![0u8; len];
         self.file.read_exact_at(&mut buf, offset).map_err(|_| WalkError::Missing(*cid))?;
+        if carport_core::cids::rehash(cid, &buf) != Some(true) {
+            return Err(WalkError::HashMismatch { cid: *cid, offset });
+        }
         Ok(buf)
     }
 }

@@ -93,8 +93,14 @@ pub fn unpack(path: &Path, dest: &Path) -> Result<()> {
                 let mut file = std::io::BufWriter::new(
                     std::fs::File::create(&target).with_context(|| format!("cannot create {}", target.display()))?,
                 );
-                walk::read_file(&mut car, &e.cid, &mut |b| file.write_all(b).map_err(|err| err.to_string()))?;
-                file.flush()?;
+                let written = walk::read_file(&mut car, &e.cid, &mut |b| file.write_all(b).map_err(|err| err.to_string()))
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| Ok(file.flush()?));
+                if let Err(err) = written {
+                    drop(file);
+                    let _ = std::fs::remove_file(&target);
+                    return Err(err.context(format!("{} not written", e.path)));
+                }
             }
             Kind::Symlink { target: to } => {
                 if target.symlink_metadata().is_ok() {

@@ -85,9 +85,6 @@ impl PackArgs {
         }
         if let Some(v) = self.cid_version {
             s.cid.version = if v == 0 { cid_v0() } else { cid_v1() };
-            if v == 1 && self.raw_leaves.is_none() && self.profile == Profile::UnixfsV0_2015 {
-                s.raw_leaves = true;
-            }
         }
         if let Some(h) = self.hash {
             s.cid.hash = h;

@@ -54,6 +54,8 @@ pub enum CarError {
     Version(u64),
     #[error("CAR truncated at byte {0}")]
     Truncated(u64),
+    #[error("CAR truncated at byte {end}, inside block {cid} (its section starts at byte {offset})")]
+    TruncatedBlock { cid: Cid, offset: u64, end: u64 },
     #[error("section at byte {offset} is too large ({len} bytes)")]
     SectionTooLarge { offset: u64, len: u64 },
     #[error("invalid CID in section at byte {0}")]

@@ -82,13 +82,16 @@ impl Importer {
         Ok(link)
     }
 
-    /// Adds a symlink pointing at `target`.
-    pub fn add_symlink(&mut self, path: &str, target: &str, meta: Metadata, out: &mut Vec<Block>) -> Result<Link, ImportError> {
+    /// Adds a symlink pointing at `target`; `None` when the settings take files only.
+    pub fn add_symlink(&mut self, path: &str, target: &str, meta: Metadata, out: &mut Vec<Block>) -> Result<Option<Link>, ImportError> {
         let parts = split(path)?;
         self.check_free(&parts, path)?;
+        if self.settings.files_only {
+            return Ok(None);
+        }
         let link = symlink(&self.settings, target, meta, out);
         self.insert(&parts, Entry::Leaf(link.clone()))?;
-        Ok(link)
+        Ok(Some(link))
     }
 
     /// Builds every folder and returns the link to the root folder.
@@ -96,7 +99,15 @@ impl Importer {
         if let Some((open, _)) = &self.open {
             return Err(ImportError::FileOpen(open.join("/")));
         }
-        let root = std::mem::take(&mut self.root);
+        let mut root = std::mem::take(&mut self.root);
+        if self.settings.files_only {
+            prune_empty(&mut root);
+            while root.entries.len() == 1 && matches!(root.entries.values().next(), Some(Entry::Dir(_))) {
+                if let Some((_, Entry::Dir(only))) = root.entries.pop_first() {
+                    root = only;
+                }
+            }
+        }
         Ok(self.build_dir(root, out).unwrap_or_else(|| dir::build(&self.settings, &[], Metadata::default(), out)))
     }
 
@@ -110,7 +121,7 @@ impl Importer {
             };
             entries.extend(link.map(|link| DirEntry { name, link }));
         }
-        if entries.is_empty() && !self.settings.empty_dirs {
+        if entries.is_empty() && self.settings.files_only {
             return None;
         }
         Some(dir::build(&self.settings, &entries, d.meta, out))
@@ -142,6 +153,15 @@ impl Importer {
         }
         Ok(d)
     }
+}
+
+/// Drops folders that hold no file, however deep.
+fn prune_empty(d: &mut Dir) -> bool {
+    d.entries.retain(|_, e| match e {
+        Entry::Dir(sub) => !prune_empty(sub),
+        Entry::Leaf(_) => true,
+    });
+    d.entries.is_empty()
 }
 
 /// A UnixFS symlink node: always dag-pb, the target as its data.
@@ -180,6 +200,25 @@ mod tests {
             let root = Importer::new(p.settings()).unwrap().finish(&mut out).unwrap();
             assert_eq!(root.cid.to_string(), want);
         }
+    }
+
+    #[test]
+    fn files_only_roots_at_the_common_folder_of_the_files() {
+        let settings = Profile::IpfsCar.settings();
+        let mut out = Vec::new();
+        let mut imp = Importer::new(settings.clone()).unwrap();
+        imp.add_dir("chain/empty", Metadata::default()).unwrap();
+        assert_eq!(imp.add_symlink("chain/only/link", "x", Metadata::default(), &mut out), Ok(None));
+        imp.begin_file("chain/only/a.txt", Metadata::default()).unwrap();
+        imp.write(b"a", &mut out).unwrap();
+        imp.end_file(&mut out).unwrap();
+        let collapsed = imp.finish(&mut out).unwrap();
+
+        let mut plain = Importer::new(settings).unwrap();
+        plain.begin_file("a.txt", Metadata::default()).unwrap();
+        plain.write(b"a", &mut out).unwrap();
+        plain.end_file(&mut out).unwrap();
+        assert_eq!(collapsed, plain.finish(&mut out).unwrap());
     }
 
     #[test]

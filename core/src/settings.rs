@@ -31,8 +31,9 @@ pub struct Settings {
     pub shard: ShardRule,
     /// Fanout of HAMT folders; a power of two (256 everywhere in practice).
     pub hamt_fanout: usize,
-    /// Keep empty folders (kubo does); ipfs-car drops them.
-    pub empty_dirs: bool,
+    /// Read folders as ipfs-car does: files only (no empty folders, no symlinks), and the root is
+    /// the files' deepest common folder. kubo keeps the tree as it is.
+    pub files_only: bool,
 }
 
 impl Settings {
@@ -79,7 +80,7 @@ impl Profile {
                 cid: CidRule { version: Version::V0, ..v1 },
                 shard: ShardRule::LinksEstimate(256 * 1024),
                 hamt_fanout: 256,
-                empty_dirs: true,
+                files_only: false,
             },
             Profile::UnixfsV1_2025 => Settings {
                 chunker: ChunkerSpec::Size(1024 * 1024),
@@ -89,7 +90,7 @@ impl Profile {
                 cid: v1,
                 shard: ShardRule::BlockSize(256 * 1024),
                 hamt_fanout: 256,
-                empty_dirs: true,
+                files_only: false,
             },
             Profile::IpfsCar => Settings {
                 chunker: ChunkerSpec::Size(1024 * 1024),
@@ -99,7 +100,7 @@ impl Profile {
                 cid: v1,
                 shard: ShardRule::EntryCount(1000),
                 hamt_fanout: 256,
-                empty_dirs: false,
+                files_only: true,
             },
         }
     }

@@ -13,6 +13,8 @@ use crate::unixfs::{Data, NodeType};
 pub enum WalkError {
     #[error("block {0} is not available")]
     Missing(Cid),
+    #[error("block {cid} at byte {offset} does not match its CID")]
+    HashMismatch { cid: Cid, offset: u64 },
     #[error("block {cid} does not decode: {source}")]
     Decode { cid: Cid, source: DecodeError },
     #[error("block {0} is not UnixFS (codec 0x{1:x})")]

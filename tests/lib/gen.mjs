@@ -112,14 +112,20 @@ export function cleanupTmp () {
  * relative to `root` (created if missing). Returns `root`.
  */
 export function writeTree (root, entries) {
-  fs.mkdirSync(root, { recursive: true })
+  const made = new Set()
+  const mkdir = (d) => {
+    if (made.has(d)) return
+    fs.mkdirSync(d, { recursive: true })
+    made.add(d)
+  }
+  mkdir(root)
   for (const e of entries) {
     const p = path.join(root, e.path)
     if (e.dir) {
-      fs.mkdirSync(p, { recursive: true })
+      mkdir(p)
       continue
     }
-    fs.mkdirSync(path.dirname(p), { recursive: true })
+    mkdir(path.dirname(p))
     if (e.symlink != null) {
       fs.symlinkSync(e.symlink, p)
     } else {

@@ -98,10 +98,15 @@ impl CarReader {
         if (self.avail().len() - n) as u64 >= len {
             return Ok(Some((at, n, len as usize)));
         }
-        if self.eof {
-            return Err(self.truncated());
+        if !self.eof {
+            return Ok(None);
         }
-        Ok(None)
+        // Name the block the file ends in, when its CID made it.
+        let mut cursor = std::io::Cursor::new(&self.avail()[n..]);
+        match (matches!(self.state, State::Sections { .. }), Cid::read_bytes(&mut cursor)) {
+            (true, Ok(cid)) => Err(CarError::TruncatedBlock { cid, offset: at, end: at + self.avail().len() as u64 }),
+            _ => Err(self.truncated()),
+        }
     }
 
     /// The next event, or `Ok(None)` when more input is needed.
