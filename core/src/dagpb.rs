@@ -66,7 +66,7 @@ impl PbNode {
     /// Decodes a block strictly, as the dag-pb spec requires.
     pub fn decode(bytes: &[u8]) -> Result<PbNode, DecodeError> {
         let mut node = PbNode::default();
-        let mut r = Reader { buf: bytes, pos: 0, base: 0 };
+        let mut r = Reader { buf: bytes, pos: 0, base: 0, canonical: true };
         while !r.done() {
             let at = r.pos;
             let (field, wire) = r.key()?;
@@ -88,7 +88,7 @@ impl PbNode {
 }
 
 fn decode_link(bytes: &[u8], base: usize) -> Result<PbLink, DecodeError> {
-    let mut r = Reader { buf: bytes, pos: 0, base };
+    let mut r = Reader { buf: bytes, pos: 0, base, canonical: true };
     let mut hash = None;
     let mut name = None;
     let mut tsize = None;
@@ -124,11 +124,13 @@ pub(crate) fn put_bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// A protobuf reader over one message; `base` turns its positions into block offsets.
+/// A protobuf reader over one message; `base` turns its positions into block offsets. With
+/// `canonical`, varints must be minimally encoded (dag-pb has exactly one encoding per node).
 pub(crate) struct Reader<'a> {
     pub buf: &'a [u8],
     pub pos: usize,
     pub base: usize,
+    pub canonical: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -139,6 +141,9 @@ impl<'a> Reader<'a> {
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
         match varint::read(&self.buf[self.pos..]) {
             varint::Read::Value(v, n) => {
+                if self.canonical && n != varint::len(v) {
+                    return Err(DecodeError::NonCanonical(self.base + self.pos));
+                }
                 self.pos += n;
                 Ok(v)
             }
@@ -219,6 +224,12 @@ mod tests {
         // Found by the dagpb_decode fuzz target: a valid CID followed by two stray bytes.
         let bytes = [18, 11, 10, 9, 1, 85, 1, 3, 2, 0, 0, 5, 4];
         assert_eq!(PbNode::decode(&bytes), Err(DecodeError::BadCid(2)));
+    }
+
+    #[test]
+    fn rejects_a_non_minimal_varint() {
+        // Found by the dagpb_decode fuzz target: a Data length of 2 written as `82 00`.
+        assert_eq!(PbNode::decode(&[10, 130, 0, 60, 205]), Err(DecodeError::NonCanonical(1)));
     }
 
     #[test]

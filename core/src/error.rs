@@ -29,6 +29,8 @@ pub enum DecodeError {
     Truncated(usize),
     #[error("varint too long at byte {0}")]
     VarintOverflow(usize),
+    #[error("varint not minimally encoded at byte {0}")]
+    NonCanonical(usize),
     #[error("unexpected field {field} (wire type {wire}) at byte {offset}")]
     UnexpectedField { field: u64, wire: u64, offset: usize },
     #[error("fields out of order or repeated at byte {0}")]

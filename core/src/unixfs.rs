@@ -91,7 +91,7 @@ impl Data {
 
     /// Decodes leniently in field order (protobuf semantics), since producers differ.
     pub fn decode(bytes: &[u8]) -> Result<Data, DecodeError> {
-        let mut r = Reader { buf: bytes, pos: 0, base: 0 };
+        let mut r = Reader { buf: bytes, pos: 0, base: 0, canonical: false };
         let mut kind = None;
         let mut d = Data::new(NodeType::Raw);
         while !r.done() {
@@ -104,7 +104,7 @@ impl Data {
                 (4, 0) => d.blocksizes.push(r.varint()?),
                 (4, 2) => {
                     let packed = r.bytes()?;
-                    let mut p = Reader { buf: packed, pos: 0, base: r.pos - packed.len() };
+                    let mut p = Reader { buf: packed, pos: 0, base: r.pos - packed.len(), canonical: false };
                     while !p.done() {
                         d.blocksizes.push(p.varint()?);
                     }
@@ -127,7 +127,7 @@ impl Data {
 }
 
 fn decode_mtime(bytes: &[u8]) -> Result<Mtime, DecodeError> {
-    let mut r = Reader { buf: bytes, pos: 0, base: 0 };
+    let mut r = Reader { buf: bytes, pos: 0, base: 0, canonical: false };
     let mut t = Mtime { secs: 0, nanos: None };
     while !r.done() {
         let at = r.pos;
