@@ -48,11 +48,12 @@ impl Settings {
 }
 
 /// The named presets. Each is a complete set of settings; single flags may override parts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Profile {
     /// kubo's historical default (`ipfs add` before IPIP-499).
     UnixfsV0_2015,
     /// IPIP-499's modern profile: CIDv1, raw leaves, 1 MiB chunks, 1024 links. carport's default.
+    #[default]
     UnixfsV1_2025,
     /// What `ipfs-car pack` 3.x (storacha) produces.
     IpfsCar,
@@ -103,12 +104,6 @@ impl Profile {
                 files_only: true,
             },
         }
-    }
-}
-
-impl Default for Profile {
-    fn default() -> Self {
-        Profile::UnixfsV1_2025
     }
 }
 

@@ -24,7 +24,9 @@ pub struct IndexEntry {
 
 /// Encodes a `MultihashIndexSorted` over `entries` (in any order).
 pub fn encode_index(entries: &[IndexEntry]) -> Vec<u8> {
-    let mut by_code: BTreeMap<u64, BTreeMap<usize, Vec<(&[u8], u64)>>> = BTreeMap::new();
+    // code → digest length → (digest, offset)
+    type Buckets<'a> = BTreeMap<u64, BTreeMap<usize, Vec<(&'a [u8], u64)>>>;
+    let mut by_code: Buckets = BTreeMap::new();
     for e in entries {
         by_code.entry(e.code).or_default().entry(e.digest.len()).or_default().push((&e.digest, e.offset));
     }
@@ -81,7 +83,7 @@ fn read_sorted(r: &mut Bytes, code: u64, out: &mut Vec<IndexEntry>) -> Result<()
     for _ in 0..widths {
         let width = u32::from_le_bytes(r.take(4)?.try_into().expect("4")) as usize;
         let len = i64::from_le_bytes(r.take(8)?.try_into().expect("8"));
-        if width <= 8 || len < 0 || len as u64 % width as u64 != 0 {
+        if width <= 8 || len < 0 || !(len as u64).is_multiple_of(width as u64) {
             return Err(format!("bad record width {width} or length {len}"));
         }
         let records = r.take(len as usize)?;

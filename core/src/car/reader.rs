@@ -195,8 +195,11 @@ impl CarReader {
     }
 }
 
+/// Blocks of a CAR with their section offsets.
+pub type Blocks = Vec<(Cid, Vec<u8>, u64)>;
+
 /// Reads a whole in-memory CAR: its header event and blocks.
-pub fn read_all(bytes: &[u8]) -> Result<(Event, Vec<(Cid, Vec<u8>, u64)>), CarError> {
+pub fn read_all(bytes: &[u8]) -> Result<(Event, Blocks), CarError> {
     let mut r = CarReader::new();
     r.push(bytes);
     r.close();
@@ -215,7 +218,7 @@ pub fn read_all(bytes: &[u8]) -> Result<(Event, Vec<(Cid, Vec<u8>, u64)>), CarEr
 mod tests {
     use super::*;
 
-    fn read(name: &str) -> Result<(Event, Vec<(Cid, Vec<u8>, u64)>), CarError> {
+    fn read(name: &str) -> Result<(Event, Blocks), CarError> {
         let path = format!("{}/../../shared/fixtures/go-car-v2/{name}", env!("CARGO_MANIFEST_DIR"));
         read_all(&std::fs::read(path).unwrap())
     }
