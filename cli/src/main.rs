@@ -1,5 +1,6 @@
 //! `carport`: a thin command line over carport-core.
 
+mod aggregate;
 mod carfile;
 mod inspect;
 mod pack;
@@ -48,6 +49,12 @@ enum Command {
         #[arg(long)]
         v1: bool,
     },
+    /// Aggregate v2 piece CIDs into a deal (FRC-0058): prints `PIECE_CID<TAB>PROOF` per piece
+    /// (PROOF: the inclusion proof's dag-cbor in unpadded base64url), then the deal's v2 piece CID
+    /// as the last line.
+    Aggregate(aggregate::AggregateArgs),
+    /// Check an inclusion proof (as `carport aggregate` prints it): prints `ok`, or fails saying why.
+    VerifyInclusion(aggregate::VerifyInclusionArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,8 @@ fn main() -> ExitCode {
         Command::Roots { car } => inspect::roots(&car),
         Command::Blocks { car } => inspect::blocks(&car),
         Command::Piece { file, v1 } => piece::run(&file, v1),
+        Command::Aggregate(args) => aggregate::aggregate(&args),
+        Command::VerifyInclusion(args) => aggregate::verify(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

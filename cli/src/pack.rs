@@ -241,30 +241,34 @@ pub fn run(args: PackArgs) -> Result<()> {
         rewrite_header(&mut file, &finished.header, finished.placeholder_len)?;
     }
     file.sync_all()?;
-    let piece = match (args.piece, packed.piece) {
+    let piece: Option<Result<_>> = match (args.piece, packed.piece) {
         (false, _) => None,
-        (true, Some(piece)) => Some(piece?),
-        (true, None) => Some(crate::piece::of_file(&mut file)?),
+        (true, Some(piece)) => Some(piece.map_err(Into::into)),
+        (true, None) => Some(crate::piece::of_file(&mut file)),
     };
+    let piece_line = |p: &carport_core::piece::PieceInfo| format!("piece {}", p.cid);
     if to_stdout {
         file.seek(SeekFrom::Start(0))?;
         std::io::copy(&mut file, &mut std::io::stdout().lock())?;
         if let Some(p) = &car_path {
             std::fs::remove_file(p)?;
         }
-        if let Some(piece) = piece {
-            eprintln!("piece {}", piece.cid);
+        if let Some(Ok(p)) = &piece {
+            eprintln!("{}", piece_line(p));
         }
         eprintln!("{root}");
     } else {
         let p = car_path.as_ref().expect("file output has a path");
         eprintln!("wrote {} ({blocks} blocks)", p.display());
-        if let Some(piece) = piece {
-            println!("piece {} {}", piece.cid, p.display());
+        if let Some(Ok(info)) = &piece {
+            println!("{} {}", piece_line(info), p.display());
         }
         println!("{root}");
     }
-    Ok(())
+    match piece {
+        Some(Err(e)) => Err(e.context("the CAR is complete, but it has no piece CID")),
+        _ => Ok(()),
+    }
 }
 
 /// Replaces a placeholder header of a different length by copying the body behind the new one.

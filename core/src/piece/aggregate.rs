@@ -178,7 +178,7 @@ impl Aggregate {
         let pieces = pieces
             .iter()
             .enumerate()
-            .map(|(i, c)| Piece::from_cid(c).map_err(|source| AggregateError::BadPiece { piece: i, source }))
+            .map(|(i, c)| Piece::from_cid(c).map_err(|reason| AggregateError::BadPiece { piece: i, reason }))
             .collect::<Result<Vec<_>, _>>()?;
         Self::from_pieces(deal_size, &pieces)
     }

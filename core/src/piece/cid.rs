@@ -125,19 +125,19 @@ impl Piece {
         let height = digest[n];
         let mut root = [0u8; 32];
         root.copy_from_slice(&digest[n + 1..]);
-        Piece::new(root, height, padding).map_err(|source| PieceCidError::Size { cid: *cid, source })
+        Piece::new(root, height, padding).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 
     /// A v1 piece CID and its padded size, with the payload size unknown (padding 0).
     pub fn from_cid_v1(cid: &Cid, padded_size: u64) -> Result<Self, PieceCidError> {
         let root = root_of_cid_v1(cid)?;
-        Piece::from_padded_size(root, padded_size).map_err(|source| PieceCidError::Size { cid: *cid, source })
+        Piece::from_padded_size(root, padded_size).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 
     /// A v1 piece CID and the payload size it was computed from: the exact v2 CID the hasher gives.
     pub fn from_cid_v1_with_payload(cid: &Cid, payload_size: u64) -> Result<Self, PieceCidError> {
         let root = root_of_cid_v1(cid)?;
-        Piece::from_payload_size(root, payload_size).map_err(|source| PieceCidError::Size { cid: *cid, source })
+        Piece::from_payload_size(root, payload_size).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 }
 
@@ -286,7 +286,7 @@ mod tests {
         assert!(matches!("nope".parse::<Piece>(), Err(PieceCidError::Parse { .. })));
         assert!(matches!(
             Piece::from_cid_v1(&v1_cid, 1000),
-            Err(PieceCidError::Size { source: SizeError::NotPowerOfTwo(1000), .. })
+            Err(PieceCidError::Size { reason: SizeError::NotPowerOfTwo(1000), .. })
         ));
     }
 
@@ -317,7 +317,7 @@ mod tests {
             bad.extend_from_slice(&[0u8; 32]);
             assert!(matches!(
                 Piece::from_cid(&v2_with_digest(&bad)),
-                Err(PieceCidError::Size { source: SizeError::Height(x), .. }) if x == h
+                Err(PieceCidError::Size { reason: SizeError::Height(x), .. }) if x == h
             ));
         }
         // Padding larger than the tree (128 > 127 at height 2).
@@ -325,7 +325,7 @@ mod tests {
         big.extend_from_slice(&[0u8; 32]);
         assert!(matches!(
             Piece::from_cid(&v2_with_digest(&big)),
-            Err(PieceCidError::Size { source: SizeError::Padding { .. }, .. })
+            Err(PieceCidError::Size { reason: SizeError::Padding { .. }, .. })
         ));
     }
 

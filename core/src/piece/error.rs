@@ -48,12 +48,8 @@ pub enum PieceCidError {
     DigestLength { cid: Cid, len: usize, expected: usize },
     #[error("{cid}: the padding varint at the start of the digest is truncated, too long or not minimal")]
     PaddingVarint { cid: Cid },
-    #[error("{cid}: {source}")]
-    Size {
-        cid: Cid,
-        #[source]
-        source: SizeError,
-    },
+    #[error("{cid}: {reason}")]
+    Size { cid: Cid, reason: SizeError },
     #[error("{text:?} is not a CID: {reason}")]
     Parse { text: String, reason: String },
 }
@@ -69,12 +65,8 @@ pub enum AggregateError {
     DealTooLarge { size: u64, max: u64 },
     #[error("no pieces to aggregate")]
     NoPieces,
-    #[error("piece #{piece} cannot be aggregated: {source}")]
-    BadPiece {
-        piece: usize,
-        #[source]
-        source: PieceCidError,
-    },
+    #[error("piece #{piece} cannot be aggregated: {reason}")]
+    BadPiece { piece: usize, reason: PieceCidError },
     #[error("{count} pieces are more than a {deal_size}-byte deal's index holds ({limit})")]
     TooManyPieces { count: usize, deal_size: u64, limit: u64 },
     #[error("piece #{piece} ({cid}) does not fit: pieces would end at byte {end} and the index starts at byte {index_start} of the {deal_size}-byte deal")]
@@ -87,9 +79,9 @@ pub enum AggregateError {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum InclusionError {
     #[error("bad piece CID: {0}")]
-    Piece(#[source] PieceCidError),
+    Piece(PieceCidError),
     #[error("bad aggregate CID: {0}")]
-    Aggregate(#[source] PieceCidError),
+    Aggregate(PieceCidError),
     #[error("{which} proof is {depth} levels deep; at most 63 are supported")]
     TooDeep { which: ProofPart, depth: usize },
     #[error("{which} proof offset {offset} is outside a tree {depth} levels deep")]
