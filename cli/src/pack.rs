@@ -196,7 +196,9 @@ struct Writer {
 impl Writer {
     fn flush_blocks(&mut self) -> Result<()> {
         self.sink.put(&mut self.blocks);
-        self.out.write_all(&self.sink.take_bytes())?;
+        for part in self.sink.take_parts() {
+            self.out.write_all(&part)?;
+        }
         Ok(())
     }
 }
@@ -338,18 +340,57 @@ fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) ->
     Ok(root.cid)
 }
 
-/// Reads a file in 1 MiB pieces into `write`, streaming the blocks it makes to the CAR.
+/// Size of one read; the reads run on their own thread, a few buffers ahead of the hashing.
+const READ_SIZE: usize = 1 << 20;
+const READ_AHEAD: usize = 4;
+
+/// Reads a file in 1 MiB pieces into `write`, streaming the blocks it makes to the CAR. A reader
+/// thread keeps a few buffers ahead, so the kernel's copying overlaps the hashing.
 fn feed(path: &Path, bar: &ProgressBar, w: &mut Writer, mut write: impl FnMut(&[u8], &mut Vec<Block>) -> Result<()>) -> Result<()> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            return Ok(());
-        }
-        write(&buf[..n], &mut w.blocks)?;
-        w.flush_blocks()?;
-        bar.inc(n as u64);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(READ_AHEAD);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    for _ in 0..READ_AHEAD {
+        empty_tx.send(vec![0; READ_SIZE]).expect("receiver is alive");
     }
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for mut buf in empty_rx {
+                buf.resize(READ_SIZE, 0);
+                let read = read_full(&mut file, &mut buf).map(|n| {
+                    buf.truncate(n);
+                    buf
+                });
+                let done = matches!(&read, Ok(b) if b.is_empty()) || read.is_err();
+                if full_tx.send(read).is_err() || done {
+                    break;
+                }
+            }
+        });
+        for read in full_rx {
+            let buf = read.with_context(|| format!("cannot read {}", path.display()))?;
+            if buf.is_empty() {
+                break;
+            }
+            write(&buf, &mut w.blocks)?;
+            w.flush_blocks()?;
+            bar.inc(buf.len() as u64);
+            let _ = empty_tx.send(buf);
+        }
+        Ok(())
+    })
 }
 
+/// Fills `buf` unless the file ends first; returns how many bytes were read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

@@ -28,3 +28,5 @@ pub mod car;
 pub mod verify;
 pub mod pack;
 pub mod walk;
+pub mod shard;
+pub mod options;

@@ -15,7 +15,8 @@ use crate::piece::{piece_of, PieceError, PieceHasher, PieceInfo, HEAD_LEN};
 pub struct CarSink {
     writer: CarWriter,
     seen: HashSet<Cid>,
-    bytes: Vec<u8>,
+    /// Output not yet taken, as parts: block data is moved here, never copied.
+    parts: Vec<Vec<u8>>,
     blocks: u64,
     piece: Option<PieceTee>,
 }
@@ -40,26 +41,33 @@ impl CarSink {
         if let Some(p) = &mut piece {
             p.feed(&bytes);
         }
-        CarSink { writer, seen: HashSet::new(), bytes, blocks: 0, piece }
+        CarSink { writer, seen: HashSet::new(), parts: vec![bytes], blocks: 0, piece }
     }
 
     /// Appends the blocks (draining `blocks`).
     pub fn put(&mut self, blocks: &mut Vec<Block>) {
-        let start = self.bytes.len();
         for b in blocks.drain(..) {
             if self.seen.insert(b.cid) {
-                self.writer.block(&b.cid, &b.data, &mut self.bytes);
+                let prefix = self.writer.section_prefix(&b.cid, b.data.len());
+                if let Some(p) = &mut self.piece {
+                    p.feed(&prefix);
+                    p.feed(&b.data);
+                }
+                self.parts.push(prefix);
+                self.parts.push(b.data);
                 self.blocks += 1;
             }
         }
-        if let Some(p) = &mut self.piece {
-            p.feed(&self.bytes[start..]);
-        }
     }
 
-    /// CAR bytes ready to be written out.
+    /// CAR output ready to be written, in order, as parts (large blocks are not copied).
+    pub fn take_parts(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.parts)
+    }
+
+    /// CAR output ready to be written, as one buffer.
     pub fn take_bytes(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.bytes)
+        self.take_parts().concat()
     }
 
     /// Distinct blocks written so far.
@@ -74,7 +82,7 @@ impl CarSink {
             p.feed(&finished.trailer);
             finished.patchable().then(|| p.finish(&finished.header)).flatten()
         });
-        Packed { tail: self.bytes, finished, piece }
+        Packed { tail: self.parts.concat(), finished, piece }
     }
 }
 

@@ -62,12 +62,37 @@ impl Verifier {
         Ok(Report { version: self.version, roots: self.roots, blocks: self.blocks, data_bytes: self.data_bytes })
     }
 
+    /// Ends the current CAR and starts reading the next one into the same verification, for a set
+    /// of CAR shards (see [`crate::shard`]): each block is checked where it is, roots add up, and
+    /// [`Verifier::finish`] checks that every block reachable from the roots is in one of them.
+    /// Offsets in errors count from the start of the CAR being read.
+    pub fn next_car(&mut self) -> Result<(), VerifyError> {
+        self.reader.close();
+        self.drain()?;
+        self.reader = CarReader::new();
+        Ok(())
+    }
+
+    /// Ends the input and checks only what one CAR of a set can show alone: it reads to the end
+    /// and every block hashes to its CID. Roots (a shard before the last declares none) and
+    /// reachability are not checked.
+    pub fn finish_unrooted(mut self) -> Result<Report, VerifyError> {
+        self.reader.close();
+        self.drain()?;
+        Ok(Report { version: self.version, roots: self.roots, blocks: self.blocks, data_bytes: self.data_bytes })
+    }
+
     fn drain(&mut self) -> Result<(), VerifyError> {
         while let Some(ev) = self.reader.next_event()? {
             match ev {
                 Event::Header { version, roots, .. } => {
                     self.version = version;
-                    self.roots = roots;
+                    // Roots add up over the CARs of a set (see `next_car`).
+                    for root in roots {
+                        if !self.roots.contains(&root) {
+                            self.roots.push(root);
+                        }
+                    }
                 }
                 Event::Block { cid, data, offset } => self.block(cid, &data, offset)?,
                 Event::End => break,

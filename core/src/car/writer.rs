@@ -77,14 +77,24 @@ impl CarWriter {
 
     /// Appends one block's section to `out`.
     pub fn block(&mut self, cid: &Cid, data: &[u8], out: &mut Vec<u8>) {
-        let before = out.len();
+        out.extend_from_slice(&self.section_prefix(cid, data.len()));
+        out.extend_from_slice(data);
+    }
+
+    /// Accounts for one block and returns the start of its section (`varint(len) || cid`); the
+    /// block's bytes follow it. Lets callers write block data without copying it.
+    pub fn section_prefix(&mut self, cid: &Cid, data_len: usize) -> Vec<u8> {
         // Identity CIDs hold their bytes already; go-car leaves them out of the index, and so do we.
         if self.version == 2 && cid.hash().code() != crate::cids::IDENTITY {
             let mh = cid.hash();
             self.index.push(IndexEntry { code: mh.code(), digest: mh.digest().to_vec(), offset: self.body_len });
         }
-        section(out, cid, data);
-        self.body_len += (out.len() - before) as u64;
+        let cid_bytes = cid.to_bytes();
+        let mut prefix = Vec::with_capacity(cid_bytes.len() + 10);
+        varint::put(&mut prefix, (cid_bytes.len() + data_len) as u64);
+        prefix.extend_from_slice(&cid_bytes);
+        self.body_len += (prefix.len() + data_len) as u64;
+        prefix
     }
 
     /// Bytes of the CAR so far, placeholder header included.
