@@ -30,3 +30,4 @@ pub mod pack;
 pub mod walk;
 pub mod shard;
 pub mod options;
+pub mod gateway;

@@ -1,0 +1,65 @@
+// Gateway benchmark driver (not a test), run by bench/gateway.sh: starts the local upstream and the
+// worker on workerd, then runs `wrk` (a second process) against verified and unverified URLs and
+// prints requests/s, MB/s and the verified/unverified ratio.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import fs from 'node:fs'
+import path from 'node:path'
+import { Upstream } from '../tests/gateway/lib/upstream.mjs'
+import { startWrangler, stopWrangler, Client } from '../tests/gateway/lib/harness.mjs'
+
+const [work, bigRoot, smallRoot, smallCount, duration, bigSecs] = process.argv.slice(2)
+const up = new Upstream('bench')
+await up.addCar(fs.readFileSync(path.join(work, 'big.car')))
+await up.addCar(fs.readFileSync(path.join(work, 'small.car')))
+up.statics.set('big.bin', fs.readFileSync(path.join(work, 'big.bin')))
+for (let i = 0; i < Number(smallCount); i++) up.statics.set(`small/f${i}.bin`, fs.readFileSync(path.join(work, 'small', `f${i}.bin`)))
+await up.listen()
+const port = 8800 + Math.floor(Math.random() * 100)
+const state = fs.mkdtempSync(path.join(work, 'state-'))
+const worker = await startWrangler(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', BENCH_PROXY: 'on' })
+const base = `http://127.0.0.1:${port}`
+
+// Sanity: the verified bytes are the file's bytes.
+const c = new Client(port)
+const check = await c.get(`/ipfs/${bigRoot}`)
+const want = fs.readFileSync(path.join(work, 'big.bin'))
+if (check.status !== 200 || !check.body.equals(want)) throw new Error(`verified body differs (status ${check.status})`)
+c.agent.destroy()
+
+async function wrk (urlPath, { lua, conns = 4, secs = duration } = {}) {
+  const args = [`-t${Math.min(2, conns)}`, `-c${conns}`, `-d${secs}s`, '--latency']
+  if (lua) args.push('-s', lua)
+  args.push(`${base}${urlPath}`)
+  // Asynchronously: the upstream runs in this process and must keep answering.
+  const { stdout: out } = await promisify(execFile)('wrk', args, { encoding: 'utf8' })
+  if (process.env.BENCH_VERBOSE) console.error(out)
+  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1])
+  const m = out.match(/Transfer\/sec:\s+([\d.]+)([KMG]?B)/)
+  const mult = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2]]
+  const non2xx = out.match(/Non-2xx or 3xx responses: (\d+)/)
+  return { rps, mbps: Number(m[1]) * mult / 1e6, errors: non2xx ? Number(non2xx[1]) : 0 }
+}
+
+function rotate (prefix) {
+  const f = path.join(work, `${prefix.replace(/\W/g, '_')}.lua`)
+  fs.writeFileSync(f, `local i = 0\nrequest = function()\n  i = (i + 1) % ${smallCount}\n  return wrk.format("GET", "${prefix}f" .. i .. ".bin")\nend\n`)
+  return f
+}
+
+const rows = []
+try {
+  const big = { verified: await wrk(`/ipfs/${bigRoot}`, { conns: 1, secs: bigSecs }), proxied: await wrk('/_proxy/static/big.bin', { conns: 1, secs: bigSecs }) }
+  rows.push(['100 MiB file', big])
+  const small = { verified: await wrk('/', { lua: rotate(`/ipfs/${smallRoot}/`) }), proxied: await wrk('/', { lua: rotate('/_proxy/static/small/') }) }
+  rows.push([`${smallCount} small files (4 KiB)`, small])
+} finally {
+  await stopWrangler(worker)
+  await up.close()
+}
+console.log('\n| case | verified req/s | verified MB/s | unverified req/s | unverified MB/s | ratio (MB/s) |')
+console.log('|---|---|---|---|---|---|')
+for (const [name, { verified: v, proxied: p }] of rows) {
+  console.log(`| ${name} | ${v.rps.toFixed(1)} | ${v.mbps.toFixed(1)} | ${p.rps.toFixed(1)} | ${p.mbps.toFixed(1)} | ${(v.mbps / p.mbps).toFixed(2)}x |`)
+  if (v.errors || p.errors) console.log(`  (non-2xx: verified ${v.errors}, unverified ${p.errors})`)
+}

@@ -1,0 +1,505 @@
+//! HTTP rules of the gateway: which gateway a request is for (path, subdomain, custom domain),
+//! which response format it asks for, byte ranges, ETags and the fixed response headers.
+
+use cid::Cid;
+
+use crate::gateway::file::ByteRange;
+use crate::gateway::listing::{Origin, VERSION};
+use crate::gateway::path::{dns_label, encode_path, host_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath};
+use crate::gateway::traverse::{EntityBytes, Scope};
+
+/// `Cache-Control` of anything under an immutable CID.
+pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";
+/// `Cache-Control` of generated folder listings (HTML that may change with the gateway).
+pub const LISTING: &str = "public, max-age=604800, stale-while-revalidate=2678400";
+/// `Cache-Control` of content reached through a mutable name (custom domain, DNSLink).
+pub const MUTABLE: &str = "public, max-age=60, stale-while-revalidate=3600";
+
+/// CORS headers of every GET/HEAD/OPTIONS response.
+pub const CORS: [(&str, &str); 4] = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type, Range, User-Agent, X-Requested-With"),
+    (
+        "Access-Control-Expose-Headers",
+        "Content-Range, Content-Length, X-Ipfs-Path, X-Ipfs-Roots, X-Chunked-Output, X-Stream-Output, X-Stream-Error",
+    ),
+];
+
+pub const RAW_TYPE: &str = "application/vnd.ipld.raw";
+pub const CAR_TYPE: &str = "application/vnd.ipld.car";
+
+/// What the adapter knows of a request.
+#[derive(Clone, Debug, Default)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// `Host` (or the URL's host).
+    pub host: &'a str,
+    pub forwarded_host: Option<&'a str>,
+    /// `http` or `https`, from the URL.
+    pub scheme: &'a str,
+    pub forwarded_proto: Option<&'a str>,
+    /// The URL path, percent-encoded as received.
+    pub path: &'a str,
+    /// The query string without `?`.
+    pub query: &'a str,
+    pub accept: Option<&'a str>,
+}
+
+/// Gateway settings that change routing.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Host names of subdomain gateways: `{cid}.ipfs.{host}` serves content, `{host}/ipfs/{cid}`
+    /// redirects there.
+    pub subdomain_hosts: Vec<String>,
+}
+
+/// A trustless CAR request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CarParams {
+    pub scope: Scope,
+    pub bytes: Option<EntityBytes>,
+    pub dups: bool,
+}
+
+/// The response format asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Deserialized: files as bytes, folders as `index.html` or a listing.
+    Default,
+    Raw,
+    Car(CarParams),
+}
+
+/// A request to serve content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub content: ContentPath,
+    pub origin: Origin,
+    pub format: Format,
+    /// The query string, for redirects that keep it.
+    pub query: String,
+    pub filename: Option<String>,
+    pub download: bool,
+    /// Reached through a name that can change (custom domain, DNSLink): not cached forever.
+    pub mutable: bool,
+    /// `X-Ipfs-Path`: the content path as asked for.
+    pub ipfs_path: String,
+}
+
+/// What to do with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A CORS preflight: answer with the CORS headers.
+    Preflight,
+    Redirect { status: u16, location: String },
+    Error { status: u16, message: String },
+    /// The host may be a custom domain or a DNSLink name: look it up, then call [`route_domain`];
+    /// when it is neither, call [`route_path`].
+    LookupHost { host: String },
+    Serve(Box<Target>),
+}
+
+fn error(status: u16, message: impl Into<String>) -> Route {
+    Route::Error { status, message: message.into() }
+}
+
+/// Decoded query parameters (`+` is a space).
+pub fn query_params(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let d = |s: &str| percent_decode(&s.replace('+', " ")).unwrap_or_else(|| s.to_string());
+            (d(k), d(v))
+        })
+        .collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn is_local(name: &str) -> bool {
+    name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::IpAddr>().is_ok() || !name.contains('.')
+}
+
+/// Routes a request by its host and path.
+pub fn route(req: &Request, cfg: &Config) -> Route {
+    match req.method {
+        "OPTIONS" => return Route::Preflight,
+        "GET" | "HEAD" => {}
+        m => return error(405, format!("method {m} not allowed")),
+    }
+    let host = req.forwarded_host.unwrap_or(req.host);
+    let name = host_name(host);
+    for gw in &cfg.subdomain_hosts {
+        let gw = gw.to_ascii_lowercase();
+        if let Some(label) = name.strip_suffix(&format!(".ipfs.{gw}")) {
+            let gateway = host[host.len() - (host.len() - label.len() - ".ipfs.".len())..].to_string();
+            return route_subdomain(req, label, gateway);
+        }
+        if name.ends_with(&format!(".ipns.{gw}")) {
+            return error(501, "IPNS names are not supported by this gateway");
+        }
+        if name == gw {
+            return route_subdomain_redirect(req, host);
+        }
+    }
+    if is_local(&name) {
+        return route_path(req);
+    }
+    Route::LookupHost { host: name }
+}
+
+fn proto(req: &Request) -> String {
+    req.forwarded_proto.unwrap_or(req.scheme).trim_end_matches(':').to_string()
+}
+
+fn with_query(s: String, query: &str) -> String {
+    if query.is_empty() { s } else { format!("{s}?{query}") }
+}
+
+/// `ipfs://{cid}/...` handed over by a browser protocol handler (`/ipfs/?uri=`).
+fn uri_redirect(req: &Request) -> Option<Route> {
+    if req.path != "/ipfs/" && req.path != "/ipfs" {
+        return None;
+    }
+    let params = query_params(req.query);
+    let uri = param(&params, "uri")?;
+    let rest = match uri.strip_prefix("ipfs://") {
+        Some(r) => r,
+        None => return Some(error(400, format!("uri query parameter must be an ipfs:// URI, got {uri:?}"))),
+    };
+    Some(Route::Redirect { status: 301, location: format!("/ipfs/{rest}") })
+}
+
+/// A plain path gateway: `/ipfs/{cid}/...`.
+pub fn route_path(req: &Request) -> Route {
+    if let Some(r) = uri_redirect(req) {
+        return r;
+    }
+    if req.path.starts_with("/ipns/") {
+        return error(501, "IPNS names are not supported by this gateway");
+    }
+    if req.path == "/" {
+        return error(404, "carport-edge: a verifying IPFS gateway; ask for /ipfs/{cid}[/path]");
+    }
+    let content = match parse_ipfs_path(req.path) {
+        Ok(c) => c,
+        Err(e) => return error(400, e.to_string()),
+    };
+    serve(req, content, Origin::Path, false, req.path.to_string())
+}
+
+fn route_subdomain_redirect(req: &Request, host: &str) -> Route {
+    if let Some(r) = uri_redirect(req) {
+        return r;
+    }
+    if !req.path.starts_with("/ipfs/") {
+        return route_path(req);
+    }
+    let content = match parse_ipfs_path(req.path) {
+        Ok(c) => c,
+        Err(e) => return error(400, e.to_string()),
+    };
+    // Trustless responses are attachments, not web pages: served here without origin isolation.
+    let params = query_params(req.query);
+    match negotiate(&params, req.accept) {
+        Ok(Format::Default) => {}
+        Ok(_) => return serve(req, content, Origin::Path, false, req.path.to_string()),
+        Err((status, m)) => return error(status, m),
+    }
+    let label = match dns_label(&content.root) {
+        Ok(l) => l,
+        Err(e) => return error(400, e.to_string()),
+    };
+    let mut path = encode_path(&content.segments);
+    if content.trailing_slash || path.is_empty() {
+        path.push('/');
+    }
+    Route::Redirect { status: 301, location: with_query(format!("{}://{label}.ipfs.{host}{path}", proto(req)), req.query) }
+}
+
+fn route_subdomain(req: &Request, label: &str, gateway: String) -> Route {
+    let Some(root) = parse_cid(label) else { return error(400, format!("invalid path \"/ipfs/{label}\": invalid cid")) };
+    match dns_label(&root) {
+        Ok(_) => {}
+        Err(e) => return error(400, e.to_string()),
+    }
+    let (segments, trailing_slash) = match split_path(req.path) {
+        Ok(s) => s,
+        Err(e) => return error(400, format!("invalid path {:?}: {e}", req.path)),
+    };
+    let ipfs_path = format!("/ipfs/{root}{}", if req.path == "/" { "" } else { req.path });
+    serve(req, ContentPath { root, segments, trailing_slash }, Origin::Subdomain { gateway }, false, ipfs_path)
+}
+
+/// A custom domain or DNSLink name mapped to `root`: its paths are under `root`.
+pub fn route_domain(req: &Request, root: &ContentPath) -> Route {
+    let (mut segs, trailing_slash) = match split_path(req.path) {
+        Ok(s) => s,
+        Err(e) => return error(400, format!("invalid path {:?}: {e}", req.path)),
+    };
+    let mut segments = root.segments.clone();
+    segments.append(&mut segs);
+    let content = ContentPath { root: root.root, segments, trailing_slash };
+    let ipfs_path = content.to_url_path();
+    serve(req, content, Origin::Domain, true, ipfs_path)
+}
+
+fn serve(req: &Request, content: ContentPath, origin: Origin, mutable: bool, ipfs_path: String) -> Route {
+    let params = query_params(req.query);
+    let format = match negotiate(&params, req.accept) {
+        Ok(f) => f,
+        Err((status, m)) => return error(status, m),
+    };
+    let download = param(&params, "download") == Some("true");
+    let filename = param(&params, "filename").map(str::to_string);
+    Route::Serve(Box::new(Target { content, origin, format, query: req.query.to_string(), filename, download, mutable, ipfs_path }))
+}
+
+/// The response format from `format=` (first) or `Accept`.
+pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Format, (u16, String)> {
+    let mut car_accept: Option<Vec<(String, String)>> = None;
+    let format = match param(params, "format") {
+        Some("raw") => Some("raw"),
+        Some("car") => Some("car"),
+        Some("") | None => None,
+        Some(f) => return Err((400, format!("unsupported format {f:?} (this gateway serves raw and car)"))),
+    };
+    let mut chosen = format.map(str::to_string);
+    if let Some(accept) = accept {
+        // (q, position, kind, media type parameters)
+        type Ranked<'a> = (f32, usize, &'a str, Vec<(String, String)>);
+        let mut ranges: Vec<Ranked> = Vec::new();
+        for (i, part) in accept.split(',').enumerate() {
+            let mut it = part.split(';');
+            let ty = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let ps: Vec<(String, String)> = it.filter_map(|p| p.split_once('=')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string())).collect();
+            let q = ps.iter().find(|(k, _)| k == "q").and_then(|(_, v)| v.parse().ok()).unwrap_or(1.0);
+            let kind = match ty.as_str() {
+                RAW_TYPE => "raw",
+                CAR_TYPE => {
+                    let bad = ps.iter().any(|(k, v)| (k == "version" && v != "1") || (k == "order" && v != "dfs" && v != "unk"));
+                    if bad {
+                        continue;
+                    }
+                    "car"
+                }
+                _ => continue,
+            };
+            if q > 0.0 {
+                ranges.push((q, i, kind, ps));
+            }
+        }
+        ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
+        if let Some((_, _, kind, ps)) = ranges.into_iter().find(|r| chosen.as_deref().is_none_or(|c| c == r.2)) {
+            if chosen.is_none() {
+                chosen = Some(kind.to_string());
+            }
+            if kind == "car" {
+                car_accept = Some(ps);
+            }
+        }
+    }
+    match chosen.as_deref() {
+        None => Ok(Format::Default),
+        Some("raw") => Ok(Format::Raw),
+        _ => {
+            let ps = car_accept.unwrap_or_default();
+            let get = |q: &str, a: &str| param(params, q).map(str::to_string).or_else(|| ps.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()));
+            if get("car-version", "version").is_some_and(|v| v != "1") {
+                return Err((400, "only CAR version 1 is served".into()));
+            }
+            if get("car-order", "order").is_some_and(|v| v != "dfs" && v != "unk") {
+                return Err((400, "only order=dfs is served".into()));
+            }
+            let dups = match get("car-dups", "dups").as_deref() {
+                Some("y") => true,
+                Some("n") | None => false,
+                Some(v) => return Err((400, format!("invalid dups {v:?} (expected y or n)"))),
+            };
+            let scope = match param(params, "dag-scope") {
+                Some(s) => s.parse().map_err(|e| (400, e))?,
+                None => Scope::All,
+            };
+            let bytes = match param(params, "entity-bytes") {
+                Some(b) => Some(b.parse().map_err(|e| (400, e))?),
+                None => None,
+            };
+            Ok(Format::Car(CarParams { scope, bytes, dups }))
+        }
+    }
+}
+
+/// The `ETag` of a response: the CID, marked by the format (and the CAR's parameters).
+pub fn etag(cid: &Cid, format: &Format) -> String {
+    match format {
+        Format::Default => format!("\"{cid}\""),
+        Format::Raw => format!("\"{cid}.raw\""),
+        Format::Car(p) => {
+            let bytes = p.bytes.map(|b| format!(".{}", b.to_param())).unwrap_or_default();
+            format!("\"{cid}.car.{}{}.dups-{}\"", p.scope.as_str(), bytes, if p.dups { "y" } else { "n" })
+        }
+    }
+}
+
+/// The `ETag` of a generated folder listing.
+pub fn listing_etag(dir: &Cid) -> String {
+    format!("\"DirIndex-{VERSION}_CID-{dir}\"")
+}
+
+/// Whether `If-None-Match` matches `etag` (weak comparison, `*` matches anything).
+pub fn if_none_match(header: &str, etag: &str) -> bool {
+    let want = etag.trim_start_matches("W/");
+    header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == want)
+}
+
+/// What a `Range` header asks of a body of `size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeReq {
+    /// No usable range: the whole body, 200.
+    All,
+    /// One range, 206 (of several asked for, the first).
+    One(ByteRange),
+    /// 416.
+    Unsatisfiable,
+}
+
+/// Parses `Range: bytes=a-b[, ...]` against a body of `size` bytes.
+pub fn parse_range(header: Option<&str>, size: u64) -> RangeReq {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else { return RangeReq::All };
+    let first = spec.split(',').next().unwrap_or("").trim();
+    let Some((a, b)) = first.split_once('-') else { return RangeReq::All };
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let Ok(n) = b.parse::<u64>() else { return RangeReq::All };
+        if n == 0 || size == 0 {
+            return RangeReq::Unsatisfiable;
+        }
+        ByteRange { first: size.saturating_sub(n), last: size - 1 }
+    } else {
+        let Ok(from) = a.parse::<u64>() else { return RangeReq::All };
+        let to = if b.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            match b.parse::<u64>() {
+                Ok(t) if t >= from => t.min(size.saturating_sub(1)),
+                _ => return RangeReq::All,
+            }
+        };
+        if from >= size {
+            return RangeReq::Unsatisfiable;
+        }
+        ByteRange { first: from, last: to }
+    };
+    RangeReq::One(range)
+}
+
+/// `Content-Disposition` with a file name (ASCII fallback plus RFC 5987 UTF-8 form).
+pub fn content_disposition(kind: &str, filename: &str) -> String {
+    let ascii: String = filename.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' && !c.is_ascii_control() { c } else { '_' }).collect();
+    if ascii == filename {
+        format!("{kind}; filename=\"{filename}\"")
+    } else {
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::gateway::path::escape_query(filename).replace('+', "%20"))
+    }
+}
+
+/// `Content-Type` of a CAR response.
+pub fn car_content_type(dups: bool) -> String {
+    format!("{CAR_TYPE}; version=1; order=dfs; dups={}", if dups { "y" } else { "n" })
+}
+
+/// `X-Ipfs-Roots`: the CIDs of the path's entities, comma-separated.
+pub fn roots_header(roots: &[Cid]) -> String {
+    roots.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(host: &'a str, path: &'a str, query: &'a str) -> Request<'a> {
+        Request { method: "GET", host, scheme: "http", path, query, ..Default::default() }
+    }
+
+    fn cfg() -> Config {
+        Config { subdomain_hosts: vec!["example.com".into()] }
+    }
+
+    const V1: &str = "bafkqabtimvwgy3yk";
+
+    #[test]
+    fn subdomain_redirects() {
+        let loc = |r: Route| match r {
+            Route::Redirect { location, .. } => location,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(loc(route(&req("example.com", &format!("/ipfs/{V1}/"), ""), &cfg())), format!("http://{V1}.ipfs.example.com/"));
+        assert_eq!(loc(route(&req("example.com", &format!("/ipfs/{V1}"), ""), &cfg())), format!("http://{V1}.ipfs.example.com/"));
+        let v0 = "QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco";
+        assert!(loc(route(&req("example.com", &format!("/ipfs/{v0}/"), ""), &cfg())).starts_with("http://bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq.ipfs.example.com/"));
+        let r = Request { forwarded_proto: Some("https"), ..req("fake.domain.com", "/ipfs/x", "") };
+        let r = Request { forwarded_host: Some("example.com"), path: "/ipfs/bafkqabtimvwgy3yk", ..r };
+        assert_eq!(loc(route(&r, &cfg())), format!("https://{V1}.ipfs.example.com/"));
+        let pct = format!("/ipfs/{V1}/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt");
+        assert_eq!(loc(route(&req("example.com", &pct, ""), &cfg())), format!("http://{V1}.ipfs.example.com/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt"));
+        assert_eq!(loc(route(&req("example.com", "/ipfs/", "uri=ipfs%3A%2F%2FQmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco%2Fwiki%2FDiego_Maradona.html"), &cfg())), "/ipfs/QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco/wiki/Diego_Maradona.html");
+        match route(&req("example.com", "/ipfs/QmInvalidCID", ""), &cfg()) {
+            Route::Error { status: 400, message } => assert!(message.contains("invalid path \"/ipfs/QmInvalidCID\"")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn subdomain_serves() {
+        match route(&req(&format!("{V1}.ipfs.example.com"), "/ipfs/file.txt", ""), &cfg()) {
+            Route::Serve(t) => {
+                assert_eq!(t.content.segments, ["ipfs", "file.txt"]);
+                assert_eq!(t.origin, Origin::Subdomain { gateway: "example.com".into() });
+            }
+            other => panic!("{other:?}"),
+        }
+        let long = "bafkrgqhhyivzstcz3hhswshfjgy6ertgmnqeleynhwt4dlfsthi4hn7zgh4uvlsb5xncykzapi3ocd4lzogukir6ksdy6wzrnz6ohnv4aglcs";
+        match route(&req(&format!("{long}.ipfs.example.com"), "/", ""), &cfg()) {
+            Route::Error { status: 400, message } => assert!(message.contains("CID incompatible with DNS label length limit of 63")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(route(&req("fake.domain.com", "/ipfs/x", ""), &cfg()), Route::LookupHost { .. }));
+        assert!(matches!(route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), ""), &cfg()), Route::Serve(_)));
+    }
+
+    #[test]
+    fn formats() {
+        let p = |q: &str| query_params(q);
+        assert_eq!(negotiate(&p("format=raw"), None), Ok(Format::Raw));
+        assert_eq!(negotiate(&[], Some("application/vnd.ipld.raw")), Ok(Format::Raw));
+        let car = negotiate(&p("format=car&dag-scope=entity&entity-bytes=0:*"), None).unwrap();
+        assert!(matches!(car, Format::Car(CarParams { scope: Scope::Entity, bytes: Some(_), dups: false })));
+        let car = negotiate(&[], Some("application/vnd.ipld.car; version=1; order=dfs; dups=y")).unwrap();
+        assert!(matches!(car, Format::Car(CarParams { scope: Scope::All, dups: true, .. })));
+        assert_eq!(negotiate(&[], Some("text/html,*/*")), Ok(Format::Default));
+        assert!(negotiate(&p("format=tar"), None).is_err());
+        assert!(negotiate(&p("format=car&dag-scope=nope"), None).is_err());
+    }
+
+    #[test]
+    fn ranges_and_etags() {
+        assert_eq!(parse_range(Some("bytes=6-16"), 31), RangeReq::One(ByteRange { first: 6, last: 16 }));
+        assert_eq!(parse_range(Some("bytes=-3"), 31), RangeReq::One(ByteRange { first: 28, last: 30 }));
+        assert_eq!(parse_range(Some("bytes=6-16,0-4"), 31), RangeReq::One(ByteRange { first: 6, last: 16 }));
+        assert_eq!(parse_range(Some("bytes=10-"), 31), RangeReq::One(ByteRange { first: 10, last: 30 }));
+        assert_eq!(parse_range(Some("bytes=40-50"), 31), RangeReq::Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-100"), 31), RangeReq::One(ByteRange { first: 0, last: 30 }));
+        assert_eq!(parse_range(None, 31), RangeReq::All);
+        let c: Cid = V1.parse().unwrap();
+        let e = etag(&c, &Format::Default);
+        assert!(if_none_match(&format!("\"a\", W/{e}"), &e));
+        assert!(if_none_match("*", &e));
+        assert!(!if_none_match("\"other\"", &e));
+        assert_eq!(content_disposition("attachment", "a.bin"), "attachment; filename=\"a.bin\"");
+    }
+}

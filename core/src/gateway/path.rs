@@ -1,0 +1,183 @@
+//! Content paths (`/ipfs/{cid}/a/b`), CIDs as they appear in URLs and host names, and the
+//! percent-encoding rules of gateway URLs.
+
+use cid::multibase::Base;
+use cid::{Cid, Version};
+
+use crate::cids::DAG_PB;
+
+/// Why a path or host cannot be served.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PathError {
+    #[error("invalid path {path:?}: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error("CID incompatible with DNS label length limit of 63: {0}")]
+    TooLongForDns(String),
+}
+
+/// A CID and the path under it, segments percent-decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentPath {
+    pub root: Cid,
+    pub segments: Vec<String>,
+    /// The URL path ended with `/`.
+    pub trailing_slash: bool,
+}
+
+impl ContentPath {
+    /// `/ipfs/{root}/a/b[/]`, percent-encoded.
+    pub fn to_url_path(&self) -> String {
+        let mut s = format!("/ipfs/{}{}", self.root, encode_path(&self.segments));
+        if self.trailing_slash {
+            s.push('/');
+        }
+        s
+    }
+}
+
+/// Parses a CID as written in a URL path (any multibase, or a CIDv0).
+pub fn parse_cid(s: &str) -> Option<Cid> {
+    Cid::try_from(s).ok()
+}
+
+/// Decodes `%XX` escapes; `None` when they do not make UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn escape(s: &str, keep: impl Fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') || keep(c) {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
+/// Escapes one path segment as Go's `url.PathEscape` does (keeps `$&+,:;=@`).
+pub fn escape_segment(s: &str) -> String {
+    escape(s, |c| matches!(c, b'$' | b'&' | b'+' | b',' | b':' | b';' | b'=' | b'@'))
+}
+
+/// Escapes a query value as Go's `url.QueryEscape` does (space becomes `+`).
+pub fn escape_query(s: &str) -> String {
+    escape(s, |c| c == b' ').replace(' ', "+")
+}
+
+/// `/a/b` from segments, each escaped; empty for none.
+pub fn encode_path(segments: &[String]) -> String {
+    segments.iter().map(|s| format!("/{}", escape_segment(s))).collect()
+}
+
+/// Splits a percent-encoded URL path into decoded segments: empty ones and `.` dropped, `..`
+/// going up (never above the root). Returns the segments and whether the path ended with `/`.
+pub fn split_path(raw: &str) -> Result<(Vec<String>, bool), String> {
+    let mut segs: Vec<String> = Vec::new();
+    for part in raw.split('/') {
+        let seg = percent_decode(part).ok_or_else(|| format!("bad percent-encoding in {part:?}"))?;
+        match seg.as_str() {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            _ => segs.push(seg),
+        }
+    }
+    Ok((segs, raw.ends_with('/')))
+}
+
+/// Parses `/ipfs/{cid}[/rest]` (percent-encoded, as in a URL).
+pub fn parse_ipfs_path(raw: &str) -> Result<ContentPath, PathError> {
+    let invalid = |reason: &str| PathError::Invalid { path: raw.to_string(), reason: reason.to_string() };
+    let rest = raw.strip_prefix("/ipfs/").ok_or_else(|| invalid("not under /ipfs/"))?;
+    let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+    let first = percent_decode(first).ok_or_else(|| invalid("bad percent-encoding"))?;
+    let root = parse_cid(&first).ok_or_else(|| invalid("invalid cid"))?;
+    let (segments, slash) = split_path(tail).map_err(|e| invalid(&e))?;
+    let trailing_slash = if tail.is_empty() { rest.ends_with('/') } else { slash };
+    Ok(ContentPath { root, segments, trailing_slash })
+}
+
+/// The CIDv1 of `cid` (a CIDv0 becomes dag-pb CIDv1).
+pub fn to_v1(cid: &Cid) -> Cid {
+    match cid.version() {
+        Version::V0 => Cid::new_v1(DAG_PB, *cid.hash()),
+        Version::V1 => *cid,
+    }
+}
+
+/// The DNS label a subdomain gateway puts the CID in: CIDv1 in base32, or base36 when base32 is
+/// longer than a DNS label may be.
+pub fn dns_label(cid: &Cid) -> Result<String, PathError> {
+    let v1 = to_v1(cid);
+    let b32 = v1.to_string_of_base(Base::Base32Lower).expect("v1 encodes in base32");
+    if b32.len() <= 63 {
+        return Ok(b32);
+    }
+    let b36 = v1.to_string_of_base(Base::Base36Lower).expect("v1 encodes in base36");
+    if b36.len() <= 63 {
+        return Ok(b36);
+    }
+    Err(PathError::TooLongForDns(cid.to_string()))
+}
+
+/// The host name without a port, lowercased.
+pub fn host_name(host: &str) -> String {
+    let h = if host.starts_with('[') {
+        host.split_once(']').map_or(host, |(a, _)| a).trim_start_matches('[')
+    } else {
+        host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(a, _)| a)
+    };
+    h.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths() {
+        let p = parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk/%C4%85/%C4%99/").unwrap();
+        assert_eq!(p.segments, ["ą", "ę"]);
+        assert!(p.trailing_slash);
+        assert_eq!(p.to_url_path(), "/ipfs/bafkqabtimvwgy3yk/%C4%85/%C4%99/");
+        let p = parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk/").unwrap();
+        assert!(p.trailing_slash && p.segments.is_empty());
+        assert!(!parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk").unwrap().trailing_slash);
+        let e = parse_ipfs_path("/ipfs/QmInvalidCID").unwrap_err();
+        assert!(e.to_string().starts_with("invalid path \"/ipfs/QmInvalidCID\""), "{e}");
+        let p = parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt").unwrap();
+        assert_eq!(p.segments, ["Portugal%2C+España=Peninsula Ibérica.txt"]);
+        assert_eq!(encode_path(&p.segments), "/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt");
+    }
+
+    #[test]
+    fn escapes_like_go() {
+        assert_eq!(escape_segment("file-źł.txt"), "file-%C5%BA%C5%82.txt");
+        assert_eq!(escape_query(&escape_segment("file-źł.txt")), "file-%25C5%25BA%25C5%2582.txt");
+    }
+
+    #[test]
+    fn dns_labels() {
+        let v0: Cid = "QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco".parse().unwrap();
+        assert_eq!(dns_label(&v0).unwrap(), "bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq");
+        assert_eq!(host_name("Example.com:8080"), "example.com");
+        assert_eq!(host_name("[::1]:80"), "::1");
+    }
+}

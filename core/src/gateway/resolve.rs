@@ -1,0 +1,383 @@
+//! Path resolution, sans-IO: `/ipfs/{root}/a/b/c` → the CID at the end, through plain UnixFS
+//! folders, HAMT-sharded folders and DAG-CBOR links. The resolver asks for one block at a time
+//! ([`Step::Need`]) and is handed it ([`Resolver::provide`]); the caller verifies blocks first.
+//!
+//! HAMT lookup by name: the name is hashed with murmur3-x64-64 and each level consumes
+//! `log2(fanout)` bits of the hash (8 for fanout 256) to pick a slot; the slot's links are named
+//! with its uppercase hex prefix: `{prefix}{name}` is the entry, `{prefix}` alone a sub-shard.
+
+use cid::Cid;
+
+use crate::block::Block;
+use crate::cids::{DAG_PB, RAW};
+use crate::dagpb::PbNode;
+use crate::error::DecodeError;
+use crate::gateway::cbor::{self, CborError, Lookup};
+use crate::gateway::inline_block;
+use crate::unixfs::{Data, NodeType};
+
+/// Multicodec of DAG-CBOR.
+pub const DAG_CBOR: u64 = 0x71;
+
+/// What the path leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A UnixFS file (dag-pb) of `size` bytes.
+    File { size: u64 },
+    /// A raw block, served as a file.
+    Raw { size: u64 },
+    /// A plain UnixFS folder.
+    Dir,
+    /// A HAMT-sharded UnixFS folder.
+    HamtDir,
+    /// A UnixFS symlink.
+    Symlink { target: String },
+    /// A DAG-CBOR document.
+    DagCbor,
+    /// Any other codec (dag-json, json, cbor...): servable as a block only.
+    Other { codec: u64 },
+}
+
+impl NodeKind {
+    pub fn is_dir(&self) -> bool {
+        matches!(self, NodeKind::Dir | NodeKind::HamtDir)
+    }
+    pub fn file_size(&self) -> Option<u64> {
+        match self {
+            NodeKind::File { size } | NodeKind::Raw { size } => Some(*size),
+            _ => None,
+        }
+    }
+}
+
+/// The end of a resolved path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub cid: Cid,
+    pub kind: NodeKind,
+    /// The terminal block's bytes.
+    pub block: Vec<u8>,
+    /// Every block read to get there, in order (folders and HAMT shards), the terminal excluded:
+    /// the blocks a trustless CAR puts before the entity.
+    pub path_blocks: Vec<Block>,
+    /// The CID of the root and of each segment's entity (`X-Ipfs-Roots`).
+    pub roots: Vec<Cid>,
+}
+
+/// Why a path does not resolve.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    #[error("no link named {segment:?} under {parent}")]
+    NotFound { parent: Cid, segment: String, index: usize },
+    #[error("block {cid} does not decode: {source}")]
+    Decode { cid: Cid, source: DecodeError },
+    #[error("DAG-CBOR block {cid} does not decode: {source}")]
+    Cbor { cid: Cid, source: CborError },
+    #[error("block {cid} (codec 0x{codec:x}) cannot be pathed through")]
+    Unsupported { cid: Cid, codec: u64 },
+    #[error("HAMT shard {0} is malformed")]
+    BadShard(Cid),
+}
+
+/// One step of resolution.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Hand over this block (verified) with [`Resolver::provide`].
+    Need(Cid),
+    Done(Resolved),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Want {
+    /// The block of the entity the next segment is looked up in.
+    Entity(Cid),
+    /// A HAMT sub-shard, looking for the current segment, `depth` levels down.
+    Shard { cid: Cid, depth: u32 },
+}
+
+/// Resolves a content path one block at a time.
+pub struct Resolver {
+    segments: Vec<String>,
+    next: usize,
+    want: Want,
+    path_blocks: Vec<Block>,
+    roots: Vec<Cid>,
+    done: Option<Resolved>,
+}
+
+/// Decodes a dag-pb block holding UnixFS data.
+pub fn decode_unixfs(cid: &Cid, bytes: &[u8]) -> Result<(PbNode, Data), ResolveError> {
+    let bad = |source| ResolveError::Decode { cid: *cid, source };
+    let pb = PbNode::decode(bytes).map_err(bad)?;
+    let data = Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)?;
+    Ok((pb, data))
+}
+
+/// What kind of entity a block is.
+pub fn kind_of(cid: &Cid, bytes: &[u8]) -> Result<NodeKind, ResolveError> {
+    Ok(match cid.codec() {
+        RAW => NodeKind::Raw { size: bytes.len() as u64 },
+        DAG_CBOR => NodeKind::DagCbor,
+        DAG_PB => {
+            let (_, data) = decode_unixfs(cid, bytes)?;
+            match data.kind {
+                NodeType::File | NodeType::Raw => NodeKind::File { size: data.file_len() },
+                NodeType::Directory => NodeKind::Dir,
+                NodeType::HamtShard => NodeKind::HamtDir,
+                NodeType::Symlink => NodeKind::Symlink {
+                    target: String::from_utf8_lossy(data.data.as_deref().unwrap_or_default()).into_owned(),
+                },
+                NodeType::Metadata => return Err(ResolveError::Unsupported { cid: *cid, codec: DAG_PB }),
+            }
+        }
+        codec => NodeKind::Other { codec },
+    })
+}
+
+/// Width of a HAMT's slot prefixes: hex digits of `fanout - 1`.
+pub fn hamt_width(fanout: u64) -> usize {
+    format!("{:X}", fanout.saturating_sub(1)).len()
+}
+
+/// The slot a name hash takes at `depth` in a HAMT of `fanout` (a power of two).
+pub fn hamt_slot(hash: u64, depth: u32, fanout: u64) -> Option<u64> {
+    let bits = fanout.trailing_zeros();
+    let used = bits.checked_mul(depth)?;
+    if bits == 0 || used + bits > 64 {
+        return None;
+    }
+    Some((hash << used) >> (64 - bits))
+}
+
+impl Resolver {
+    /// Resolves `segments` (already percent-decoded, no empty ones) under `root`.
+    pub fn new(root: Cid, segments: Vec<String>) -> Self {
+        Resolver { segments, next: 0, want: Want::Entity(root), path_blocks: Vec::new(), roots: vec![root], done: None }
+    }
+
+    /// The next block wanted, or the result. Identity CIDs are read without asking.
+    pub fn step(&mut self) -> Result<Step, ResolveError> {
+        loop {
+            if let Some(done) = self.done.take() {
+                return Ok(Step::Done(done));
+            }
+            let cid = match self.want {
+                Want::Entity(c) | Want::Shard { cid: c, .. } => c,
+            };
+            match inline_block(&cid) {
+                Some(bytes) => self.provide(&cid, bytes)?,
+                None => return Ok(Step::Need(cid)),
+            }
+        }
+    }
+
+    /// Hands over the block last asked for. The caller has checked it against its CID.
+    pub fn provide(&mut self, cid: &Cid, bytes: Vec<u8>) -> Result<(), ResolveError> {
+        match self.want {
+            Want::Entity(want) => {
+                debug_assert_eq!(&want, cid);
+                self.entity(want, bytes)
+            }
+            Want::Shard { cid: want, depth } => {
+                let (pb, data) = decode_unixfs(&want, &bytes)?;
+                self.path_blocks.push(Block { cid: want, data: bytes });
+                self.hamt(want, &pb, &data, depth)
+            }
+        }
+    }
+
+    fn segment(&self) -> &str {
+        &self.segments[self.next]
+    }
+
+    fn not_found(&self, parent: Cid) -> ResolveError {
+        ResolveError::NotFound { parent, segment: self.segment().to_string(), index: self.next }
+    }
+
+    fn enter(&mut self, child: Cid) {
+        self.next += 1;
+        self.roots.push(child);
+        self.want = Want::Entity(child);
+    }
+
+    fn entity(&mut self, cid: Cid, bytes: Vec<u8>) -> Result<(), ResolveError> {
+        if self.next == self.segments.len() {
+            let kind = kind_of(&cid, &bytes)?;
+            let path_blocks = std::mem::take(&mut self.path_blocks);
+            self.done = Some(Resolved { cid, kind, block: bytes, path_blocks, roots: std::mem::take(&mut self.roots) });
+            return Ok(());
+        }
+        match cid.codec() {
+            DAG_PB => {
+                let (pb, data) = decode_unixfs(&cid, &bytes)?;
+                self.path_blocks.push(Block { cid, data: bytes });
+                match data.kind {
+                    NodeType::Directory => {
+                        let seg = self.segment();
+                        match pb.links.iter().find(|l| l.name.as_deref() == Some(seg)) {
+                            Some(link) => {
+                                let child = link.hash;
+                                self.enter(child);
+                                Ok(())
+                            }
+                            None => Err(self.not_found(cid)),
+                        }
+                    }
+                    NodeType::HamtShard => self.hamt(cid, &pb, &data, 0),
+                    _ => Err(self.not_found(cid)),
+                }
+            }
+            DAG_CBOR => {
+                let rest = &self.segments[self.next..];
+                let found = cbor::lookup(&bytes, rest).map_err(|source| ResolveError::Cbor { cid, source })?;
+                self.path_blocks.push(Block { cid, data: bytes });
+                match found {
+                    Lookup::Link { cid: child, consumed } if consumed > 0 => {
+                        for _ in 1..consumed {
+                            self.roots.push(cid);
+                        }
+                        self.next += consumed - 1;
+                        self.enter(child);
+                        Ok(())
+                    }
+                    Lookup::NotFound { consumed } => {
+                        self.next += consumed;
+                        Err(self.not_found(cid))
+                    }
+                    _ => Err(ResolveError::Unsupported { cid, codec: DAG_CBOR }),
+                }
+            }
+            RAW => Err(self.not_found(cid)),
+            codec => Err(ResolveError::Unsupported { cid, codec }),
+        }
+    }
+
+    fn hamt(&mut self, shard: Cid, pb: &PbNode, data: &Data, depth: u32) -> Result<(), ResolveError> {
+        let fanout = data.fanout.unwrap_or(256);
+        if data.kind != NodeType::HamtShard || !fanout.is_power_of_two() || data.hash_type.is_some_and(|h| h != crate::hamt::HASH_TYPE) {
+            return Err(ResolveError::BadShard(shard));
+        }
+        let width = hamt_width(fanout);
+        let hash = crate::murmur3::x64_64(self.segment().as_bytes());
+        let Some(slot) = hamt_slot(hash, depth, fanout) else { return Err(self.not_found(shard)) };
+        let prefix = format!("{slot:0width$X}");
+        let seg = self.segment().to_string();
+        for link in &pb.links {
+            let Some(name) = link.name.as_deref() else { continue };
+            let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
+            if rest.is_empty() {
+                self.want = Want::Shard { cid: link.hash, depth: depth + 1 };
+                return Ok(());
+            }
+            if rest == seg {
+                self.enter(link.hash);
+                return Ok(());
+            }
+        }
+        Err(self.not_found(shard))
+    }
+}
+
+/// Resolves against an in-memory block map (tests, small CARs).
+pub fn resolve_in(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid, segments: &[&str]) -> Result<Option<Resolved>, ResolveError> {
+    let mut r = Resolver::new(root, segments.iter().map(|s| s.to_string()).collect());
+    loop {
+        match r.step()? {
+            Step::Need(cid) => match blocks.get(&cid) {
+                Some(b) => r.provide(&cid, b.clone())?,
+                None => return Ok(None),
+            },
+            Step::Done(done) => return Ok(Some(done)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::testutil::{car, cid};
+
+    #[test]
+    fn resolves_plain_folders() {
+        let (roots, blocks, _) = car("trustless_gateway_car/subdir-with-two-single-block-files.car");
+        let r = resolve_in(&blocks, roots[0], &["subdir", "ascii.txt"]).unwrap().unwrap();
+        assert!(matches!(r.kind, NodeKind::File { .. } | NodeKind::Raw { .. }));
+        assert_eq!(r.roots.len(), 3);
+        assert_eq!(r.path_blocks.len(), 2);
+        assert_eq!(r.path_blocks[0].cid, roots[0]);
+        let err = resolve_in(&blocks, roots[0], &["subdir", "i-do-not-exist"]).unwrap_err();
+        assert!(matches!(err, ResolveError::NotFound { index: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn resolves_through_a_hamt_by_hashing_the_name() {
+        let (roots, blocks, _) = car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
+        let root = roots[0];
+        let r = resolve_in(&blocks, root, &["685.txt"]).unwrap().unwrap();
+        assert!(matches!(r.kind, NodeKind::File { .. }));
+        assert_eq!(r.roots, vec![root, r.cid]);
+        assert_eq!(r.path_blocks[0].cid, root);
+        // Every entry of the HAMT resolves to the link the full listing gives.
+        let listed = crate::walk::list(&mut blocks.clone(), &root).unwrap();
+        let mut n = 0;
+        for e in listed.iter().filter(|e| !e.path.is_empty() && !e.path.contains('/')) {
+            let got = resolve_in(&blocks, root, &[e.path.as_str()]).unwrap().unwrap();
+            assert_eq!(got.cid, e.cid, "{}", e.path);
+            n += 1;
+        }
+        assert!(n > 100, "{n}");
+        assert!(matches!(resolve_in(&blocks, root, &["nope.txt"]), Err(ResolveError::NotFound { .. })));
+    }
+
+    #[test]
+    fn resolves_through_a_deep_hamt_built_by_carport() {
+        use crate::file::Metadata;
+        use crate::import::Importer;
+        use crate::settings::{Profile, ShardRule};
+        let settings = crate::settings::Settings { shard: ShardRule::EntryCount(3), ..Profile::UnixfsV1_2025.settings() };
+        let mut imp = Importer::new(settings).unwrap();
+        let mut out = Vec::new();
+        for i in 0..2000 {
+            imp.begin_file(&format!("d/n{i}.txt"), Metadata::default()).unwrap();
+            imp.write(format!("file {i}").as_bytes(), &mut out).unwrap();
+            imp.end_file(&mut out).unwrap();
+        }
+        let root = imp.finish(&mut out).unwrap().cid;
+        let blocks: std::collections::HashMap<Cid, Vec<u8>> = out.into_iter().map(|b| (b.cid, b.data)).collect();
+        let mut deepest = 0;
+        for i in (0..2000).step_by(37) {
+            let name = format!("n{i}.txt");
+            let r = resolve_in(&blocks, root, &["d", name.as_str()]).unwrap().unwrap();
+            assert_eq!(r.block, format!("file {i}").as_bytes());
+            deepest = deepest.max(r.path_blocks.len());
+        }
+        // 2000 names over fanout 256: some lookups go through a sub-shard.
+        assert!(deepest >= 3, "{deepest}");
+        assert!(matches!(resolve_in(&blocks, root, &["d", "n2000.txt"]), Err(ResolveError::NotFound { .. })));
+    }
+
+    #[test]
+    fn resolves_through_dag_cbor_links() {
+        let (_, blocks, _) = car("trustless_gateway_car/dir-with-dag-cbor-with-links.car");
+        let doc = *blocks.keys().find(|c| c.codec() == DAG_CBOR).unwrap();
+        let r = resolve_in(&blocks, doc, &["files", "single"]).unwrap().unwrap();
+        assert!(matches!(r.kind, NodeKind::File { .. } | NodeKind::Raw { .. }), "{:?}", r.kind);
+        assert_eq!(r.path_blocks.len(), 1);
+    }
+
+    #[test]
+    fn identity_root_needs_no_block() {
+        let hello = cid("bafkqabtimvwgy3yk");
+        let r = resolve_in(&Default::default(), hello, &[]).unwrap().unwrap();
+        assert_eq!(r.kind, NodeKind::Raw { size: 6 });
+        assert_eq!(r.block, b"hello\n");
+    }
+
+    #[test]
+    fn hamt_slots() {
+        assert_eq!(hamt_slot(0xAB00_0000_0000_0000, 0, 256), Some(0xAB));
+        assert_eq!(hamt_slot(0xAB12_0000_0000_0000, 1, 256), Some(0x12));
+        assert_eq!(hamt_slot(1, 8, 256), None);
+        assert_eq!(hamt_width(256), 2);
+    }
+}

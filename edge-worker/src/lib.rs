@@ -1,0 +1,221 @@
+//! carport-edge: a verifying IPFS gateway on Cloudflare Workers.
+//!
+//! Every block it serves has been hashed and checked against its CID first, whether it came from
+//! the carport store (R2), the Cache API or an untrusted upstream gateway. This crate is a thin
+//! adapter: routing, resolution, traversal, `_redirects` and every other rule about DAGs, CIDs and
+//! paths come from `carport_core::gateway`; here they meet Workers requests, R2, KV, the Cache API
+//! and `fetch`.
+#![cfg(target_arch = "wasm32")]
+
+mod serve;
+mod sources;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use carport_core::gateway::http::{self, route, route_domain, route_path, Config, Route, CORS};
+use carport_core::gateway::path::{parse_cid, parse_ipfs_path, ContentPath};
+use carport_core::gateway::store::pick_dnslink;
+use worker::*;
+
+use crate::serve::{serve, text, Conditions};
+use crate::sources::Sources;
+
+struct Settings {
+    upstreams: Vec<String>,
+    timeout: Duration,
+    subdomain_hosts: Vec<String>,
+    doh_url: String,
+    dnslink_ttl: u64,
+    cache_blocks: bool,
+    bench_proxy: bool,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|v| v.to_string()))
+}
+
+fn list(s: Option<String>) -> Vec<String> {
+    s.unwrap_or_default().split(',').map(|x| x.trim().trim_end_matches('/').to_string()).filter(|x| !x.is_empty()).collect()
+}
+
+impl Settings {
+    fn from_env(env: &Env) -> Self {
+        Settings {
+            upstreams: list(var(env, "UPSTREAMS")),
+            timeout: Duration::from_millis(var(env, "UPSTREAM_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(10_000)),
+            subdomain_hosts: list(var(env, "SUBDOMAIN_HOSTS")),
+            doh_url: var(env, "DOH_URL").unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
+            dnslink_ttl: var(env, "DNSLINK_TTL").and_then(|v| v.parse().ok()).unwrap_or(300),
+            cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
+            bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
+        }
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    if path.starts_with("/_admin/") {
+        return admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")));
+    }
+    let settings = Settings::from_env(&env);
+    if settings.bench_proxy && path.starts_with("/_proxy/") {
+        return proxy(&req, &settings).await;
+    }
+    let mut resp = match handle(req, env, ctx, &settings).await {
+        Ok(r) => r,
+        Err(e) => text(500, &format!("500 internal error: {e}"))?,
+    };
+    for (k, v) in CORS {
+        resp.headers_mut().set(k, v)?;
+    }
+    Ok(resp)
+}
+
+async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Response> {
+    let url = req.url()?;
+    let h = req.headers();
+    let host_header = h.get("Host")?.unwrap_or_else(|| url.host_str().unwrap_or("").to_string());
+    let forwarded_host = h.get("X-Forwarded-Host")?;
+    let forwarded_proto = h.get("X-Forwarded-Proto")?;
+    let accept = h.get("Accept")?;
+    let method = req.method().to_string();
+    let raw_path = url.path().to_string();
+    let query = url.query().unwrap_or("").to_string();
+    let scheme = url.scheme().to_string();
+    let r = http::Request {
+        method: &method,
+        host: &host_header,
+        forwarded_host: forwarded_host.as_deref(),
+        scheme: &scheme,
+        forwarded_proto: forwarded_proto.as_deref(),
+        path: &raw_path,
+        query: &query,
+        accept: accept.as_deref(),
+    };
+    let cfg = Config { subdomain_hosts: s.subdomain_hosts.clone() };
+    let mut routed = route(&r, &cfg);
+    if let Route::LookupHost { host } = &routed {
+        routed = match lookup_host(&env, s, host).await {
+            Some(root) => route_domain(&r, &root),
+            None => route_path(&r),
+        };
+    }
+    let cond = Conditions { head: method == "HEAD", range: h.get("Range")?, if_none_match: h.get("If-None-Match")? };
+    match routed {
+        Route::Preflight => Ok(Response::empty()?.with_status(204)),
+        Route::Redirect { status, location } => {
+            let mut resp = Response::empty()?.with_status(status);
+            resp.headers_mut().set("Location", &location)?;
+            Ok(resp)
+        }
+        Route::Error { status, message } => text(status, &message),
+        Route::LookupHost { .. } => text(500, "unreachable"),
+        Route::Serve(target) => {
+            let store = env.bucket("STORE").ok();
+            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, store, Rc::new(ctx)));
+            serve(src, &target, &cond).await
+        }
+    }
+}
+
+/// A custom domain (KV `host:{name}`) or DNSLink name (`_dnslink.{name}` TXT, cached).
+async fn lookup_host(env: &Env, s: &Settings, host: &str) -> Option<ContentPath> {
+    if let Ok(kv) = env.kv("HOSTS") {
+        if let Ok(Some(v)) = kv.get(&format!("host:{host}")).text().await {
+            if let Some(p) = content_path(&v) {
+                return Some(p);
+            }
+        }
+    }
+    dnslink(s, host).await
+}
+
+fn content_path(v: &str) -> Option<ContentPath> {
+    let v = v.trim();
+    if v.starts_with("/ipfs/") {
+        return parse_ipfs_path(v).ok();
+    }
+    parse_cid(v).map(|root| ContentPath { root, segments: Vec::new(), trailing_slash: false })
+}
+
+async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
+    let key = format!("https://dnslink.carport.invalid/{host}");
+    let cache = Cache::default();
+    if let Ok(Some(mut hit)) = cache.get(key.as_str(), true).await {
+        let v = hit.text().await.ok()?;
+        return content_path(&v);
+    }
+    let url = format!("{}?name=_dnslink.{host}&type=TXT", s.doh_url);
+    let headers = Headers::new();
+    headers.set("Accept", "application/dns-json").ok()?;
+    let mut init = RequestInit::new();
+    init.with_headers(headers);
+    let req = Request::new_with_init(&url, &init).ok()?;
+    let found = match Fetch::Request(req).send().await {
+        Ok(mut resp) if resp.status_code() == 200 => {
+            let v: serde_json::Value = resp.json().await.ok()?;
+            let answers = v.get("Answer").and_then(|a| a.as_array()).cloned().unwrap_or_default();
+            let txts: Vec<String> = answers.iter().filter(|a| a.get("type").and_then(|t| t.as_u64()) == Some(16)).filter_map(|a| a.get("data")?.as_str().map(|d| d.replace("\" \"", ""))).collect();
+            pick_dnslink(txts.iter().map(|s| s.as_str()))
+        }
+        _ => None,
+    };
+    let value = found.as_ref().map(|p| p.to_url_path()).unwrap_or_default();
+    if let Ok(mut resp) = Response::ok(value) {
+        let _ = resp.headers_mut().set("Cache-Control", &format!("public, max-age={}", s.dnslink_ttl));
+        let _ = cache.put(key.as_str(), resp).await;
+    }
+    found
+}
+
+/// `PUT|GET|DELETE /_admin/hosts/{host}` with `Authorization: Bearer {ADMIN_TOKEN}`: the custom
+/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`).
+async fn admin(mut req: Request, env: &Env) -> Result<Response> {
+    let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else { return text(403, "admin routes are disabled (no ADMIN_TOKEN)") };
+    let given = req.headers().get("Authorization")?.unwrap_or_default();
+    let expected = format!("Bearer {token}");
+    let same = given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !same {
+        return text(401, "unauthorized");
+    }
+    let path = req.path();
+    let Some(host) = path.strip_prefix("/_admin/hosts/").map(|h| h.to_ascii_lowercase()).filter(|h| !h.is_empty() && !h.contains('/')) else {
+        return text(404, "admin: unknown route (use /_admin/hosts/{host})");
+    };
+    let kv = env.kv("HOSTS")?;
+    let key = format!("host:{host}");
+    match req.method() {
+        Method::Put => {
+            let body = req.text().await?;
+            let Some(p) = content_path(&body) else { return text(400, &format!("not a CID or /ipfs/ path: {:?}", body.trim())) };
+            kv.put(&key, p.to_url_path())?.execute().await?;
+            text(200, &p.to_url_path())
+        }
+        Method::Get => match kv.get(&key).text().await? {
+            Some(v) => text(200, &v),
+            None => text(404, "no such host"),
+        },
+        Method::Delete => {
+            kv.delete(&key).await?;
+            text(200, "deleted")
+        }
+        _ => text(405, "use PUT, GET or DELETE"),
+    }
+}
+
+/// The unverified baseline of the benchmark: the first upstream's bytes, passed through.
+async fn proxy(req: &Request, s: &Settings) -> Result<Response> {
+    let Some(up) = s.upstreams.first() else { return text(502, "no upstream") };
+    let url = req.url()?;
+    let rest = url.path().trim_start_matches("/_proxy");
+    let target = match url.query() {
+        Some(q) => format!("{up}{rest}?{q}"),
+        None => format!("{up}{rest}"),
+    };
+    let resp = Fetch::Url(Url::parse(&target)?).send().await?;
+    let status = resp.status_code();
+    let headers = resp.headers().clone();
+    Ok(Response::from_body(resp.body().clone())?.with_status(status).with_headers(headers))
+}

@@ -1,0 +1,375 @@
+//! Where blocks come from, in order: the carport store (R2, a CARv2 read by its index with one
+//! ranged get), the Cache API, then the upstream trustless gateways, asked in parallel with a
+//! timeout, the fastest valid answer winning. Every block is checked against its CID
+//! (`carport_core::gateway::verify_block`) before it is used; a block that does not match is
+//! dropped and the next source is tried. Verified blocks are cached.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use carport_core::car::{CarReader, Event};
+use carport_core::gateway::store::{read_v2_header, section_block, CarIndex, V2_PREFIX_LEN};
+use carport_core::gateway::{inline_block, verify_block};
+use carport_core::Cid;
+use futures_util::future::{select, Either};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use worker::{AbortController, Bucket, ByteStream, Cache, Context, Delay, Fetch, Headers, Method, Range, Request, RequestInit, Response};
+
+/// No source had a valid copy of a block.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    pub cid: Cid,
+    pub reasons: Vec<String>,
+    /// Every source answered "not found" (rather than lying or failing).
+    pub not_found: bool,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no source returned a valid copy of block {}", self.cid)?;
+        if !self.reasons.is_empty() {
+            write!(f, " ({})", self.reasons.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+// Per-isolate memory: CARv2 indexes of stored CARs (small, immutable once written).
+// Per-isolate memory of which roots are stored, and where (a miss is re-checked after a minute:
+// the upload door may store the root later).
+thread_local! {
+    static INDEXES: RefCell<HashMap<String, Rc<CarIndex>>> = RefCell::new(HashMap::new());
+    static ROOTS: RefCell<HashMap<Cid, (Option<String>, f64)>> = RefCell::new(HashMap::new());
+}
+
+const ROOT_MISS_TTL_MS: f64 = 60_000.0;
+
+/// A stored CARv2: its object name and index.
+type StoredCar = (String, Rc<CarIndex>);
+
+pub struct Sources {
+    pub upstreams: Vec<String>,
+    pub timeout: Duration,
+    pub cache_blocks: bool,
+    pub store: Option<Bucket>,
+    pub ctx: Rc<Context>,
+    /// The stored CAR holding the request's root, once looked up (`None` inside: not stored).
+    stored: RefCell<Option<Option<StoredCar>>>,
+}
+
+fn cache_key(cid: &Cid) -> String {
+    format!("https://blocks.carport.invalid/{cid}")
+}
+
+async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    let fut = std::pin::pin!(fut);
+    match select(fut, Delay::from(t)).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
+}
+
+impl Sources {
+    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, store: Option<Bucket>, ctx: Rc<Context>) -> Self {
+        Sources { upstreams, timeout, cache_blocks, store, ctx, stored: RefCell::new(None) }
+    }
+
+    /// Looks up whether the store holds a CAR for `root` (R2 object `roots/{root}` names it).
+    pub async fn use_root(&self, root: &Cid) {
+        if self.stored.borrow().is_some() {
+            return;
+        }
+        let found = match &self.store {
+            Some(b) => self.load_index(b, root).await.unwrap_or(None),
+            None => None,
+        };
+        *self.stored.borrow_mut() = Some(found);
+    }
+
+    async fn load_index(&self, b: &Bucket, root: &Cid) -> worker::Result<Option<(String, Rc<CarIndex>)>> {
+        let now = js_sys::Date::now();
+        let known = ROOTS.with(|m| m.borrow().get(root).cloned());
+        let name = match known {
+            Some((Some(name), _)) => name,
+            Some((None, at)) if now - at < ROOT_MISS_TTL_MS => return Ok(None),
+            _ => {
+                let found = match b.get(format!("roots/{root}")).execute().await? {
+                    Some(obj) => match obj.body() {
+                        Some(body) => Some(body.text().await?.trim().to_string()),
+                        None => None,
+                    },
+                    None => None,
+                };
+                ROOTS.with(|m| m.borrow_mut().insert(*root, (found.clone(), now)));
+                match found {
+                    Some(n) => n,
+                    None => return Ok(None),
+                }
+            }
+        };
+        if let Some(ix) = INDEXES.with(|m| m.borrow().get(&name).cloned()) {
+            return Ok(Some((name, ix)));
+        }
+        let Some(head) = b.get(&name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await? else { return Ok(None) };
+        let prefix = head.body().map(|x| x.bytes());
+        let prefix = match prefix {
+            Some(f) => f.await?,
+            None => return Ok(None),
+        };
+        let Ok(h) = read_v2_header(&prefix) else { return Ok(None) };
+        let Some(ixo) = b.get(&name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await? else { return Ok(None) };
+        let bytes = match ixo.body() {
+            Some(body) => body.bytes().await?,
+            None => return Ok(None),
+        };
+        let Ok(ix) = CarIndex::new(&h, &bytes) else { return Ok(None) };
+        let ix = Rc::new(ix);
+        INDEXES.with(|m| m.borrow_mut().insert(name.clone(), ix.clone()));
+        Ok(Some((name, ix)))
+    }
+
+    /// A block from the store, verified; `Err` says why the store's copy was not used.
+    async fn stored_copy(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+        let stored = self.stored.borrow().clone().flatten();
+        let (Some(b), Some((name, ix))) = (&self.store, stored) else { return Ok(None) };
+        let Some(range) = ix.locate(cid) else { return Ok(None) };
+        let obj = b
+            .get(&name)
+            .range(Range::OffsetWithLength { offset: range.start, length: range.end - range.start })
+            .execute()
+            .await
+            .map_err(|e| format!("store: {e}"))?;
+        let Some(body) = obj.as_ref().and_then(|o| o.body()) else { return Ok(None) };
+        let section = body.bytes().await.map_err(|e| format!("store: {e}"))?;
+        let data = section_block(cid, &section).map_err(|e| format!("store: {e}"))?;
+        verify_block(cid, &data).map_err(|e| format!("store: {e}"))?;
+        Ok(Some(data))
+    }
+
+    async fn cached_copy(&self, cid: &Cid) -> Option<Vec<u8>> {
+        if !self.cache_blocks {
+            return None;
+        }
+        let mut resp = Cache::default().get(cache_key(cid), true).await.ok()??;
+        let data = resp.bytes().await.ok()?;
+        // Cached blocks were verified before they were put; check again all the same (cheap
+        // against a network fetch), so a damaged cache cannot serve a wrong byte.
+        verify_block(cid, &data).ok()?;
+        Some(data)
+    }
+
+    /// Keeps a verified block in the Cache API, after the response if need be.
+    pub fn remember(&self, cid: &Cid, data: &[u8]) {
+        if !self.cache_blocks || inline_block(cid).is_some() {
+            return;
+        }
+        let key = cache_key(cid);
+        let Ok(mut resp) = Response::from_bytes(data.to_vec()) else { return };
+        let _ = resp.headers_mut().set("Cache-Control", "public, max-age=31536000, immutable");
+        self.ctx.wait_until(async move {
+            let _ = Cache::default().put(key, resp).await;
+        });
+    }
+
+    /// The local copy of a block (store or cache), verified, if there is one.
+    pub async fn local(&self, cid: &Cid, reasons: &mut Vec<String>) -> Option<Vec<u8>> {
+        if let Some(b) = inline_block(cid) {
+            return Some(b);
+        }
+        match self.stored_copy(cid).await {
+            Ok(Some(b)) => return Some(b),
+            Ok(None) => {}
+            Err(e) => reasons.push(e),
+        }
+        self.cached_copy(cid).await
+    }
+
+    /// A block from wherever it can be had, verified.
+    pub async fn block(&self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
+        let mut reasons = Vec::new();
+        if let Some(b) = self.local(cid, &mut reasons).await {
+            return Ok(b);
+        }
+        self.ask_upstreams(cid, reasons).await
+    }
+
+    /// Asks every upstream for the raw block at once; the first that verifies wins.
+    pub async fn ask_upstreams(&self, cid: &Cid, mut reasons: Vec<String>) -> Result<Vec<u8>, Unavailable> {
+        let mut pending: FuturesUnordered<_> = self.upstreams.iter().map(|u| self.raw_from(u, cid)).collect();
+        let mut not_found = !self.upstreams.is_empty();
+        while let Some(r) = pending.next().await {
+            match r {
+                Ok(data) => {
+                    self.remember(cid, &data);
+                    return Ok(data);
+                }
+                Err((nf, reason)) => {
+                    not_found &= nf;
+                    reasons.push(reason);
+                }
+            }
+        }
+        if self.upstreams.is_empty() {
+            reasons.push("no upstream gateways configured".into());
+        }
+        Err(Unavailable { cid: *cid, reasons, not_found })
+    }
+
+    async fn raw_from(&self, upstream: &str, cid: &Cid) -> Result<Vec<u8>, (bool, String)> {
+        let url = format!("{upstream}/ipfs/{cid}?format=raw");
+        let ctl = AbortController::default();
+        let signal = ctl.signal();
+        let fut = async {
+            let mut resp = fetch(&url, "application/vnd.ipld.raw", &signal).await.map_err(|e| (false, format!("{upstream}: {e}")))?;
+            match resp.status_code() {
+                200 => {}
+                404 | 410 => return Err((true, format!("{upstream}: not found"))),
+                s => return Err((false, format!("{upstream}: HTTP {s}"))),
+            }
+            let data = resp.bytes().await.map_err(|e| (false, format!("{upstream}: {e}")))?;
+            verify_block(cid, &data).map_err(|e| (false, format!("{upstream}: {e}")))?;
+            Ok(data)
+        };
+        match with_timeout(self.timeout, fut).await {
+            Some(r) => r,
+            None => {
+                ctl.abort();
+                Err((false, format!("{upstream}: timed out after {} ms", self.timeout.as_millis())))
+            }
+        }
+    }
+
+    /// Opens a CAR request (`?format=car&dag-scope=entity` of a CID or a path) on every upstream
+    /// at once and keeps the first that answers 200; its blocks are checked one by one as read.
+    /// `url_tail` is the path and query of the request (`/ipfs/{cid}[/path]?format=car&...`).
+    pub async fn open_car(&self, url_tail: &str) -> Option<CarStream> {
+        let mut pending: FuturesUnordered<_> = self
+            .upstreams
+            .iter()
+            .map(|u| {
+                let url = format!("{u}{url_tail}");
+                let u = u.clone();
+                async move {
+                    let ctl = AbortController::default();
+                    let signal = ctl.signal();
+                    let r = fetch(&url, "application/vnd.ipld.car; version=1; order=dfs; dups=n", &signal).await;
+                    match r {
+                        Ok(mut resp) if resp.status_code() == 200 => resp.stream().ok().map(|s| (u, s, ctl)),
+                        _ => None,
+                    }
+                }
+            })
+            .collect();
+        let first = with_timeout(self.timeout, async {
+            while let Some(r) = pending.next().await {
+                if r.is_some() {
+                    return r;
+                }
+            }
+            None
+        })
+        .await
+        .flatten();
+        let (upstream, body, ctl) = first?;
+        Some(CarStream { upstream, body, ctl: Some(ctl), reader: CarReader::new(), stash: HashMap::new(), stash_bytes: 0, dead: false, timeout: self.timeout })
+    }
+}
+
+async fn fetch(url: &str, accept: &str, signal: &worker::AbortSignal) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("Accept", accept)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let req = Request::new_with_init(url, &init)?;
+    Fetch::Request(req).send_with_signal(signal).await
+}
+
+/// Largest number of bytes of out-of-order blocks kept from a CAR stream.
+const STASH_LIMIT: usize = 32 << 20;
+
+/// An upstream CAR being read: blocks come out in its order and are verified as they come.
+pub struct CarStream {
+    pub upstream: String,
+    body: ByteStream,
+    ctl: Option<AbortController>,
+    reader: CarReader,
+    stash: HashMap<Cid, Vec<u8>>,
+    stash_bytes: usize,
+    /// Set once the stream lied, broke or ended: it is not read again.
+    pub dead: bool,
+    timeout: Duration,
+}
+
+impl Drop for CarStream {
+    /// A response that needed no more of the stream lets the upstream go at once.
+    fn drop(&mut self) {
+        if let Some(c) = self.ctl.take() {
+            c.abort();
+        }
+    }
+}
+
+impl CarStream {
+    fn kill(&mut self) {
+        self.dead = true;
+        if let Some(c) = self.ctl.take() {
+            c.abort();
+        }
+    }
+
+    /// `want`'s block if the stream has it (read ahead up to it), verified; `Err` says why the
+    /// stream was given up.
+    pub async fn take(&mut self, want: &Cid) -> Result<Option<Vec<u8>>, String> {
+        if let Some(b) = self.stash.remove(want) {
+            self.stash_bytes -= b.len();
+            return Ok(Some(b));
+        }
+        if self.dead {
+            return Ok(None);
+        }
+        // One stall timer per block wanted, not per chunk read (chunks are small and many).
+        let mut stall = std::pin::pin!(Delay::from(self.timeout));
+        loop {
+            match self.reader.next_event() {
+                Ok(Some(Event::Block { cid, data, .. })) => {
+                    if let Err(e) = verify_block(&cid, &data) {
+                        self.kill();
+                        return Err(format!("{}: {e}", self.upstream));
+                    }
+                    if &cid == want {
+                        return Ok(Some(data));
+                    }
+                    self.stash_bytes += data.len();
+                    self.stash.insert(cid, data);
+                    if self.stash_bytes > STASH_LIMIT {
+                        self.kill();
+                        return Err(format!("{}: CAR order does not follow the DAG", self.upstream));
+                    }
+                }
+                Ok(Some(Event::Header { .. })) => {}
+                Ok(Some(Event::End)) => {
+                    self.kill();
+                    return Ok(None);
+                }
+                Ok(None) => match select(self.body.next(), stall.as_mut()).await {
+                    Either::Left((Some(Ok(chunk)), _)) => self.reader.push(&chunk),
+                    Either::Left((None, _)) => self.reader.close(),
+                    Either::Left((Some(Err(e)), _)) => {
+                        self.kill();
+                        return Err(format!("{}: CAR stream broke: {e}", self.upstream));
+                    }
+                    Either::Right(_) => {
+                        self.kill();
+                        return Err(format!("{}: CAR stream stalled", self.upstream));
+                    }
+                },
+                Err(e) => {
+                    self.kill();
+                    return Err(format!("{}: {e}", self.upstream));
+                }
+            }
+        }
+    }
+}
