@@ -188,7 +188,7 @@ impl Output {
 
 /// Streams blocks into the output file.
 struct Writer {
-    out: std::io::BufWriter<File>,
+    out: BackgroundWriter,
     sink: CarSink,
     blocks: Vec<Block>,
 }
@@ -196,10 +196,50 @@ struct Writer {
 impl Writer {
     fn flush_blocks(&mut self) -> Result<()> {
         self.sink.put(&mut self.blocks);
-        for part in self.sink.take_parts() {
-            self.out.write_all(&part)?;
+        self.out.send(self.sink.take_parts())
+    }
+}
+
+/// Writes the CAR on its own thread, a few batches behind, so the kernel's copying overlaps the
+/// hashing.
+struct BackgroundWriter {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Vec<u8>>>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl BackgroundWriter {
+    fn new(file: File) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(8);
+        let thread = std::thread::spawn(move || {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            for parts in rx {
+                for part in parts {
+                    out.write_all(&part)?;
+                }
+            }
+            out.flush()
+        });
+        BackgroundWriter { tx: Some(tx), thread: Some(thread) }
+    }
+
+    fn send(&mut self, parts: Vec<Vec<u8>>) -> Result<()> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(parts).is_ok());
+        if sent {
+            return Ok(());
         }
-        Ok(())
+        // The thread stopped early: only a write error does that.
+        self.finish()?;
+        anyhow::bail!("the CAR writer stopped")
+    }
+
+    /// Waits for everything sent to be written.
+    fn finish(&mut self) -> Result<()> {
+        self.tx.take();
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(written)) => Ok(written.context("cannot write the CAR")?),
+            Some(Err(_)) => anyhow::bail!("the CAR writer thread panicked"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -210,7 +250,11 @@ pub fn run(args: PackArgs) -> Result<()> {
     let output = Output::open(args.output.as_deref(), &args.path)?;
     let car_path = output.path.clone();
     let (mut file, to_stdout) = (output.file, output.to_stdout);
-    let mut w = Writer { out: std::io::BufWriter::with_capacity(1 << 20, file.try_clone()?), sink: CarSink::new(args.car_version, &settings.cid, args.piece), blocks: Vec::new() };
+    let mut w = Writer {
+        out: BackgroundWriter::new(file.try_clone()?),
+        sink: CarSink::new(args.car_version, &settings.cid, args.piece),
+        blocks: Vec::new(),
+    };
     w.flush_blocks()?;
     let result = if meta.is_dir() {
         pack_dir(&args, &settings, &name, &mut w)
@@ -227,22 +271,18 @@ pub fn run(args: PackArgs) -> Result<()> {
         }
     };
     w.flush_blocks()?;
-    let Writer { out, sink, .. } = w;
+    let Writer { mut out, sink, .. } = w;
     let blocks = sink.blocks();
     let packed = sink.finish(root);
     let finished = packed.finished;
-    let mut out = out;
-    out.write_all(&packed.tail)?;
-    out.write_all(&finished.trailer)?;
-    out.flush()?;
-    drop(out);
+    out.send(vec![packed.tail, finished.trailer.clone()])?;
+    out.finish()?;
     if finished.patchable() {
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&finished.header)?;
     } else {
         rewrite_header(&mut file, &finished.header, finished.placeholder_len)?;
     }
-    file.sync_all()?;
     let piece: Option<Result<_>> = match (args.piece, packed.piece) {
         (false, _) => None,
         (true, Some(piece)) => Some(piece.map_err(Into::into)),
