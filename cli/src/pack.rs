@@ -12,6 +12,8 @@ use carport_core::file::{FileBuilder, Metadata};
 use carport_core::import::Importer;
 use carport_core::layout::LayoutKind;
 use carport_core::pack::CarSink;
+use carport_core::cid::Version;
+use carport_core::options::Overrides;
 use carport_core::settings::{Profile, Settings};
 use carport_core::unixfs::Mtime;
 use carport_core::Cid;
@@ -70,30 +72,16 @@ pub struct PackArgs {
 
 impl PackArgs {
     fn settings(&self) -> Result<Settings> {
-        let mut s = self.profile.settings();
-        if let Some(c) = &self.chunker {
-            s.chunker = c.clone();
-        }
-        if let Some(l) = self.layout {
-            s.layout = l;
-        }
-        if let Some(n) = self.max_links {
-            s.max_links = n;
-        }
-        if let Some(r) = self.raw_leaves {
-            s.raw_leaves = r;
-        }
-        if let Some(v) = self.cid_version {
-            s.cid.version = if v == 0 { cid_v0() } else { cid_v1() };
-        }
-        if let Some(h) = self.hash {
-            s.cid.hash = h;
-        }
-        if self.inline_limit.is_some() {
-            s.cid.inline_limit = self.inline_limit;
-        }
-        s.validate()?;
-        Ok(s)
+        let overrides = Overrides {
+            chunker: self.chunker.clone(),
+            layout: self.layout,
+            max_links: self.max_links,
+            raw_leaves: self.raw_leaves,
+            cid_version: self.cid_version.map(|v| if v == 0 { Version::V0 } else { Version::V1 }),
+            hash: self.hash,
+            inline_limit: self.inline_limit,
+        };
+        Ok(overrides.apply(self.profile)?)
     }
 
     fn metadata(&self, meta: &std::fs::Metadata) -> Metadata {
@@ -103,14 +91,6 @@ impl PackArgs {
             mtime: self.preserve_mtime.then(|| Mtime { secs: meta.mtime(), nanos: (meta.mtime_nsec() != 0).then_some(meta.mtime_nsec() as u32) }),
         }
     }
-}
-
-fn cid_v0() -> carport_core::cid::Version {
-    carport_core::cid::Version::V0
-}
-
-fn cid_v1() -> carport_core::cid::Version {
-    carport_core::cid::Version::V1
 }
 
 /// One thing to import, in the order it goes into the CAR.
