@@ -58,7 +58,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<()> {
         let proof = aggregate
             .proof_for_entry(n)
             .ok_or_else(|| anyhow!("piece #{n} ({cid}) has no index entry in the aggregate"))?;
-        writeln!(out, "{cid}\t{}", base64url_encode(&proof.to_bytes()))?;
+        writeln!(out, "{cid}\t{}", proof.to_text())?;
     }
     writeln!(out, "{}", aggregate.cid())?;
     out.flush()?;
@@ -69,8 +69,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<()> {
 pub fn verify(args: &VerifyInclusionArgs) -> Result<()> {
     let piece = parse_cid(&args.piece).context("piece CID")?;
     let aggregate = parse_cid(&args.aggregate).context("aggregate CID")?;
-    let bytes = base64url_decode(args.proof.trim()).context("proof is not unpadded base64url")?;
-    let proof = InclusionProof::from_bytes(&bytes).context("proof is not a dag-cbor inclusion proof")?;
+    let proof = InclusionProof::from_text(args.proof.trim()).context("proof is not a dag-cbor inclusion proof in unpadded base64url")?;
     verify_inclusion(&piece, &aggregate, &proof).context("inclusion proof rejected")?;
     println!("ok");
     Ok(())
@@ -99,78 +98,9 @@ fn parse_size(text: &str) -> Result<u64> {
     n.checked_mul(1u64 << shift).ok_or_else(|| anyhow!("{text} is too large"))
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// RFC 4648 base64url without padding.
-fn base64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(B64[(n >> (18 - 6 * i)) as usize & 63]));
-        }
-    }
-    out
-}
-
-/// Strict RFC 4648 base64url without padding: only the alphabet, no `=`, and the unused bits of
-/// the last character zero, so each byte string has exactly one text form.
-fn base64url_decode(text: &str) -> Result<Vec<u8>> {
-    let value = |at: usize, c: u8| -> Result<u32> {
-        match c {
-            b'A'..=b'Z' => Ok(u32::from(c - b'A')),
-            b'a'..=b'z' => Ok(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Ok(u32::from(c - b'0') + 52),
-            b'-' => Ok(62),
-            b'_' => Ok(63),
-            b'=' => bail!("padding '=' at character {at} (write it without padding)"),
-            _ => bail!("character {:?} at {at} is not in the base64url alphabet", char::from(c)),
-        }
-    };
-    let text = text.as_bytes();
-    if text.len() % 4 == 1 {
-        bail!("{} characters cannot be base64 (length mod 4 is 1)", text.len());
-    }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    for (k, chunk) in text.chunks(4).enumerate() {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(k * 4 + i, c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        let keep = chunk.len() - 1;
-        if bytes[keep..].iter().any(|&b| b != 0) && chunk.len() < 4 {
-            bail!("the last character has non-zero unused bits (not canonical base64url)");
-        }
-        out.extend_from_slice(&bytes[..keep]);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64url_roundtrips_and_matches_rfc4648() {
-        // RFC 4648 section 10 vectors, unpadded.
-        for (plain, coded) in
-            [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy")]
-        {
-            assert_eq!(base64url_encode(plain.as_bytes()), coded);
-            assert_eq!(base64url_decode(coded).unwrap(), plain.as_bytes());
-        }
-        let all: Vec<u8> = (0..=255).collect();
-        for len in 0..all.len() {
-            assert_eq!(base64url_decode(&base64url_encode(&all[..len])).unwrap(), &all[..len]);
-        }
-        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
-        assert!(base64url_decode("Zg==").is_err());
-        assert!(base64url_decode("Zh").is_err());
-        assert!(base64url_decode("Z").is_err());
-        assert!(base64url_decode("Zm+v").is_err());
-    }
 
     #[test]
     fn sizes() {

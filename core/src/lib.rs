@@ -31,3 +31,6 @@ pub mod walk;
 pub mod shard;
 pub mod options;
 pub mod gateway;
+pub mod base64url;
+pub mod ingest;
+pub mod archive;

@@ -134,7 +134,7 @@ impl Verifier {
     }
 }
 
-fn links_of(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>, crate::error::DecodeError> {
+pub(crate) fn links_of(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>, crate::error::DecodeError> {
     if cid.codec() != DAG_PB {
         return Ok(Vec::new());
     }

@@ -264,6 +264,34 @@ impl Aggregate {
         out
     }
 
+    /// Bytes of the deal's payload: what a storage provider downloads, before fr32 expansion.
+    pub fn payload_size(&self) -> u64 {
+        self.deal_size / 128 * 127
+    }
+
+    /// The deal's payload as runs, in order: each piece's bytes at its offset, the index area,
+    /// zeros between. Writing them out (a piece's run is its payload, exactly as it was hashed)
+    /// gives bytes whose commP is this aggregate's root, without holding more than one piece.
+    pub fn payload_layout(&self) -> Vec<PayloadRun> {
+        let mut runs = Vec::with_capacity(self.placed.len() * 2 + 3);
+        let mut at = 0;
+        let gap = |runs: &mut Vec<PayloadRun>, to: u64, at: &mut u64| {
+            if to > *at {
+                runs.push(PayloadRun::Zeros(to - *at));
+                *at = to;
+            }
+        };
+        for (n, p) in self.placed.iter().enumerate() {
+            gap(&mut runs, p.payload_offset(), &mut at);
+            runs.push(PayloadRun::Piece { n, len: p.piece.payload_size() });
+            at += p.piece.payload_size();
+        }
+        let index_at = self.index_payload_offset();
+        gap(&mut runs, index_at, &mut at);
+        runs.push(PayloadRun::Index { len: self.payload_size() - index_at });
+        runs
+    }
+
     /// The inclusion proof of the piece named by a v2 piece CID (the first such piece, if it was
     /// added twice). Only the root and size must match: the payload padding is not in the index.
     pub fn proof(&self, piece: &Cid) -> Result<InclusionProof, AggregateError> {
@@ -305,6 +333,17 @@ impl Aggregate {
         }
         ProofPath { offset, path }
     }
+}
+
+/// One run of a deal's payload (see [`Aggregate::payload_layout`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadRun {
+    /// This many zero bytes.
+    Zeros(u64),
+    /// The payload of the `n`th piece placed, `len` bytes.
+    Piece { n: usize, len: u64 },
+    /// [`Aggregate::index_payload`], `len` bytes, to the end of the payload.
+    Index { len: u64 },
 }
 
 /// A known subtree of the deal tree: a piece root, or the node above an index entry.
@@ -552,5 +591,32 @@ mod tests {
         bytes[at..at + index.len()].copy_from_slice(&index);
         let info = piece_of(&bytes).unwrap();
         assert_eq!((info.root, info.padded_size), (*agg.root(), deal));
+    }
+
+    #[test]
+    fn payload_layout_writes_the_deal() {
+        let payloads: Vec<Vec<u8>> = [(300usize, 7u8), (2000, 8), (127, 9)]
+            .iter()
+            .map(|&(n, s)| (0..n).map(|i| (i as u8).wrapping_mul(s)).collect())
+            .collect();
+        let pieces: Vec<Piece> = payloads.iter().map(|p| piece_of(p).unwrap().piece).collect();
+        let agg = Aggregate::from_pieces(1 << 14, &pieces).unwrap();
+        let mut bytes = Vec::new();
+        for run in agg.payload_layout() {
+            match run {
+                PayloadRun::Zeros(n) => bytes.resize(bytes.len() + n as usize, 0),
+                PayloadRun::Piece { n, len } => {
+                    assert_eq!(len as usize, payloads[n].len());
+                    bytes.extend_from_slice(&payloads[n]);
+                }
+                PayloadRun::Index { len } => {
+                    let index = agg.index_payload();
+                    assert_eq!(len as usize, index.len());
+                    bytes.extend_from_slice(&index);
+                }
+            }
+        }
+        assert_eq!(bytes.len() as u64, agg.payload_size());
+        assert_eq!(piece_of(&bytes).unwrap().cid, agg.cid());
     }
 }

@@ -120,6 +120,8 @@ impl core::fmt::Display for ProofPart {
 /// Offsets are from the start of the encoded proof.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ProofDecodeError {
+    #[error("proof text: {0}")]
+    Text(#[from] crate::base64url::Base64Error),
     #[error("proof truncated at byte {0}")]
     Truncated(usize),
     #[error("expected {expected} at byte {offset}")]
