@@ -160,6 +160,31 @@ impl AggregateBuilder {
     }
 }
 
+/// Packs the first of `pieces` that fit a `max_deal`-byte deal, in order, into the smallest deal
+/// of at least `min_deal` bytes that holds them all: how a batcher closes an aggregate. Returns
+/// the aggregate and how many pieces it took (at least one; the first piece must fit).
+pub fn pack_deal(pieces: &[Piece], min_deal: u64, max_deal: u64) -> Result<(Aggregate, usize), AggregateError> {
+    let mut builder = AggregateBuilder::new(max_deal)?;
+    for piece in pieces {
+        if builder.add(piece).is_err() {
+            break;
+        }
+    }
+    let taken = &pieces[..builder.placements().len()];
+    if taken.is_empty() {
+        // Report why the first piece does not fit.
+        builder.add(pieces.first().ok_or(AggregateError::NoPieces)?)?;
+    }
+    let mut size = min_deal.max(MIN_DEAL_SIZE).next_power_of_two();
+    loop {
+        match Aggregate::from_pieces(size, taken) {
+            Ok(agg) => return Ok((agg, taken.len())),
+            Err(e) if size >= max_deal => return Err(e),
+            Err(_) => size *= 2,
+        }
+    }
+}
+
 /// A built aggregate: the deal's piece CID, its index and proofs for each piece.
 #[derive(Clone, Debug)]
 pub struct Aggregate {
@@ -618,5 +643,27 @@ mod tests {
         }
         assert_eq!(bytes.len() as u64, agg.payload_size());
         assert_eq!(piece_of(&bytes).unwrap().cid, agg.cid());
+    }
+
+    #[test]
+    fn pack_deal_takes_what_fits_in_the_smallest_deal() {
+        let pieces: Vec<Piece> = (0..6).map(|n| piece(100 + 900 * n, n as u8)).collect();
+        let (agg, taken) = pack_deal(&pieces, 512, 1 << 20).unwrap();
+        assert_eq!(taken, 6);
+        let smaller = Aggregate::from_pieces(agg.deal_size() / 2, &pieces);
+        assert!(smaller.is_err(), "the deal is the smallest that holds them");
+        assert_eq!(agg.cid(), Aggregate::from_pieces(agg.deal_size(), &pieces).unwrap().cid());
+
+        // A deal under 1 MiB lists at most 4 pieces in its index.
+        let (small, taken) = pack_deal(&pieces[..3], 512, 1 << 20).unwrap();
+        assert_eq!((small.deal_size(), taken), (1 << 13, 3));
+        assert!(Aggregate::from_pieces(1 << 12, &pieces[..3]).is_err());
+        let (small, _) = pack_deal(&pieces[..3], 1 << 17, 1 << 20).unwrap();
+        assert_eq!(small.deal_size(), 1 << 17, "min_deal is honoured");
+
+        let max = agg.deal_size();
+        let (_, taken) = pack_deal(&pieces, 512, max / 4).unwrap();
+        assert!(taken < 6 && taken > 0, "a smaller max takes fewer: {taken}");
+        assert_eq!(pack_deal(&[], 512, max).unwrap_err(), AggregateError::NoPieces);
     }
 }

@@ -30,7 +30,7 @@ pub mod tree;
 mod vectors;
 pub mod zero;
 
-pub use aggregate::{Aggregate, AggregateBuilder, PayloadRun, Placement};
+pub use aggregate::{pack_deal, Aggregate, AggregateBuilder, PayloadRun, Placement};
 pub use cid::{v1_to_v2, v1_to_v2_with_payload, v2_to_v1, Piece};
 pub use error::{AggregateError, InclusionError, PieceCidError, PieceError, ProofDecodeError, ProofPart, SizeError};
 pub use index::IndexEntry;
