@@ -7,57 +7,43 @@
 //! and `fetch`.
 #![cfg(target_arch = "wasm32")]
 
+mod aggregates;
+mod archivist;
+mod broker;
+mod quota;
+mod reply;
 mod serve;
+mod settings;
 mod sources;
+mod tokens;
+mod upload;
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use carport_core::gateway::http::{self, route, route_domain, route_path, Config, Route, CORS};
 use carport_core::gateway::path::{parse_cid, parse_ipfs_path, ContentPath};
 use carport_core::gateway::store::pick_dnslink;
 use worker::*;
 
-use crate::serve::{serve, text, Conditions};
+use crate::reply::{error, text};
+use crate::serve::{serve, Conditions};
+use crate::settings::{var, Settings};
 use crate::sources::Sources;
-
-struct Settings {
-    upstreams: Vec<String>,
-    timeout: Duration,
-    subdomain_hosts: Vec<String>,
-    doh_url: String,
-    dnslink_ttl: u64,
-    cache_blocks: bool,
-    bench_proxy: bool,
-}
-
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|v| v.to_string()))
-}
-
-fn list(s: Option<String>) -> Vec<String> {
-    s.unwrap_or_default().split(',').map(|x| x.trim().trim_end_matches('/').to_string()).filter(|x| !x.is_empty()).collect()
-}
-
-impl Settings {
-    fn from_env(env: &Env) -> Self {
-        Settings {
-            upstreams: list(var(env, "UPSTREAMS")),
-            timeout: Duration::from_millis(var(env, "UPSTREAM_TIMEOUT_MS").and_then(|v| v.parse().ok()).unwrap_or(10_000)),
-            subdomain_hosts: list(var(env, "SUBDOMAIN_HOSTS")),
-            doh_url: var(env, "DOH_URL").unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
-            dnslink_ttl: var(env, "DNSLINK_TTL").and_then(|v| v.parse().ok()).unwrap_or(300),
-            cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
-            bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
-        }
-    }
-}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     if path.starts_with("/_admin/") {
         return admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")));
+    }
+    if path == "/upload" || path.starts_with("/archive/") || path.starts_with("/aggregates/") {
+        let mut resp = archive_routes(req, &env, &path).await.or_else(|e| error(500, &format!("500 internal error: {e}"), None))?;
+        for (k, v) in CORS {
+            resp.headers_mut().set(k, v)?;
+        }
+        resp.headers_mut().set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")?;
+        resp.headers_mut().set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Carport-Piece, X-Carport-Root")?;
+        return Ok(resp);
     }
     let settings = Settings::from_env(&env);
     if settings.bench_proxy && path.starts_with("/_proxy/") {
@@ -120,6 +106,46 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
     }
 }
 
+/// The upload door and the archive: `POST /upload`, `GET /archive/{root}`, `GET|HEAD
+/// /aggregates/{piece}`.
+async fn archive_routes(req: Request, env: &Env, path: &str) -> Result<Response> {
+    let method = req.method();
+    if method == Method::Options {
+        return Ok(Response::empty()?.with_status(204));
+    }
+    if path == "/upload" {
+        return match method {
+            Method::Post => upload::handle(req, env).await,
+            _ => error(405, "use POST /upload with a CAR shard as the body", None),
+        };
+    }
+    if let Some(root) = path.strip_prefix("/archive/") {
+        return match method {
+            Method::Get => archive_record(env, root).await,
+            _ => error(405, "use GET /archive/{root}", None),
+        };
+    }
+    let cid = path.trim_start_matches("/aggregates/");
+    match method {
+        Method::Get | Method::Head => aggregates::serve(env, cid, method == Method::Head).await,
+        _ => error(405, "use GET /aggregates/{piece CID}", None),
+    }
+}
+
+async fn archive_record(env: &Env, root: &str) -> Result<Response> {
+    if parse_cid(root).is_none() {
+        return error(400, "not a CID", Some(root.to_string()));
+    }
+    let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
+    let mut resp = stub.fetch_with_str(&format!("https://do.carport.invalid/archive/{root}")).await?;
+    let status = resp.status_code();
+    let body = resp.text().await?;
+    let mut out = Response::ok(body)?.with_status(status);
+    out.headers_mut().set("Content-Type", "application/json")?;
+    out.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(out)
+}
+
 /// A custom domain (KV `host:{name}`) or DNSLink name (`_dnslink.{name}` TXT, cached).
 async fn lookup_host(env: &Env, s: &Settings, host: &str) -> Option<ContentPath> {
     if let Ok(kv) = env.kv("HOSTS") {
@@ -171,7 +197,7 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
 }
 
 /// `PUT|GET|DELETE /_admin/hosts/{host}` with `Authorization: Bearer {ADMIN_TOKEN}`: the custom
-/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`).
+/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`); `/_admin/tokens` (upload tokens).
 async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else { return text(403, "admin routes are disabled (no ADMIN_TOKEN)") };
     let given = req.headers().get("Authorization")?.unwrap_or_default();
@@ -181,8 +207,11 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
         return text(401, "unauthorized");
     }
     let path = req.path();
+    if let Some(rest) = path.strip_prefix("/_admin/tokens") {
+        return tokens::admin(req, env, rest.trim_start_matches('/')).await;
+    }
     let Some(host) = path.strip_prefix("/_admin/hosts/").map(|h| h.to_ascii_lowercase()).filter(|h| !h.is_empty() && !h.contains('/')) else {
-        return text(404, "admin: unknown route (use /_admin/hosts/{host})");
+        return text(404, "admin: unknown route (use /_admin/hosts/{host} or /_admin/tokens)");
     };
     let kv = env.kv("HOSTS")?;
     let key = format!("host:{host}");

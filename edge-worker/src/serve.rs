@@ -17,6 +17,7 @@ use carport_core::Cid;
 use futures_util::stream;
 use worker::{Headers, Response, ResponseBody};
 
+use crate::reply::text;
 use crate::sources::{CarStream, Sources, Unavailable};
 
 /// Request headers that change the answer.
@@ -43,12 +44,6 @@ impl From<ResolveError> for Fail {
     fn from(e: ResolveError) -> Self {
         Fail::Resolve(e)
     }
-}
-
-pub fn text(status: u16, msg: &str) -> worker::Result<Response> {
-    let mut r = Response::ok(format!("{msg}\n"))?.with_status(status);
-    r.headers_mut().set("Cache-Control", "no-store")?;
-    Ok(r)
 }
 
 impl Fail {

@@ -44,9 +44,19 @@ thread_local! {
     static ROOTS: RefCell<HashMap<Cid, (Option<String>, f64)>> = RefCell::new(HashMap::new());
 }
 
+/// One line of a `roots/{cid}` object: the CAR's object name, and the object holding its CARv2
+/// header and index when that is not the CAR itself (the upload door keeps shards as uploaded
+/// and their indexes beside them).
+fn stored_objects(line: &str) -> Option<(String, String)> {
+    let mut parts = line.split_whitespace();
+    let data = parts.next()?.to_string();
+    let index = parts.next().map_or_else(|| data.clone(), str::to_string);
+    Some((data, index))
+}
+
 const ROOT_MISS_TTL_MS: f64 = 60_000.0;
 
-/// A stored CARv2: its object name and index.
+/// A stored CAR: its object name and index.
 type StoredCar = (String, Rc<CarIndex>);
 
 pub struct Sources {
@@ -55,8 +65,8 @@ pub struct Sources {
     pub cache_blocks: bool,
     pub store: Option<Bucket>,
     pub ctx: Rc<Context>,
-    /// The stored CAR holding the request's root, once looked up (`None` inside: not stored).
-    stored: RefCell<Option<Option<StoredCar>>>,
+    /// The stored CARs holding the request's root (an upload's shards), once looked up.
+    stored: RefCell<Option<Vec<StoredCar>>>,
 }
 
 fn cache_key(cid: &Cid) -> String {
@@ -76,24 +86,31 @@ impl Sources {
         Sources { upstreams, timeout, cache_blocks, store, ctx, stored: RefCell::new(None) }
     }
 
-    /// Looks up whether the store holds a CAR for `root` (R2 object `roots/{root}` names it).
+    /// Looks up whether the store holds CARs for `root` (R2 object `roots/{root}` lists them,
+    /// one per line).
     pub async fn use_root(&self, root: &Cid) {
         if self.stored.borrow().is_some() {
             return;
         }
-        let found = match &self.store {
-            Some(b) => self.load_index(b, root).await.unwrap_or(None),
-            None => None,
-        };
+        let mut found = Vec::new();
+        if let Some(b) = &self.store {
+            if let Ok(Some(listing)) = self.root_listing(b, root).await {
+                for (data, index) in listing.lines().filter_map(stored_objects) {
+                    if let Ok(Some(ix)) = self.load_index(b, &index).await {
+                        found.push((data, ix));
+                    }
+                }
+            }
+        }
         *self.stored.borrow_mut() = Some(found);
     }
 
-    async fn load_index(&self, b: &Bucket, root: &Cid) -> worker::Result<Option<(String, Rc<CarIndex>)>> {
+    async fn root_listing(&self, b: &Bucket, root: &Cid) -> worker::Result<Option<String>> {
         let now = js_sys::Date::now();
         let known = ROOTS.with(|m| m.borrow().get(root).cloned());
-        let name = match known {
-            Some((Some(name), _)) => name,
-            Some((None, at)) if now - at < ROOT_MISS_TTL_MS => return Ok(None),
+        match known {
+            Some((Some(listing), _)) => Ok(Some(listing)),
+            Some((None, at)) if now - at < ROOT_MISS_TTL_MS => Ok(None),
             _ => {
                 let found = match b.get(format!("roots/{root}")).execute().await? {
                     Some(obj) => match obj.body() {
@@ -103,38 +120,39 @@ impl Sources {
                     None => None,
                 };
                 ROOTS.with(|m| m.borrow_mut().insert(*root, (found.clone(), now)));
-                match found {
-                    Some(n) => n,
-                    None => return Ok(None),
-                }
+                Ok(found)
             }
-        };
-        if let Some(ix) = INDEXES.with(|m| m.borrow().get(&name).cloned()) {
-            return Ok(Some((name, ix)));
         }
-        let Some(head) = b.get(&name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await? else { return Ok(None) };
+    }
+
+    /// The index of a stored CAR, from the object that holds its CARv2 header and index.
+    async fn load_index(&self, b: &Bucket, name: &str) -> worker::Result<Option<Rc<CarIndex>>> {
+        if let Some(ix) = INDEXES.with(|m| m.borrow().get(name).cloned()) {
+            return Ok(Some(ix));
+        }
+        let Some(head) = b.get(name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await? else { return Ok(None) };
         let prefix = head.body().map(|x| x.bytes());
         let prefix = match prefix {
             Some(f) => f.await?,
             None => return Ok(None),
         };
         let Ok(h) = read_v2_header(&prefix) else { return Ok(None) };
-        let Some(ixo) = b.get(&name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await? else { return Ok(None) };
+        let Some(ixo) = b.get(name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await? else { return Ok(None) };
         let bytes = match ixo.body() {
             Some(body) => body.bytes().await?,
             None => return Ok(None),
         };
         let Ok(ix) = CarIndex::new(&h, &bytes) else { return Ok(None) };
         let ix = Rc::new(ix);
-        INDEXES.with(|m| m.borrow_mut().insert(name.clone(), ix.clone()));
-        Ok(Some((name, ix)))
+        INDEXES.with(|m| m.borrow_mut().insert(name.to_string(), ix.clone()));
+        Ok(Some(ix))
     }
 
     /// A block from the store, verified; `Err` says why the store's copy was not used.
     async fn stored_copy(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
-        let stored = self.stored.borrow().clone().flatten();
-        let (Some(b), Some((name, ix))) = (&self.store, stored) else { return Ok(None) };
-        let Some(range) = ix.locate(cid) else { return Ok(None) };
+        let Some(b) = &self.store else { return Ok(None) };
+        let found = self.stored.borrow().iter().flatten().find_map(|(name, ix)| ix.locate(cid).map(|r| (name.clone(), r)));
+        let Some((name, range)) = found else { return Ok(None) };
         let obj = b
             .get(&name)
             .range(Range::OffsetWithLength { offset: range.start, length: range.end - range.start })

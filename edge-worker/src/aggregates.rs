@@ -1,0 +1,109 @@
+//! `GET /aggregates/{piece CID}`: an aggregate's payload, the bytes a storage provider pulls for
+//! the deal. They are never stored whole: each piece's shard streams from R2 in its place, with
+//! zeros between and the data segment index at the end, as `Aggregate::payload_layout` lays them
+//! out. The provider checks the commitment of what it pulled against the deal's piece CID.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use carport_core::piece::{Aggregate, PayloadRun};
+use carport_core::Cid;
+use futures_util::{stream, StreamExt};
+use worker::{Bucket, ByteStream, Env, FixedLengthStream, Response, ResponseBody};
+
+use crate::archivist::AggregateSource;
+use crate::reply::error;
+use crate::upload::call;
+
+const ZERO_CHUNK: u64 = 1 << 20;
+
+pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response> {
+    let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
+    let source: AggregateSource = match call(&archivist, "GET", &format!("/aggregate/{cid}"), None).await {
+        Ok(s) => s,
+        Err(_) => return error(404, "no such aggregate", Some(cid.to_string())),
+    };
+    let pieces: Vec<Cid> = source.pieces.iter().map(|(_, p)| p.parse()).collect::<Result<_, _>>().map_err(|e| worker::Error::RustError(format!("ledger piece CID: {e}")))?;
+    let agg = Aggregate::new(source.deal_size, &pieces).map_err(|e| worker::Error::RustError(format!("rebuilding aggregate {cid}: {e}")))?;
+    if agg.cid().to_string() != cid {
+        return error(500, "the ledger's pieces do not make this aggregate", Some(cid.to_string()));
+    }
+    let len = agg.payload_size();
+    let mut resp = if head {
+        Response::empty()?
+    } else {
+        let feed = Feed {
+            bucket: env.bucket("STORE")?,
+            keys: source.pieces.into_iter().map(|(k, _)| k).collect(),
+            runs: agg.payload_layout().into(),
+            index: Rc::new(agg.index_payload()),
+            body: None,
+        };
+        let body = stream::unfold(feed, |f| Box::pin(f.next()));
+        let fixed: worker::worker_sys::FixedLengthStream = FixedLengthStream::wrap(body, len).into();
+        Response::from_body(ResponseBody::Stream(fixed.readable()))?
+    };
+    let h = resp.headers_mut();
+    h.set("Content-Type", "application/octet-stream")?;
+    h.set("Content-Length", &len.to_string())?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("Accept-Ranges", "none")?;
+    Ok(resp)
+}
+
+/// The payload being written out, run by run.
+struct Feed {
+    bucket: Bucket,
+    keys: Vec<String>,
+    runs: VecDeque<PayloadRun>,
+    index: Rc<Vec<u8>>,
+    body: Option<ByteStream>,
+}
+
+impl Feed {
+    async fn next(mut self) -> Option<(worker::Result<Vec<u8>>, Self)> {
+        loop {
+            if let Some(body) = self.body.as_mut() {
+                match body.next().await {
+                    Some(chunk) => {
+                        if chunk.is_err() {
+                            self.runs.clear();
+                            self.body = None;
+                        }
+                        return Some((chunk, self));
+                    }
+                    None => self.body = None,
+                }
+            }
+            match self.runs.pop_front()? {
+                PayloadRun::Zeros(n) => {
+                    let k = n.min(ZERO_CHUNK);
+                    if n > k {
+                        self.runs.push_front(PayloadRun::Zeros(n - k));
+                    }
+                    return Some((Ok(vec![0; k as usize]), self));
+                }
+                PayloadRun::Index { .. } => {
+                    let index = self.index.to_vec();
+                    return Some((Ok(index), self));
+                }
+                PayloadRun::Piece { n, .. } => {
+                    let key = self.keys[n].clone();
+                    match self.bucket.get(&key).execute().await {
+                        Ok(Some(obj)) => match obj.body().map(|b| b.stream()) {
+                            Some(Ok(s)) => self.body = Some(s),
+                            _ => return self.fail(format!("store: {key} has no body")),
+                        },
+                        Ok(None) => return self.fail(format!("store: {key} is missing")),
+                        Err(e) => return self.fail(format!("store: {key}: {e}")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(mut self, msg: String) -> Option<(worker::Result<Vec<u8>>, Self)> {
+        self.runs.clear();
+        Some((Err(worker::Error::RustError(msg)), self))
+    }
+}

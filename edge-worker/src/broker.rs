@@ -1,0 +1,170 @@
+//! Deal brokers: who takes an aggregate to a storage provider.
+//!
+//! [`DealBroker`] is what the archivist needs: offer an aggregate under a proposal ID, then ask
+//! how the deal is going. [`Mk20`] speaks Curio's Market 2.0 HTTP API (`carport_mk20` builds and
+//! signs the requests); both a Curio storage provider and the local `carport-broker` answer it,
+//! chosen by `BROKER_URL`.
+
+use carport_core::archive::Stage;
+use carport_core::Cid;
+use carport_mk20::{aggregate_deal, deal_request, parse_deal_response, parse_status_response, status_request, AggregateDeal, ClientKey, HttpRequest, Mk20Error, Network, Source, Ulid};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::settings::var;
+use crate::tokens::random_bytes;
+
+/// An aggregate to offer.
+pub struct Offer<'a> {
+    pub proposal: &'a Proposal,
+    /// The aggregate's v2 piece CID (which carries the deal size).
+    pub aggregate: &'a Cid,
+    /// The sub-pieces' v2 piece CIDs, in segment order.
+    pub pieces: &'a [Cid],
+    /// Where the provider pulls the aggregate's payload.
+    pub source_url: String,
+}
+
+/// How a deal stands.
+pub enum Progress {
+    /// Under way, at this stage.
+    Stage(Stage),
+    Complete { deal_id: Option<String>, provider: Option<String> },
+    /// The deal will not happen; the pieces need another aggregate.
+    Failed(String),
+}
+
+/// Why the broker gave no answer to act on.
+pub enum BrokerError {
+    /// Try the same request again later (unavailable, overloaded, network).
+    Retry(String),
+    /// The broker refused this deal for good.
+    Rejected(String),
+}
+
+/// The name of a deal proposal, fixed before the first offer so that retries name the same deal:
+/// an mk20 ULID, kept as the time and random parts it is made of.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Proposal {
+    pub time_ms: u64,
+    pub random: [u8; 10],
+}
+
+impl Proposal {
+    pub fn new(time_ms: u64) -> Self {
+        Proposal { time_ms, random: random_bytes::<10>() }
+    }
+
+    pub fn id(&self) -> String {
+        Ulid::from_parts(self.time_ms, self.random).map(|u| u.to_string()).unwrap_or_default()
+    }
+}
+
+pub trait DealBroker {
+    async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError>;
+    async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError>;
+}
+
+/// The broker `BROKER_URL` names, signing with the `MK20_CLIENT_KEY` secret (32 bytes, hex);
+/// `None` when either is missing (aggregates then wait, and the record says so).
+pub fn from_env(env: &Env) -> Result<Option<Mk20>, String> {
+    let (Some(url), Some(key)) = (var(env, "BROKER_URL"), var(env, "MK20_CLIENT_KEY")) else { return Ok(None) };
+    let bytes = parse_hex32(key.trim()).ok_or("MK20_CLIENT_KEY is not 32 bytes of hex")?;
+    let key = ClientKey::from_bytes(&bytes).map_err(|e| format!("MK20_CLIENT_KEY: {e}"))?;
+    let provider = var(env, "MK20_PROVIDER").unwrap_or_else(|| "f01000".into());
+    let network = Network::of_address(&provider).ok_or_else(|| format!("MK20_PROVIDER {provider:?} is not an f0/t0 address"))?;
+    let client = carport_mk20::client_address(&key, network);
+    let duration = var(env, "DEAL_DURATION_EPOCHS").and_then(|d| d.parse().ok()).unwrap_or(carport_mk20::MIN_DURATION);
+    Ok(Some(Mk20 { url: url.trim_end_matches('/').to_string(), key, client, provider, duration }))
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Curio's Market 2.0 API (or the local broker, which speaks it).
+pub struct Mk20 {
+    url: String,
+    key: ClientKey,
+    client: String,
+    provider: String,
+    duration: i64,
+}
+
+fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn broker_error(e: Mk20Error) -> BrokerError {
+    if e.is_retryable() {
+        BrokerError::Retry(e.to_string())
+    } else {
+        BrokerError::Rejected(e.to_string())
+    }
+}
+
+impl Mk20 {
+    async fn send(&self, r: HttpRequest) -> Result<(u16, Vec<u8>), BrokerError> {
+        let headers = Headers::new();
+        for (k, v) in &r.headers {
+            headers.set(k, v).map_err(|e| BrokerError::Retry(e.to_string()))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(r.method.to_string())).with_headers(headers);
+        if !r.body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(r.body.as_slice()).into()));
+        }
+        let req = Request::new_with_init(&r.url, &init).map_err(|e| BrokerError::Retry(e.to_string()))?;
+        let mut resp = Fetch::Request(req).send().await.map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
+        let body = resp.bytes().await.map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
+        Ok((resp.status_code(), body))
+    }
+}
+
+impl DealBroker for Mk20 {
+    async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError> {
+        let deal = aggregate_deal(&AggregateDeal {
+            time_ms: offer.proposal.time_ms,
+            random: offer.proposal.random,
+            client: &self.client,
+            aggregate: offer.aggregate,
+            sub_pieces: offer.pieces,
+            sources: &[Source { url: offer.source_url.clone(), headers: Vec::new() }],
+            provider: &self.provider,
+            duration: self.duration,
+            start_epoch: None,
+            retrieval: Default::default(),
+        })
+        .map_err(|e| BrokerError::Rejected(format!("deal not made: {e}")))?;
+        let req = deal_request(&self.url, &deal, &self.key, now_secs()).map_err(|e| BrokerError::Rejected(e.to_string()))?;
+        let (status, body) = self.send(req).await?;
+        match parse_deal_response(status, &body) {
+            Ok(()) => Ok(Progress::Stage(Stage::Accepted)),
+            // A retried offer of a deal the provider already took (the first answer was lost).
+            Err(Mk20Error::Rejected { status: 409, .. }) => Ok(Progress::Stage(Stage::Accepted)),
+            Err(e) => Err(broker_error(e)),
+        }
+    }
+
+    async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError> {
+        let id = Ulid::from_parts(proposal.time_ms, proposal.random).ok_or_else(|| BrokerError::Rejected("bad proposal id".into()))?;
+        let req = status_request(&self.url, &id, &self.key, now_secs()).map_err(|e| BrokerError::Rejected(e.to_string()))?;
+        let (status, body) = self.send(req).await?;
+        let st = parse_status_response(status, &body).map_err(broker_error)?;
+        Ok(match st.stage() {
+            carport_mk20::Stage::Accepted => Progress::Stage(Stage::Accepted),
+            carport_mk20::Stage::Processing => Progress::Stage(Stage::Processing),
+            carport_mk20::Stage::Sealing => Progress::Stage(Stage::Sealing),
+            carport_mk20::Stage::Complete => Progress::Complete { deal_id: None, provider: Some(self.provider.clone()) },
+            carport_mk20::Stage::Failed { reason } => Progress::Failed(reason),
+        })
+    }
+}

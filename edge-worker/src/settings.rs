@@ -1,0 +1,95 @@
+//! The worker's settings: `[vars]` in wrangler.toml, secrets, and their defaults.
+
+use std::time::Duration;
+
+use worker::Env;
+
+/// A var or secret, if set and not empty.
+pub fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|v| v.to_string())).filter(|v| !v.is_empty())
+}
+
+fn num(env: &Env, name: &str, default: u64) -> u64 {
+    var(env, name).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+}
+
+pub fn list(s: Option<String>) -> Vec<String> {
+    s.unwrap_or_default().split(',').map(|x| x.trim().trim_end_matches('/').to_string()).filter(|x| !x.is_empty()).collect()
+}
+
+/// The gateway's settings.
+pub struct Settings {
+    pub upstreams: Vec<String>,
+    pub timeout: Duration,
+    pub subdomain_hosts: Vec<String>,
+    pub doh_url: String,
+    pub dnslink_ttl: u64,
+    pub cache_blocks: bool,
+    pub bench_proxy: bool,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Self {
+        Settings {
+            upstreams: list(var(env, "UPSTREAMS")),
+            timeout: Duration::from_millis(num(env, "UPSTREAM_TIMEOUT_MS", 10_000)),
+            subdomain_hosts: list(var(env, "SUBDOMAIN_HOSTS")),
+            doh_url: var(env, "DOH_URL").unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
+            dnslink_ttl: num(env, "DNSLINK_TTL", 300),
+            cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
+            bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
+        }
+    }
+}
+
+/// The upload door's settings.
+pub struct DoorSettings {
+    /// Largest shard accepted (Workers take request bodies up to 100 MB on most plans).
+    pub max_shard_size: u64,
+    /// Defaults for tokens that do not set their own limits.
+    pub quota_bytes: u64,
+    pub rate_per_minute: u32,
+}
+
+impl DoorSettings {
+    pub fn from_env(env: &Env) -> Self {
+        DoorSettings {
+            max_shard_size: num(env, "MAX_SHARD_SIZE", 100_000_000),
+            quota_bytes: num(env, "QUOTA_BYTES", 100_000_000_000),
+            rate_per_minute: num(env, "RATE_PER_MINUTE", 120) as u32,
+        }
+    }
+}
+
+/// The archivist's settings: when to aggregate, deal sizes, retries, the broker.
+pub struct ArchiveSettings {
+    /// Where the provider pulls aggregates from: this worker's public origin.
+    pub public_url: String,
+    pub min_bytes: u64,
+    pub max_age_ms: u64,
+    pub min_deal_size: u64,
+    pub max_deal_size: u64,
+    pub poll_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl ArchiveSettings {
+    pub fn from_env(env: &Env) -> Self {
+        ArchiveSettings {
+            public_url: var(env, "PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8787".into()).trim_end_matches('/').to_string(),
+            min_bytes: num(env, "AGGREGATE_MIN_BYTES", 16 << 30),
+            max_age_ms: num(env, "AGGREGATE_MAX_AGE_MS", 6 * 3600 * 1000),
+            min_deal_size: num(env, "MIN_DEAL_SIZE", 1 << 20),
+            max_deal_size: num(env, "MAX_DEAL_SIZE", 32 << 30),
+            poll_ms: num(env, "DEAL_POLL_MS", 60_000),
+            retry_base_ms: num(env, "RETRY_BASE_MS", 5_000),
+            retry_max_ms: num(env, "RETRY_MAX_MS", 3_600_000),
+        }
+    }
+
+    /// Wait before retry number `attempt` (1, 2, ...): doubling from the base, capped.
+    pub fn backoff_ms(&self, attempt: u32) -> u64 {
+        self.retry_base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.retry_max_ms)
+    }
+}

@@ -1,0 +1,255 @@
+//! The upload door: `POST /upload`, one CAR shard per request.
+//!
+//! The body streams into R2 while `carport_core::ingest::ShardIngest` checks it: every block is
+//! hashed against its CID and the shard's piece CID and CAR CID are computed in the same pass. A
+//! bad block breaks the stream, so R2 never completes the object. After the last byte: the
+//! client's piece CID (`X-Carport-Piece`) must match, and when the shard declares the root (the
+//! last shard of an upload) the shards stored so far must hold the whole DAG. Anything wrong is a
+//! 4xx naming the problem and the CID, and the new objects are deleted: nothing is kept.
+//!
+//! Store layout: the shard's bytes as uploaded at `shards/{random}` (the piece CID is over those
+//! bytes), its index at `shards/{random}.idx`, its dangling links at `shards/{random}.links`, and,
+//! once the upload is complete, `roots/{root}` listing `{object} {object}.idx` per shard, which is
+//! how the gateway finds them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use carport_core::error::{CarError, VerifyError};
+use carport_core::ingest::{decode_cids, encode_cids, IngestError, IngestedShard, ShardIngest, UploadCheck};
+use carport_core::Cid;
+use futures_util::StreamExt;
+use worker::{Bucket, Env, FixedLengthStream, Request, Response};
+
+use crate::archivist::{NewShard, StoredShard};
+use crate::quota::{Ask, Verdict};
+use crate::reply::{error, json};
+use crate::settings::DoorSettings;
+use crate::tokens::{authenticate, hex, random_bytes, Caller};
+
+/// The status and message of a refusal, and the CID at fault.
+fn refusal(e: &IngestError) -> (u16, Option<Cid>) {
+    match e {
+        IngestError::TooLarge { .. } => (413, None),
+        IngestError::Verify(VerifyError::HashMismatch { cid, .. } | VerifyError::UnsupportedHash { cid, .. } | VerifyError::Decode { cid, .. }) => (422, Some(*cid)),
+        IngestError::Verify(VerifyError::MissingBlock { cid }) => (422, Some(*cid)),
+        IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { cid, .. })) => (400, Some(*cid)),
+        IngestError::PieceMismatch { claimed, .. } => (422, Some(*claimed)),
+        IngestError::RootMismatch { root, .. } => (422, Some(*root)),
+        IngestError::Index { car, .. } => (500, Some(*car)),
+        _ => (400, None),
+    }
+}
+
+fn refuse(e: &IngestError) -> worker::Result<Response> {
+    let (status, cid) = refusal(e);
+    error(status, &format!("upload refused: {e}"), cid.map(|c| c.to_string()))
+}
+
+fn header_cid(req: &Request, name: &str) -> Result<Option<Cid>, String> {
+    match req.headers().get(name).ok().flatten() {
+        Some(v) => v.trim().parse().map(Some).map_err(|_| format!("{name} is not a CID: {v:?}")),
+        None => Ok(None),
+    }
+}
+
+pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
+    let settings = DoorSettings::from_env(env);
+    let caller = match authenticate(&req, env).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let (claimed_piece, claimed_root) = match (header_cid(&req, "X-Carport-Piece"), header_cid(&req, "X-Carport-Root")) {
+        (Ok(p), Ok(r)) => (p, r),
+        (Err(e), _) | (_, Err(e)) => return error(400, &e, None),
+    };
+    let Some(length) = req.headers().get("Content-Length")?.and_then(|v| v.parse::<u64>().ok()) else {
+        return error(411, "send the shard with a Content-Length", None);
+    };
+    if length > settings.max_shard_size {
+        return error(413, &format!("the shard is {length} bytes; the limit is {} bytes (split the CAR into shards)", settings.max_shard_size), None);
+    }
+    if let Some(refused) = check_quota(env, &caller, &settings, length).await? {
+        return Ok(refused);
+    }
+
+    let bucket = env.bucket("STORE")?;
+    let key = format!("shards/{}", hex(&random_bytes::<16>()));
+    let ingest = Rc::new(RefCell::new(Some(ShardIngest::new(settings.max_shard_size))));
+    let failure: Rc<RefCell<Option<IngestError>>> = Rc::new(RefCell::new(None));
+    let body = {
+        let ingest = ingest.clone();
+        let failure = failure.clone();
+        req.stream()?.map(move |chunk| {
+            let chunk = chunk?;
+            let mut slot = ingest.borrow_mut();
+            let result = slot.as_mut().map(|i| i.push(&chunk)).unwrap_or(Ok(()));
+            if let Err(e) = result {
+                *failure.borrow_mut() = Some(e.clone());
+                *slot = None;
+                return Err(worker::Error::RustError(e.to_string()));
+            }
+            Ok(chunk)
+        })
+    };
+    let put = bucket.put(&key, FixedLengthStream::wrap(body, length)).execute().await;
+    if let Some(e) = failure.borrow_mut().take() {
+        let _ = bucket.delete(&key).await;
+        return refuse(&e);
+    }
+    if let Err(e) = put {
+        let _ = bucket.delete(&key).await;
+        let got = ingest.borrow().as_ref().map_or(0, |i| i.size());
+        if got < length {
+            return refuse(&IngestError::Truncated { expected: length, got });
+        }
+        return error(500, &format!("storing the shard failed: {e}"), None);
+    }
+    let Some(ingest) = ingest.borrow_mut().take() else { return error(500, "the shard was not read", None) };
+    match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root).await {
+        Ok(Accepted { shard, root, complete, known }) => {
+            if !known {
+                charge(env, &caller, shard.size).await?;
+            }
+            json(
+                if known { 200 } else { 201 },
+                &serde_json::json!({
+                    "car": shard.car.to_string(),
+                    "piece": shard.piece.cid.to_string(),
+                    "size": shard.size,
+                    "blocks": shard.blocks,
+                    "root": root.to_string(),
+                    "complete": complete,
+                    "duplicate": known,
+                    "archive": format!("/archive/{root}"),
+                }),
+            )
+        }
+        Err(Refused::Ingest(e)) => {
+            delete_objects(&bucket, &key).await;
+            refuse(&e)
+        }
+        Err(Refused::Other(status, msg)) => {
+            delete_objects(&bucket, &key).await;
+            error(status, &msg, None)
+        }
+    }
+}
+
+struct Accepted {
+    shard: IngestedShard,
+    root: Cid,
+    complete: bool,
+    known: bool,
+}
+
+enum Refused {
+    Ingest(IngestError),
+    Other(u16, String),
+}
+
+impl From<IngestError> for Refused {
+    fn from(e: IngestError) -> Self {
+        Refused::Ingest(e)
+    }
+}
+
+impl From<worker::Error> for Refused {
+    fn from(e: worker::Error) -> Self {
+        Refused::Other(500, e.to_string())
+    }
+}
+
+/// The checks after the last byte, then the ledger. `Err`: the caller deletes what was written.
+async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, claimed_piece: Option<Cid>, claimed_root: Option<Cid>) -> Result<Accepted, Refused> {
+    let shard = ingest.finish()?;
+    if let Some(claimed) = claimed_piece {
+        if claimed != shard.piece.cid {
+            return Err(IngestError::PieceMismatch { claimed, computed: shard.piece.cid }.into());
+        }
+    }
+    let last = !shard.roots.is_empty();
+    let root = match (claimed_root, shard.roots.first()) {
+        (Some(r), _) if last && !shard.roots.contains(&r) => return Err(IngestError::RootMismatch { root: r, declared: shard.roots.clone() }.into()),
+        (Some(r), _) => r,
+        (None, Some(r)) => *r,
+        (None, None) => return Err(Refused::Other(400, "this shard declares no root: send the upload's root in X-Carport-Root".into())),
+    };
+    let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
+    let mut prior: Vec<StoredShard> = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
+    if last {
+        // The whole DAG must be in this shard and the ones stored before it.
+        let mut check = UploadCheck::new();
+        check.add(&shard.car, &shard.index, &shard.dangling)?;
+        for s in prior.iter().filter(|s| s.car != shard.car.to_string()) {
+            let car: Cid = s.car.parse().map_err(|_| Refused::Other(500, format!("ledger holds a bad CAR CID {}", s.car)))?;
+            let index = read(bucket, &format!("{}.idx", s.key)).await?;
+            let dangling = decode_cids(&read(bucket, &format!("{}.links", s.key)).await?).map_err(|e| Refused::Other(500, format!("stored links of {car}: {e}")))?;
+            check.add(&car, &index, &dangling)?;
+        }
+        check.finish(&root)?;
+    }
+    bucket.put(format!("{key}.idx"), shard.index.clone()).execute().await?;
+    bucket.put(format!("{key}.links"), encode_cids(&shard.dangling)).execute().await?;
+    let new = NewShard { root: root.to_string(), car: shard.car.to_string(), key: key.to_string(), size: shard.size, piece: shard.piece.cid.to_string() };
+    let answer: serde_json::Value = call(&archivist, "POST", "/shard", Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    let known = answer.get("known").and_then(|k| k.as_bool()).unwrap_or(false);
+    if known {
+        // Stored before: keep the first copy, drop this one.
+        delete_objects(bucket, key).await;
+    }
+    if last {
+        prior = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
+        let listing: String = prior.iter().map(|s| format!("{0} {0}.idx\n", s.key)).collect();
+        bucket.put(format!("roots/{root}"), listing).execute().await?;
+        let _: bool = call(&archivist, "POST", "/complete", Some(serde_json::to_string(&root.to_string()).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    }
+    Ok(Accepted { shard, root, complete: last, known })
+}
+
+async fn read(bucket: &Bucket, key: &str) -> Result<Vec<u8>, Refused> {
+    let obj = bucket.get(key).execute().await?.ok_or_else(|| Refused::Other(500, format!("store: {key} is missing")))?;
+    let body = obj.body().ok_or_else(|| Refused::Other(500, format!("store: {key} has no body")))?;
+    Ok(body.bytes().await?)
+}
+
+async fn delete_objects(bucket: &Bucket, key: &str) {
+    let _ = bucket.delete_multiple(vec![key.to_string(), format!("{key}.idx"), format!("{key}.links")]).await;
+}
+
+/// A JSON call to a Durable Object.
+pub async fn call<T: serde::de::DeserializeOwned>(stub: &worker::Stub, method: &str, path: &str, body: Option<String>) -> worker::Result<T> {
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::from(method.to_string()));
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    let req = Request::new_with_init(&format!("https://do.carport.invalid{path}"), &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() >= 400 {
+        return Err(worker::Error::RustError(format!("{path}: {}", resp.text().await?)));
+    }
+    resp.json().await
+}
+
+fn quota_stub(env: &Env, caller: &Caller) -> worker::Result<worker::Stub> {
+    env.durable_object("QUOTA")?.get_by_name(&caller.id)
+}
+
+async fn check_quota(env: &Env, caller: &Caller, settings: &DoorSettings, length: u64) -> worker::Result<Option<Response>> {
+    let ask = Ask { bytes: length, quota_bytes: caller.record.quota_bytes.unwrap_or(settings.quota_bytes), rate_per_minute: caller.record.rate_per_minute.unwrap_or(settings.rate_per_minute) };
+    let verdict: Verdict = call(&quota_stub(env, caller)?, "POST", "/begin", Some(serde_json::to_string(&ask)?)).await?;
+    if verdict.ok {
+        return Ok(None);
+    }
+    let mut resp = error(429, &format!("upload refused: {}", verdict.reason), None)?;
+    if verdict.retry_after_secs > 0 {
+        resp.headers_mut().set("Retry-After", &verdict.retry_after_secs.to_string())?;
+    }
+    Ok(Some(resp))
+}
+
+async fn charge(env: &Env, caller: &Caller, bytes: u64) -> worker::Result<()> {
+    let _: u64 = call(&quota_stub(env, caller)?, "POST", "/stored", Some(bytes.to_string())).await?;
+    Ok(())
+}
