@@ -3,7 +3,7 @@
 // worker the work runs there and only messages (and Blobs, and transferred streams) cross.
 
 import * as engine from './engine.js'
-import { CarportError, abortError, deserializeError, throwIfAborted } from './errors.js'
+import { CarportError, abortError, deserializeError, fromWasm, throwIfAborted } from './errors.js'
 
 /** Options that cross to the worker (functions and signals stay here). */
 function plain (options) {
@@ -206,6 +206,24 @@ export function createApi (platform) {
     carCid: async (blob) => {
       const wasm = await platform.wasm()
       return engine.carCid(wasm, isBlob(blob) ? blob : new Blob([blob]))
+    },
+    /**
+     * Checks an archive record (`GET /archive/{root}` of the edge worker) against piece CIDs the
+     * caller computed itself (`shard.piece.cid` from `pack`): each must be placed in the record's
+     * aggregate by its inclusion proof. Resolves `{ piece, aggregate, stage, deal? }` (an array
+     * for an array of pieces); throws a CarportError otherwise.
+     */
+    verifyArchive: async (record, { pieceCid } = {}) => {
+      const wasm = await platform.wasm()
+      if (pieceCid === undefined) throw new CarportError('verifyArchive needs the pieceCid you computed', { code: 'Settings' })
+      const check = (p) => {
+        try {
+          return wasm.verifyArchive(record, String(p))
+        } catch (e) {
+          throw fromWasm(e)
+        }
+      }
+      return Array.isArray(pieceCid) ? pieceCid.map(check) : check(pieceCid)
     },
     /** Multihash digest with carport's Wasm hashes (for benchmarks): 'sha2-256' or 'blake3'. */
     digest: async (alg, bytes) => (await platform.wasm()).digest(alg, bytes),

@@ -34,4 +34,4 @@ function startWorker (option) {
 
 const api = createApi({ wasm: () => loadWasm(wasmSource), worker: startWorker })
 
-export const { pack, verifyCar, ls, unpack, pieceCid, carCid, digest, heapSize } = api
+export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api

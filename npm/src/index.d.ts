@@ -194,6 +194,45 @@ export function ls (input: CarInput, options?: CarOptions): Promise<ListEntry[]>
 export function unpack (input: CarInput, options?: CarOptions): Promise<UnpackEntry[]>
 export function pieceCid (input: Blob | Uint8Array | ReadableStream<Uint8Array>, options?: { signal?: AbortSignal }): Promise<PieceInfo>
 export function carCid (car: Blob | Uint8Array): Promise<string>
+/** An archive record, as the edge worker's `GET /archive/{root}` answers. */
+export interface ArchiveRecord {
+  root: string
+  /** The shard that declares the root arrived and the DAG was found complete. */
+  complete: boolean
+  /** The least advanced shard's stage. */
+  stage: ArchiveStage
+  shards: Array<{
+    car: string
+    size: number
+    /** v2 piece CID of the shard. */
+    piece: string
+    stage: ArchiveStage
+    /** v2 piece CID of the aggregate (deal) the piece is in. */
+    aggregate?: string
+    /** FRC-0058 inclusion proof: dag-cbor in unpadded base64url. */
+    inclusionProof?: string
+    deal?: { proposal: string, dealId?: string, provider?: string }
+    times: { stored: number, aggregated?: number, offered?: number, complete?: number, updated: number }
+    note?: string
+  }>
+}
+
+export type ArchiveStage = 'stored' | 'aggregated' | 'offered' | 'accepted' | 'processing' | 'sealing' | 'complete'
+
+export interface ArchiveCheck {
+  piece: string
+  aggregate: string
+  stage: ArchiveStage
+  deal?: { proposal: string, dealId?: string, provider?: string }
+}
+
+/**
+ * Checks that the record's inclusion proof places `pieceCid` (which you computed yourself, e.g.
+ * `shard.piece.cid` from `pack`) in the record's aggregate. Throws a CarportError with code
+ * 'NoSuchPiece' | 'NotAggregated' | 'BadProof' | 'NotIncluded' | 'BadCid' | 'ArchiveRecord'.
+ */
+export function verifyArchive (record: ArchiveRecord, options: { pieceCid: string }): Promise<ArchiveCheck>
+export function verifyArchive (record: ArchiveRecord, options: { pieceCid: string[] }): Promise<ArchiveCheck[]>
 /** Multihash digest with carport's Wasm hashes (benchmarks). */
 export function digest (alg: 'sha2-256' | 'blake3', bytes: Uint8Array): Promise<Uint8Array>
 /** Bytes of this thread's Wasm memory. */

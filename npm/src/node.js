@@ -30,4 +30,4 @@ function sha256 (parts) {
 
 const api = createApi({ wasm: () => init().then(() => wasm), sha256 })
 
-export const { pack, verifyCar, ls, unpack, pieceCid, carCid, digest, heapSize } = api
+export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api

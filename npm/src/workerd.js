@@ -20,4 +20,4 @@ export function init () {
 
 const api = createApi({ wasm: () => init().then(() => wasm) })
 
-export const { pack, verifyCar, ls, unpack, pieceCid, carCid, digest, heapSize } = api
+export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 
-import { CarportError, carCid, ls, pack, pieceCid, unpack, verifyCar } from '../src/node.js'
+import { CarportError, carCid, ls, pack, pieceCid, unpack, verifyArchive, verifyCar } from '../src/node.js'
 
 const BIN = process.env.CARPORT_BIN ?? new URL('../../target/release/carport', import.meta.url).pathname
 const tmp = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'carport-npm-'))
@@ -166,6 +166,55 @@ function writeShard (car) {
   writeFileSync(join(tmp, name), car)
   return name
 }
+
+describe('verifyArchive', () => {
+  // A record as the edge worker writes it, with the aggregate and proofs made by the CLI.
+  async function archived () {
+    const { root, shards } = await pack(new Blob([bytes(3_000_000, 7)]), { shardSize: 1_100_000, piece: true }).collect()
+    const pieces = shards.map((s) => s.piece.cid)
+    const lines = cli('aggregate', '--deal-size', '8MiB', ...pieces).split('\n')
+    const aggregate = lines.at(-1)
+    const record = {
+      root,
+      complete: true,
+      stage: 'sealing',
+      shards: shards.map((s, n) => ({
+        car: s.cid,
+        size: s.size,
+        piece: s.piece.cid,
+        stage: 'sealing',
+        aggregate,
+        inclusionProof: lines[n].split('\t')[1],
+        deal: { proposal: '01JTEST' },
+        times: { stored: 1, aggregated: 2, updated: 3 }
+      }))
+    }
+    return { record, pieces, aggregate }
+  }
+
+  test("each shard's own piece CID is proven in the aggregate", async () => {
+    const { record, pieces, aggregate } = await archived()
+    assert.ok(pieces.length >= 3)
+    const checks = await verifyArchive(record, { pieceCid: pieces })
+    for (const [n, c] of checks.entries()) {
+      assert.deepEqual(c, { piece: pieces[n], aggregate, stage: 'sealing', deal: { proposal: '01JTEST' } })
+    }
+  })
+
+  test('a record that lies is a typed error', async () => {
+    const { record, pieces } = await archived()
+    const other = (await pieceCid(bytes(5000, 9))).cid
+    await assert.rejects(verifyArchive(record, { pieceCid: other }), (e) => e instanceof CarportError && e.code === 'NoSuchPiece' && e.cid === other)
+    const swapped = structuredClone(record)
+    swapped.shards[0].inclusionProof = record.shards[1].inclusionProof
+    await assert.rejects(verifyArchive(swapped, { pieceCid: pieces[0] }), (e) => e.code === 'NotIncluded' && e.cid === pieces[0])
+    const waiting = structuredClone(record)
+    delete waiting.shards[1].aggregate
+    waiting.shards[1].stage = 'stored'
+    await assert.rejects(verifyArchive(waiting, { pieceCid: pieces[1] }), (e) => e.code === 'NotAggregated')
+    await assert.rejects(verifyArchive({ root: 'x' }, { pieceCid: pieces[1] }), (e) => e.code === 'ArchiveRecord')
+  })
+})
 
 describe('folders', () => {
   const tree = {

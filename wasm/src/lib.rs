@@ -583,6 +583,42 @@ impl Default for Piece {
     }
 }
 
+/// Checks an archive record (the edge worker's `GET /archive/{root}`) against a piece CID the
+/// caller computed itself: `{piece, aggregate, stage, deal}` when the record's inclusion proof
+/// places that piece in its aggregate.
+#[wasm_bindgen(js_name = verifyArchive)]
+pub fn verify_archive(record: JsValue, piece: &str) -> Result<JsValue, JsValue> {
+    use carport_core::archive::{self, ArchiveError, ArchiveRecord};
+    let record: ArchiveRecord = serde_wasm_bindgen::from_value(record).map_err(|e| js_error("ArchiveRecord", format!("not an archive record: {e}"), None, None))?;
+    let piece: Cid = piece.parse().map_err(|_| js_error("BadCid", format!("{piece:?} is not a piece CID"), None, None))?;
+    let verified = archive::verify(&record, &piece).map_err(|e| {
+        let code = match &e {
+            ArchiveError::NoSuchPiece { .. } => "NoSuchPiece",
+            ArchiveError::NotAggregated { .. } => "NotAggregated",
+            ArchiveError::BadCid { .. } => "BadCid",
+            ArchiveError::BadProof { .. } => "BadProof",
+            ArchiveError::NotIncluded { .. } => "NotIncluded",
+        };
+        js_error(code, e.to_string(), Some(&piece), None)
+    })?;
+    let o = Object::new();
+    set(&o, "piece", &verified.piece.to_string().into());
+    set(&o, "aggregate", &verified.aggregate.to_string().into());
+    set(&o, "stage", &verified.stage.as_str().into());
+    if let Some(deal) = &verified.deal {
+        let d = Object::new();
+        set(&d, "proposal", &deal.proposal.as_str().into());
+        if let Some(id) = &deal.deal_id {
+            set(&d, "dealId", &id.as_str().into());
+        }
+        if let Some(p) = &deal.provider {
+            set(&d, "provider", &p.as_str().into());
+        }
+        set(&o, "deal", &d);
+    }
+    Ok(o.into())
+}
+
 /// The multihash digest carport writes for `data` with hash `alg` (`sha2-256` or `blake3`).
 #[wasm_bindgen]
 pub fn digest(alg: &str, data: &[u8]) -> Result<Vec<u8>, JsValue> {
