@@ -1,6 +1,7 @@
 //! `carport`: a thin command line over carport-core.
 
 mod aggregate;
+mod archive;
 mod carfile;
 mod inspect;
 mod pack;
@@ -55,6 +56,9 @@ enum Command {
     Aggregate(aggregate::AggregateArgs),
     /// Check an inclusion proof (as `carport aggregate` prints it): prints `ok`, or fails saying why.
     VerifyInclusion(aggregate::VerifyInclusionArgs),
+    /// Where an upload stands on its way to Filecoin (the edge worker's archive record), with each
+    /// shard's inclusion proof checked here; fails if a proof does not hold.
+    ArchiveStatus(archive::ArchiveStatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Piece { file, v1 } => piece::run(&file, v1),
         Command::Aggregate(args) => aggregate::aggregate(&args),
         Command::VerifyInclusion(args) => aggregate::verify(&args),
+        Command::ArchiveStatus(args) => archive::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
