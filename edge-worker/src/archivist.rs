@@ -10,8 +10,11 @@
 //! Every change is written to the object's storage before anything else happens, and the alarm
 //! is always set for the next thing due, so a restart resumes where it stopped.
 //!
+//! After a failed deal the next aggregate waits a backoff that doubles with each failure in a row
+//! (a provider that refuses everything must not be offered a new aggregate on every tick).
+//!
 //! Storage keys: `shard:{car}`, `upload:{root}`, `agg:{id}`, `queue` (car CIDs waiting, in
-//! order), `active` (aggregate ids whose deal is not finished), `next-agg`.
+//! order), `active` (aggregate ids whose deal is not finished), `next-agg`, `hold`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -112,6 +115,13 @@ pub struct AggregateSource {
     pub deal_size: u64,
     /// (R2 key, v2 piece CID) per piece, in segment order.
     pub pieces: Vec<(String, String)>,
+}
+
+/// No new aggregate before `until`: set after failed deals, `failures` in a row.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+struct Hold {
+    until: u64,
+    failures: u32,
 }
 
 #[durable_object]
@@ -218,7 +228,7 @@ impl Archivist {
         let answer = if agg.stage <= Stage::Offered {
             let pieces = shard_pieces(s, &agg.shards).await?;
             let aggregate: Cid = agg.cid.parse().map_err(|e| worker::Error::RustError(format!("aggregate CID: {e}")))?;
-            let offer = Offer { proposal: &agg.proposal, aggregate: &aggregate, pieces: &pieces, source_url: format!("{}/aggregates/{}", settings.public_url, agg.cid) };
+            let offer = Offer { proposal: &agg.proposal, aggregate: &aggregate, pieces: &pieces, source_url: format!("{}/aggregates/{}", settings.public_url, agg.cid), retry: agg.attempts > 0 };
             if agg.offered.is_none() {
                 agg.offered = Some(now());
             }
@@ -241,8 +251,12 @@ impl Archivist {
                 agg.deal_id = deal_id;
                 agg.provider = provider;
                 agg.note = None;
+                s.put("hold", Hold::default()).await?;
             }
             Ok(Progress::Failed(reason)) | Err(BrokerError::Rejected(reason)) => {
+                let hold: Hold = s.get("hold").await?.unwrap_or_default();
+                let failures = hold.failures + 1;
+                s.put("hold", Hold { until: t + settings.backoff_ms(failures), failures }).await?;
                 return fail_aggregate(s, agg, reason).await;
             }
             Err(BrokerError::Retry(reason)) => {
@@ -278,6 +292,8 @@ impl Archivist {
             if total >= settings.min_bytes {
                 next = Some(now());
             }
+            let hold: Hold = s.get("hold").await?.unwrap_or_default();
+            next = next.map(|n| n.max(hold.until));
         }
         let active: Vec<u64> = s.get("active").await?.unwrap_or_default();
         for id in active {
@@ -366,6 +382,9 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
     let oldest = s.get::<ShardEntry>(&format!("shard:{first}")).await?.map_or(0, |sh| sh.stored);
     let t = now();
     if queued_bytes(s, &queue).await? < settings.min_bytes && t < oldest + settings.max_age_ms {
+        return Ok(None);
+    }
+    if t < s.get::<Hold>("hold").await?.unwrap_or_default().until {
         return Ok(None);
     }
     let pieces = shard_pieces(s, &queue).await?;

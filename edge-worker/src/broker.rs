@@ -23,6 +23,8 @@ pub struct Offer<'a> {
     pub pieces: &'a [Cid],
     /// Where the provider pulls the aggregate's payload.
     pub source_url: String,
+    /// An earlier offer got no answer to act on, so the provider may hold the deal already.
+    pub retry: bool,
 }
 
 /// How a deal stands.
@@ -131,6 +133,17 @@ impl Mk20 {
 
 impl DealBroker for Mk20 {
     async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError> {
+        if offer.retry {
+            // Curio answers a second post of the same identifier with a 500, so ask first: an
+            // answer means the earlier offer was taken and its reply lost. An unknown id is a 404
+            // (Curio's docs, the local broker) or a 401 (Curio's auth layer, which checks the
+            // deal's owner first): then post.
+            match self.status(offer.proposal).await {
+                Ok(progress) => return Ok(progress),
+                Err(BrokerError::Rejected(_)) => {}
+                Err(retry) => return Err(retry),
+            }
+        }
         let deal = aggregate_deal(&AggregateDeal {
             time_ms: offer.proposal.time_ms,
             random: offer.proposal.random,
@@ -146,12 +159,7 @@ impl DealBroker for Mk20 {
         .map_err(|e| BrokerError::Rejected(format!("deal not made: {e}")))?;
         let req = deal_request(&self.url, &deal, &self.key, now_secs()).map_err(|e| BrokerError::Rejected(e.to_string()))?;
         let (status, body) = self.send(req).await?;
-        match parse_deal_response(status, &body) {
-            Ok(()) => Ok(Progress::Stage(Stage::Accepted)),
-            // A retried offer of a deal the provider already took (the first answer was lost).
-            Err(Mk20Error::Rejected { status: 409, .. }) => Ok(Progress::Stage(Stage::Accepted)),
-            Err(e) => Err(broker_error(e)),
-        }
+        parse_deal_response(status, &body).map(|()| Progress::Stage(Stage::Accepted)).map_err(broker_error)
     }
 
     async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError> {

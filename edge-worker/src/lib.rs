@@ -49,6 +49,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if settings.bench_proxy && path.starts_with("/_proxy/") {
         return proxy(&req, &settings).await;
     }
+    if settings.bench_proxy && path == "/_bench/put" {
+        return bench_put(req, &env).await.or_else(|e| error(500, &e.to_string(), None));
+    }
     let mut resp = match handle(req, env, ctx, &settings).await {
         Ok(r) => r,
         Err(e) => text(500, &format!("500 internal error: {e}"))?,
@@ -197,7 +200,8 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
 }
 
 /// `PUT|GET|DELETE /_admin/hosts/{host}` with `Authorization: Bearer {ADMIN_TOKEN}`: the custom
-/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`); `/_admin/tokens` (upload tokens).
+/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`); `/_admin/tokens` (upload tokens);
+/// `GET /_admin/objects?prefix=` (store listing) and `GET /_admin/archivist` (the ledger's state).
 async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else { return text(403, "admin routes are disabled (no ADMIN_TOKEN)") };
     let given = req.headers().get("Authorization")?.unwrap_or_default();
@@ -209,6 +213,14 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     let path = req.path();
     if let Some(rest) = path.strip_prefix("/_admin/tokens") {
         return tokens::admin(req, env, rest.trim_start_matches('/')).await;
+    }
+    if path == "/_admin/objects" {
+        return list_objects(&req, env).await;
+    }
+    if path == "/_admin/archivist" {
+        // The archivist's queue, aggregates and deals, for operators.
+        let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
+        return stub.fetch_with_str("https://do.carport.invalid/state").await;
     }
     let Some(host) = path.strip_prefix("/_admin/hosts/").map(|h| h.to_ascii_lowercase()).filter(|h| !h.is_empty() && !h.contains('/')) else {
         return text(404, "admin: unknown route (use /_admin/hosts/{host} or /_admin/tokens)");
@@ -232,6 +244,26 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
         }
         _ => text(405, "use PUT, GET or DELETE"),
     }
+}
+
+/// `GET /_admin/objects?prefix=P`: the store's object names under a prefix (up to 1000).
+async fn list_objects(req: &Request, env: &Env) -> Result<Response> {
+    let url = req.url()?;
+    let prefix = url.query_pairs().find(|(k, _)| k == "prefix").map(|(_, v)| v.to_string()).unwrap_or_default();
+    let listed = env.bucket("STORE")?.list().prefix(prefix).execute().await?;
+    let keys: Vec<String> = listed.objects().iter().map(|o| o.key()).collect();
+    reply::json(200, &serde_json::json!({ "keys": keys, "truncated": listed.truncated() }))
+}
+
+/// The upload benchmark's baseline: the body streamed into R2 as the upload door streams it, with
+/// no checks at all.
+async fn bench_put(mut req: Request, env: &Env) -> Result<Response> {
+    let len: u64 = req.headers().get("Content-Length")?.and_then(|v| v.parse().ok()).ok_or("Content-Length")?;
+    let key = format!("bench/{}", tokens::hex(&tokens::random_bytes::<8>()));
+    let bucket = env.bucket("STORE")?;
+    bucket.put(&key, FixedLengthStream::wrap(req.stream()?, len)).execute().await?;
+    bucket.delete(&key).await?;
+    reply::json(201, &len)
 }
 
 /// The unverified baseline of the benchmark: the first upstream's bytes, passed through.
