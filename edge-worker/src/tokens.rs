@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Method, Request, Response};
 
-use crate::reply::{json, text};
+use crate::reply::{error, json, text};
 
 #[wasm_bindgen]
 extern "C" {
@@ -56,17 +56,17 @@ fn token_id(token: &str) -> String {
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, worker::Result<Response>> {
     let header = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
     let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
-        return Err(text(401, "401 unauthorized: send Authorization: Bearer <upload token>"));
+        return Err(error(401, "unauthorized: send Authorization: Bearer <upload token>", None));
     };
     let id = token_id(token);
     let kv = match env.kv("TOKENS") {
         Ok(kv) => kv,
-        Err(e) => return Err(text(500, &format!("500: no TOKENS namespace: {e}"))),
+        Err(e) => return Err(error(500, &format!("no TOKENS namespace: {e}"), None)),
     };
     match kv.get(&format!("token:{id}")).json::<TokenRecord>().await {
         Ok(Some(record)) => Ok(Caller { id, record }),
-        Ok(None) => Err(text(401, "401 unauthorized: unknown or revoked upload token")),
-        Err(e) => Err(text(500, &format!("500: token lookup failed: {e}"))),
+        Ok(None) => Err(error(401, "unauthorized: unknown or revoked upload token", None)),
+        Err(e) => Err(error(500, &format!("token lookup failed: {e}"), None)),
     }
 }
 

@@ -40,7 +40,7 @@ function site (salt, imageSize = 3 * 1024 * 1024) {
 }
 
 /** Packs entries into CAR shards with piece CIDs: `{ root, shards: [{ bytes, piece, cid }] }`. */
-async function packSite (entries, shardSize = 1_000_000) {
+async function packSite (entries, shardSize = 1_500_000) {
   const { root, shards } = await pack(entries, { shardSize, piece: true }).collect()
   const out = []
   for (const s of shards) out.push({ bytes: Buffer.from(await s.blob.arrayBuffer()), piece: s.piece.cid, cid: s.cid, roots: s.roots })
@@ -165,7 +165,7 @@ describe('refusals: a 4xx naming the problem and the CID, and nothing stored', (
   })
 
   test('a CAR whose root is missing blocks', async () => {
-    const packed = await packSite(site('m').entries, 1_000_000)
+    const packed = await packSite(site('m').entries)
     const last = packed.shards.at(-1)
     const b = await refused(last.bytes, { 'X-Carport-Root': packed.root }, 422, /missing/)
     assert.ok(b.cid, 'names the missing block')
