@@ -114,6 +114,11 @@ fn broker_error(e: Mk20Error) -> BrokerError {
 }
 
 impl Mk20 {
+    /// What an operator needs to know: where deals go, and who signs them.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "api": "mk20", "url": self.url, "provider": self.provider, "client": self.client, "durationEpochs": self.duration })
+    }
+
     async fn send(&self, r: HttpRequest) -> Result<(u16, Vec<u8>), BrokerError> {
         let headers = Headers::new();
         for (k, v) in &r.headers {

@@ -201,7 +201,8 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
 
 /// `PUT|GET|DELETE /_admin/hosts/{host}` with `Authorization: Bearer {ADMIN_TOKEN}`: the custom
 /// domain map (body of PUT: a CID or `/ipfs/{cid}/path`); `/_admin/tokens` (upload tokens);
-/// `GET /_admin/objects?prefix=` (store listing) and `GET /_admin/archivist` (the ledger's state).
+/// `GET /_admin/objects?prefix=` (store listing), `GET /_admin/archivist` (the ledger's state) and
+/// `GET /_admin/broker` (the deal broker and the client address providers must allow).
 async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else { return text(403, "admin routes are disabled (no ADMIN_TOKEN)") };
     let given = req.headers().get("Authorization")?.unwrap_or_default();
@@ -216,6 +217,14 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     }
     if path == "/_admin/objects" {
         return list_objects(&req, env).await;
+    }
+    if path == "/_admin/broker" {
+        // The deal broker in use and the client address to have a provider allow-list.
+        return match broker::from_env(env) {
+            Ok(Some(b)) => reply::json(200, &b.describe()),
+            Ok(None) => text(404, "no deal broker: set BROKER_URL and MK20_CLIENT_KEY"),
+            Err(e) => text(500, &e),
+        };
     }
     if path == "/_admin/archivist" {
         // The archivist's queue, aggregates and deals, for operators.

@@ -134,6 +134,17 @@ describe('a multi-shard site', () => {
   })
 })
 
+test('GET /_admin/broker names the broker and the client address a provider must allow', async () => {
+  const r = await world.client.get('/_admin/broker', { Authorization: 'Bearer test-admin-token' })
+  assert.equal(r.status, 200, r.body.toString())
+  const b = body(r)
+  assert.equal(b.api, 'mk20')
+  assert.equal(b.url, world.broker.url)
+  assert.match(b.client, /^f1[a-z2-7]{39}$/)
+  const deals = await brokerDeals(world)
+  assert.ok(deals.length > 0 && deals.every((d) => d.client === b.client), 'the broker saw that client sign every deal')
+})
+
 describe('refusals: a 4xx naming the problem and the CID, and nothing stored', () => {
   async function refused (bytes, headers, status, pattern, tok = token) {
     const before = await objects(world.client, '')
