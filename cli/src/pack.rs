@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use carport_core::block::Block;
 use carport_core::chunker::ChunkerSpec;
-use carport_core::cids::HashAlg;
+use carport_core::cids::{CidRule, HashAlg, RAW};
 use carport_core::file::{FileBuilder, Metadata};
 use carport_core::import::Importer;
 use carport_core::layout::LayoutKind;
@@ -311,17 +311,23 @@ fn pack_file(args: &PackArgs, settings: &Settings, name: &str, meta: &std::fs::M
     if args.wrap {
         let mut imp = Importer::new(settings.clone())?;
         imp.begin_file(name, file_meta)?;
-        feed(&args.path, &bar, w, |data, out| imp.write(data, out).map_err(Into::into))?;
+        feed_file(&mut imp, &args.path, &bar, w)?;
         imp.end_file(&mut w.blocks)?;
         let root = imp.finish(&mut w.blocks)?;
         bar.finish_and_clear();
         return Ok(root.cid);
     }
     let mut builder = FileBuilder::new(settings, file_meta);
-    feed(&args.path, &bar, w, |data, out| {
-        builder.write(data, out);
-        Ok(())
-    })?;
+    match builder.leaf_size() {
+        Some(size) => feed_leaves(&args.path, size, settings.cid, &bar, w, |cid, len, out| {
+            builder.hashed_leaf(cid, len, out);
+            Ok(())
+        })?,
+        None => feed(&args.path, &bar, w, |data, out| {
+            builder.write(data, out);
+            Ok(())
+        })?,
+    }
     let root = builder.finish(&mut w.blocks);
     bar.finish_and_clear();
     Ok(root.cid)
@@ -349,7 +355,7 @@ fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) ->
             }
             Item::File(rel, path) => {
                 imp.begin_file(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(&path)?))?;
-                feed(&path, &bar, w, |data, out| imp.write(data, out).map_err(Into::into))?;
+                feed_file(&mut imp, &path, &bar, w)?;
                 imp.end_file(&mut w.blocks)?;
             }
         }
@@ -358,6 +364,88 @@ fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) ->
     let root = imp.finish(&mut w.blocks)?;
     bar.finish_and_clear();
     Ok(root.cid)
+}
+
+/// Feeds the importer's open file, through [`feed_leaves`] when its leaves may be hashed here.
+fn feed_file(imp: &mut Importer, path: &Path, bar: &ProgressBar, w: &mut Writer) -> Result<()> {
+    match imp.leaf_size() {
+        Some(size) => {
+            let rule = imp.settings().cid;
+            feed_leaves(path, size, rule, bar, w, |cid, len, out| imp.hashed_leaf(cid, len, out).map_err(Into::into))
+        }
+        None => feed(path, bar, w, |data, out| imp.write(data, out).map_err(Into::into)),
+    }
+}
+
+/// Leaves in flight per hashing thread.
+const LEAVES_AHEAD: usize = 2;
+
+/// Reads a file as fixed-size raw leaves and hashes them on as many threads as there are cores,
+/// each reading (`pread`) and hashing every n-th leaf; the leaves come back in order and go to
+/// `leaf` (which builds the tree above them) and to the CAR as they are. Memory: a few leaves
+/// per thread.
+fn feed_leaves(path: &Path, size: usize, rule: CidRule, bar: &ProgressBar, w: &mut Writer, mut leaf: impl FnMut(Cid, u64, &mut Vec<Block>) -> Result<()>) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let count = len.div_ceil(size as u64);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let changed = || anyhow::anyhow!("{} changed while it was read", path.display());
+    std::thread::scope(|scope| {
+        let receivers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Cid, Vec<u8>)>>(LEAVES_AHEAD);
+                let file = &file;
+                scope.spawn(move || {
+                    for i in (t as u64..count).step_by(threads) {
+                        let offset = i * size as u64;
+                        let mut buf = vec![0; (len - offset).min(size as u64) as usize];
+                        let read = read_full_at(file, &mut buf, offset).map(|n| {
+                            buf.truncate(n);
+                            (rule.cid(RAW, &buf), buf)
+                        });
+                        let failed = read.is_err();
+                        if tx.send(read).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for i in 0..count {
+            let (cid, data) = receivers[(i % threads as u64) as usize].recv().map_err(|_| changed())?.with_context(|| format!("cannot read {}", path.display()))?;
+            let expected = (len - i * size as u64).min(size as u64) as usize;
+            if data.len() != expected {
+                return Err(changed());
+            }
+            let n = data.len() as u64;
+            w.blocks.push(Block { cid, data });
+            leaf(cid, n, &mut w.blocks)?;
+            w.flush_blocks()?;
+            bar.inc(n);
+        }
+        // A file that grew while it was read would lose its end.
+        if file.read_at(&mut [0u8], len)? != 0 {
+            return Err(changed());
+        }
+        Ok(())
+    })
+}
+
+/// Fills `buf` from `offset` unless the file ends first; returns how many bytes were read.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// Size of one read; the reads run on their own thread, a few buffers ahead of the hashing.

@@ -1,7 +1,9 @@
 //! Importing one file: chunks in, leaves and parents out, the root at the end.
 
+use cid::Cid;
+
 use crate::block::Block;
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, ChunkerSpec};
 use crate::cids::{CidRule, DAG_PB, RAW};
 use crate::dagpb::{PbLink, PbNode};
 use crate::layout::{Layout, Link, ParentMaker};
@@ -37,6 +39,9 @@ pub struct FileBuilder {
     nodes: Nodes,
     pending: Vec<u8>,
     held: Option<Vec<u8>>,
+    /// The first leaf hashed by the caller, held back as `held` is.
+    held_leaf: Option<Link>,
+    leaf_size: Option<usize>,
     leaves: u64,
     /// Whether a one-chunk file is its own root (so the first chunk is held back).
     reduce: bool,
@@ -59,6 +64,11 @@ impl FileBuilder {
             reduce: settings.layout.single_leaf_is_root(),
             pending,
             held: None,
+            held_leaf: None,
+            leaf_size: match settings.chunker {
+                ChunkerSpec::Size(n) if settings.raw_leaves && meta.is_empty() => Some(n),
+                _ => None,
+            },
             leaves: 0,
         }
     }
@@ -82,6 +92,34 @@ impl FileBuilder {
         out.append(&mut self.nodes.out);
     }
 
+    /// The chunk size at which a caller may cut this file's leaves and hash them itself (see
+    /// [`FileBuilder::hashed_leaf`]): with fixed-size chunks and raw leaves, and no metadata (a
+    /// one-chunk file with metadata becomes a dag-pb node, which needs the bytes). `None` when
+    /// the file must go through [`FileBuilder::write`].
+    pub fn leaf_size(&self) -> Option<usize> {
+        self.leaf_size
+    }
+
+    /// Adds the next leaf of a file the caller cuts at [`FileBuilder::leaf_size`] (every leaf
+    /// but the last that size, none empty) and names itself with `settings.cid.cid(RAW, leaf)`,
+    /// so that leaves can be hashed in parallel or by the platform's hasher. The leaf's block is
+    /// the caller's to store; the file's other blocks come out in `out`. Not to be mixed with
+    /// [`FileBuilder::write`] for one file.
+    pub fn hashed_leaf(&mut self, cid: Cid, len: u64, out: &mut Vec<Block>) {
+        let link = Link { cid, tsize: len, filesize: len };
+        if self.reduce && self.leaves == 0 && self.held_leaf.is_none() {
+            self.held_leaf = Some(link);
+            return;
+        }
+        if let Some(first) = self.held_leaf.take() {
+            self.leaves += 1;
+            self.layout.push(first, &mut self.nodes);
+        }
+        self.leaves += 1;
+        self.layout.push(link, &mut self.nodes);
+        out.append(&mut self.nodes.out);
+    }
+
     /// Ends the file and returns the link to its root.
     pub fn finish(mut self, out: &mut Vec<Block>) -> Link {
         if !self.pending.is_empty() {
@@ -89,8 +127,13 @@ impl FileBuilder {
             self.chunk(chunk);
         }
         let root = if self.reduce && self.leaves == 0 {
-            let only = self.held.take().unwrap_or_default();
-            self.nodes.single_leaf_root(only)
+            match self.held_leaf.take() {
+                Some(only) => only,
+                None => {
+                    let only = self.held.take().unwrap_or_default();
+                    self.nodes.single_leaf_root(only)
+                }
+            }
         } else {
             match self.layout.finish(&mut self.nodes) {
                 Some(root) => root,
@@ -197,6 +240,7 @@ pub fn import_bytes(settings: &Settings, bytes: &[u8]) -> (Link, Vec<Block>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::LayoutKind;
     use crate::settings::Profile;
 
     fn root(profile: Profile, bytes: &[u8]) -> String {
@@ -235,5 +279,34 @@ mod tests {
             }
             assert_eq!(b.finish(&mut out), whole, "step {step}");
         }
+    }
+
+    #[test]
+    fn leaves_hashed_by_the_caller_give_the_same_dag() {
+        let bytes: Vec<u8> = (0..70_000u32).map(|i| (i * 13 % 253) as u8).collect();
+        for profile in [Profile::UnixfsV1_2025, Profile::IpfsCar] {
+            for layout in [LayoutKind::Balanced, LayoutKind::Trickle] {
+                let settings = Settings { chunker: ChunkerSpec::Size(1000), max_links: 4, layout, ..profile.settings() };
+                let size = FileBuilder::new(&settings, Metadata::default()).leaf_size().expect("raw leaves, fixed size");
+                for len in [0, 1, 999, 1000, 1001, 4000, 70_000] {
+                    let (want, want_blocks) = import_bytes(&settings, &bytes[..len]);
+                    let mut b = FileBuilder::new(&settings, Metadata::default());
+                    let mut blocks = Vec::new();
+                    for leaf in bytes[..len].chunks(size) {
+                        let cid = settings.cid.cid(RAW, leaf);
+                        blocks.push(Block { cid, data: leaf.to_vec() });
+                        b.hashed_leaf(cid, leaf.len() as u64, &mut blocks);
+                    }
+                    let got = b.finish(&mut blocks);
+                    assert_eq!(got, want, "{profile:?} {layout:?} {len}");
+                    let set = |v: &[Block]| v.iter().map(|b| b.cid).collect::<std::collections::BTreeSet<_>>();
+                    assert_eq!(set(&blocks), set(&want_blocks), "{profile:?} {layout:?} {len}");
+                }
+            }
+        }
+        let v0 = Profile::UnixfsV0_2015.settings();
+        assert_eq!(FileBuilder::new(&v0, Metadata::default()).leaf_size(), None, "dag-pb leaves need the bytes");
+        let with_mode = Metadata { mode: Some(0o644), mtime: None };
+        assert_eq!(FileBuilder::new(&Profile::UnixfsV1_2025.settings(), with_mode).leaf_size(), None);
     }
 }

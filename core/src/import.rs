@@ -74,6 +74,20 @@ impl Importer {
         Ok(())
     }
 
+    /// The open file's leaf size when the caller may cut and hash its leaves itself
+    /// ([`FileBuilder::leaf_size`]).
+    pub fn leaf_size(&self) -> Option<usize> {
+        let (_, builder) = self.open.as_ref()?;
+        builder.leaf_size()
+    }
+
+    /// The open file's next leaf, cut and hashed by the caller ([`FileBuilder::hashed_leaf`]).
+    pub fn hashed_leaf(&mut self, cid: cid::Cid, len: u64, out: &mut Vec<Block>) -> Result<(), ImportError> {
+        let (_, builder) = self.open.as_mut().ok_or(ImportError::NoOpenFile)?;
+        builder.hashed_leaf(cid, len, out);
+        Ok(())
+    }
+
     /// Ends the open file and returns the link to its root.
     pub fn end_file(&mut self, out: &mut Vec<Block>) -> Result<Link, ImportError> {
         let (parts, builder) = self.open.take().ok_or(ImportError::NoOpenFile)?;
