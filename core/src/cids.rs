@@ -82,6 +82,16 @@ impl CidRule {
         }
     }
 
+    /// The CID [`CidRule::cid`] gives a raw block of `len` bytes whose SHA-256 the caller computed
+    /// (with the platform's hasher, say): `None` when the rule does not hash with sha2-256 or
+    /// would inline the block, which then needs its bytes.
+    pub fn raw_cid_of_sha256(&self, sha256: &[u8; 32], len: usize) -> Option<Cid> {
+        if self.hash != HashAlg::Sha2_256 || self.inline_limit.is_some_and(|limit| len <= limit) {
+            return None;
+        }
+        Some(Cid::new_v1(RAW, Multihash::wrap(SHA2_256, sha256).expect("32-byte digest fits")))
+    }
+
     /// The CID of `data` encoded with `codec`. CIDv0 can only name sha2-256 dag-pb, so raw and
     /// inlined blocks are named with CIDv1 even under a v0 rule, as kubo does.
     pub fn cid(&self, codec: u64, data: &[u8]) -> Cid {
@@ -139,6 +149,20 @@ mod tests {
         let rule = CidRule { version: Version::V0, hash: HashAlg::Sha2_256, inline_limit: None };
         assert_eq!(rule.cid(RAW, b"x").version(), Version::V1);
         assert_eq!(rule.cid(DAG_PB, b"x").version(), Version::V0);
+    }
+
+    #[test]
+    fn raw_cid_of_a_given_sha256_is_the_rule_s() {
+        let data = b"leaf bytes";
+        let digest: [u8; 32] = sha2::Sha256::digest(data).into();
+        let v1 = CidRule { version: Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
+        assert_eq!(v1.raw_cid_of_sha256(&digest, data.len()), Some(v1.cid(RAW, data)));
+        let v0 = CidRule { version: Version::V0, ..v1 };
+        assert_eq!(v0.raw_cid_of_sha256(&digest, data.len()), Some(v0.cid(RAW, data)));
+        let inline = CidRule { inline_limit: Some(10), ..v1 };
+        assert_eq!(inline.raw_cid_of_sha256(&digest, data.len()), None, "inlined: needs the bytes");
+        let blake = CidRule { hash: HashAlg::Blake3, ..v1 };
+        assert_eq!(blake.raw_cid_of_sha256(&digest, data.len()), None);
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum ShardError {
 pub enum ShardEvent {
     /// The next bytes of the open shard's body (its sections, after the header).
     Bytes(Vec<u8>),
+    /// The data of the block given to [`Sharder::put_external`], this many bytes: the caller
+    /// holds it and puts it here.
+    External(u64),
     /// The open shard is complete: its file is `header || body bytes || trailer`.
     Closed(ShardEnd),
 }
@@ -134,10 +137,28 @@ impl Sharder {
         Ok(())
     }
 
+    /// Appends a block whose data the caller holds (a leaf hashed outside, see
+    /// [`crate::file::FileBuilder::hashed_leaf`]): its section's prefix comes out as bytes, then
+    /// [`ShardEvent::External`] where the data goes. `false` when the block was written already
+    /// (the caller then drops the data).
+    pub fn put_external(&mut self, cid: Cid, len: u64) -> Result<bool, ShardError> {
+        if self.seen.contains(&cid) {
+            return Ok(false);
+        }
+        self.put_section(&cid, None, len)?;
+        self.seen.insert(cid);
+        Ok(true)
+    }
+
     fn put_one(&mut self, b: &Block) -> Result<(), ShardError> {
-        let cid_len = b.cid.encoded_len() as u64;
-        let section = varint::len(cid_len + b.data.len() as u64) as u64 + cid_len + b.data.len() as u64;
-        let key = index_key(self.version, &b.cid);
+        self.put_section(&b.cid, Some(&b.data), b.data.len() as u64)
+    }
+
+    /// Appends one section: `data`, or (none) a placeholder for the caller's `len` bytes.
+    fn put_section(&mut self, cid: &Cid, data: Option<&[u8]>, len: u64) -> Result<(), ShardError> {
+        let cid_len = cid.encoded_len() as u64;
+        let section = varint::len(cid_len + len) as u64 + cid_len + len;
+        let key = index_key(self.version, cid);
         if let Some(open) = &self.open {
             if open.blocks > 0 && self.size_with(open, section, key) > self.shard_size {
                 self.close(Vec::new(), false);
@@ -151,9 +172,17 @@ impl Sharder {
         let open = self.open.get_or_insert_with(|| Open::new(version, index));
         let needed = self.header_reserve + open.body_len + section + trailer_with(version, &open.buckets, key);
         if needed > self.shard_size {
-            return Err(ShardError::BlockTooLarge { cid: b.cid, needed, shard_size: self.shard_size });
+            return Err(ShardError::BlockTooLarge { cid: *cid, needed, shard_size: self.shard_size });
         }
-        open.writer.block(&b.cid, &b.data, &mut open.body);
+        match data {
+            Some(data) => open.writer.block(cid, data, &mut open.body),
+            None => {
+                let prefix = open.writer.section_prefix(cid, len as usize);
+                open.body.extend_from_slice(&prefix);
+                self.events.push(ShardEvent::Bytes(std::mem::take(&mut open.body)));
+                self.events.push(ShardEvent::External(len));
+            }
+        }
         open.body_len += section;
         open.blocks += 1;
         if let Some(k) = key {
@@ -329,11 +358,21 @@ mod tests {
 
     /// Shard files, whole, from the events.
     fn assemble(events: Vec<ShardEvent>) -> Shards {
+        assemble_with(events, &mut std::collections::VecDeque::new())
+    }
+
+    /// Shard files, with the data of external blocks taken in order from `external`.
+    fn assemble_with(events: Vec<ShardEvent>, external: &mut std::collections::VecDeque<Vec<u8>>) -> Shards {
         let mut out = Vec::new();
         let mut body = Vec::new();
         for ev in events {
             match ev {
                 ShardEvent::Bytes(b) => body.extend_from_slice(&b),
+                ShardEvent::External(len) => {
+                    let data = external.pop_front().expect("data for an external block");
+                    assert_eq!(data.len() as u64, len);
+                    body.extend_from_slice(&data);
+                }
                 ShardEvent::Closed(end) => {
                     assert_eq!(body.len() as u64, end.body_len);
                     let file = [end.header.clone(), std::mem::take(&mut body), end.trailer.clone()].concat();
@@ -461,6 +500,37 @@ mod tests {
         let inline = Settings { cid: CidRule { inline_limit: Some(64), ..small().cid }, ..small() };
         check(&inline, 100_000, 1, 9_000);
         check(&inline, 10, 1, 300);
+    }
+
+    #[test]
+    fn leaves_hashed_outside_give_the_same_shards() {
+        use crate::file::{FileBuilder, Metadata};
+        let settings = Settings { chunker: ChunkerSpec::Size(1000), max_links: 4, ..Profile::UnixfsV1_2025.settings() };
+        let mut bytes = data(23_500);
+        bytes.copy_within(..2000, 5000);
+        for version in [1, 2] {
+            let (want_root, want) = shard(&settings, &bytes, version, 6000).unwrap();
+            let mut s = Sharder::new(version, &settings.cid, 6000).unwrap();
+            let mut b = FileBuilder::new(&settings, Metadata::default());
+            let (mut events, mut held, mut blocks) = (Vec::new(), std::collections::VecDeque::new(), Vec::new());
+            for leaf in bytes.chunks(b.leaf_size().unwrap()) {
+                let digest: [u8; 32] = sha2::Sha256::digest(leaf).into();
+                let cid = settings.cid.raw_cid_of_sha256(&digest, leaf.len()).unwrap();
+                if s.put_external(cid, leaf.len() as u64).unwrap() {
+                    held.push_back(leaf.to_vec());
+                }
+                b.hashed_leaf(cid, leaf.len() as u64, &mut blocks);
+                s.put(&mut blocks).unwrap();
+                events.extend(s.take());
+            }
+            let root = b.finish(&mut blocks);
+            s.put(&mut blocks).unwrap();
+            events.extend(s.finish(root.cid).unwrap());
+            assert_eq!(root.cid, want_root);
+            let got = assemble_with(events, &mut held);
+            assert!(held.is_empty());
+            assert_eq!(got, want, "CARv{version}");
+        }
     }
 
     #[test]

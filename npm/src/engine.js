@@ -4,7 +4,7 @@
 // Blobs and streams and the Wasm module, a slice at a time.
 
 import { CarportError, fromWasm, throwIfAborted } from './errors.js'
-import { SLICE, carList, slices, source } from './input.js'
+import { SLICE, carList, leaves, slices, source } from './input.js'
 
 /** Bytes handed to the Wasm module per call: bounds the Wasm heap whatever the input. */
 const WRITE = 1 << 20
@@ -12,6 +12,8 @@ const WRITE = 1 << 20
  * are hashed in Wasm slice by slice. */
 const SUBTLE_MAX = 256 << 20
 const CAR_TYPE = 'application/vnd.ipld.car'
+/** Leaves being hashed by crypto.subtle at once (it hashes off this thread, on several cores). */
+const LEAVES_AHEAD = 8
 
 const subtle = globalThis.crypto?.subtle
 
@@ -37,10 +39,13 @@ export async function pack (wasm, input, options, hooks) {
   const state = { parts: [], bytesRead: 0, shards: 0, previous: Promise.resolve() }
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
 
-  const out = async (events) => {
+  // `leaf`: the bytes a number in the events stands for (a leaf hashed here, kept out of Wasm).
+  const out = async (events, leaf) => {
     for (const ev of events) {
       if (ev instanceof Uint8Array) {
         state.parts.push(ev)
+      } else if (typeof ev === 'number') {
+        state.parts.push(leaf)
       } else {
         // A shard closed. Its CID (and piece) are computed from its final bytes while packing
         // goes on; at most one shard waits for them.
@@ -55,7 +60,28 @@ export async function pack (wasm, input, options, hooks) {
       }
     }
   }
+  // Fixed-size raw leaves are hashed with crypto.subtle (native SHA-256, off this thread and in
+  // parallel) and never copied into Wasm; core builds the tree from their digests.
+  const writeLeaves = async (content, size) => {
+    const inflight = []
+    let settled = 0
+    const settle = async ({ leaf, digest }) => {
+      const sha256 = new Uint8Array(await digest)
+      throwIfAborted(signal)
+      await out(call(() => packer.hashedLeaf(sha256, leaf.byteLength, leaf.byteLength <= 64 ? leaf : undefined)), leaf)
+      state.bytesRead += leaf.byteLength
+      if (++settled % 4 === 0) progress()
+    }
+    for await (const leaf of leaves(content, size)) {
+      throwIfAborted(signal)
+      inflight.push({ leaf, digest: subtle.digest('SHA-256', leaf) })
+      if (inflight.length >= LEAVES_AHEAD) await settle(inflight.shift())
+    }
+    while (inflight.length) await settle(inflight.shift())
+  }
   const write = async (content) => {
+    const size = subtle ? packer.leafSize() : undefined
+    if (size) return writeLeaves(content, size)
     for await (const slice of slices(content, SLICE)) {
       for (let off = 0; off < slice.byteLength; off += WRITE) {
         throwIfAborted(signal)

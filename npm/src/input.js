@@ -187,6 +187,35 @@ export async function * slices (content, max = SLICE) {
   throw new TypeError('carport: file content must be a Blob, Uint8Array, ArrayBuffer, string, ReadableStream or (async) iterable of Uint8Array')
 }
 
+/**
+ * The bytes of `content` cut into leaves of exactly `size` bytes (the last one shorter, none
+ * empty). Slices that hold whole leaves are cut without copying.
+ */
+export async function * leaves (content, size) {
+  let buf = null
+  let len = 0
+  for await (const s of slices(content, Math.max(SLICE, size))) {
+    let at = 0
+    if (len === 0) {
+      for (; s.byteLength - at >= size; at += size) yield s.subarray(at, at + size)
+    }
+    while (at < s.byteLength) {
+      buf ??= new Uint8Array(size)
+      const n = Math.min(size - len, s.byteLength - at)
+      buf.set(s.subarray(at, at + n), len)
+      len += n
+      at += n
+      if (len === size) {
+        yield buf
+        buf = null
+        len = 0
+        for (; s.byteLength - at >= size; at += size) yield s.subarray(at, at + size)
+      }
+    }
+  }
+  if (len > 0) yield buf.subarray(0, len)
+}
+
 function * split (u8, max) {
   for (let off = 0; off < u8.byteLength; off += max) yield u8.subarray(off, Math.min(off + max, u8.byteLength))
 }

@@ -239,6 +239,51 @@ impl Packer {
         self.flush()
     }
 
+    /// The open file's leaf size when JavaScript may cut its leaves and hash them with
+    /// `crypto.subtle` (fixed-size raw leaves named with sha2-256, no metadata); else `undefined`
+    /// and the bytes go through `write`.
+    #[wasm_bindgen(js_name = leafSize)]
+    pub fn leaf_size(&self) -> Option<u32> {
+        if self.settings.cid.hash != HashAlg::Sha2_256 {
+            return None;
+        }
+        let size = match &self.import {
+            Import::File(Some(b)) => b.leaf_size(),
+            Import::Tree(Some(imp)) => imp.leaf_size(),
+            _ => None,
+        };
+        size.and_then(|s| u32::try_from(s).ok())
+    }
+
+    /// The open file's next leaf, cut at `leafSize` and hashed by the caller: `sha256` is its
+    /// digest; `data` its bytes, needed only when the leaf is small enough to be inlined. Returns
+    /// the output ready so far, where a number `n` stands for this leaf's `n` bytes (absent when
+    /// the leaf was written before).
+    #[wasm_bindgen(js_name = hashedLeaf)]
+    pub fn hashed_leaf(&mut self, sha256: &[u8], len: u32, data: Option<Vec<u8>>) -> Result<Array, JsValue> {
+        let digest: &[u8; 32] = sha256.try_into().map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
+        let len = len as usize;
+        let sharder = self.sharder.as_mut().ok_or_else(finished)?;
+        let cid = match self.settings.cid.raw_cid_of_sha256(digest, len) {
+            Some(cid) => {
+                sharder.put_external(cid, len as u64).map_err(|e| shard_error(&e))?;
+                cid
+            }
+            None => {
+                let data = data.filter(|d| d.len() == len).ok_or_else(|| settings_error(format!("a leaf of {len} bytes is inlined: pass its bytes")))?;
+                let cid = self.settings.cid.cid(carport_core::cids::RAW, &data);
+                self.blocks.push(Block { cid, data });
+                cid
+            }
+        };
+        match &mut self.import {
+            Import::File(Some(b)) => b.hashed_leaf(cid, len as u64, &mut self.blocks),
+            Import::File(None) => return Err(import_error(&ImportError::NoOpenFile)),
+            Import::Tree(imp) => tree(imp)?.hashed_leaf(cid, len as u64, &mut self.blocks).map_err(|e| import_error(&e))?,
+        }
+        self.flush()
+    }
+
     /// Ends the open file; returns its root CID. Its blocks come out of the next call that
     /// returns output.
     #[wasm_bindgen(js_name = endFile)]
@@ -307,6 +352,7 @@ impl Packer {
         for ev in self.pending.drain(..) {
             match ev {
                 ShardEvent::Bytes(b) => out.push(&Uint8Array::from(b.as_slice())),
+                ShardEvent::External(len) => out.push(&JsValue::from(len as f64)),
                 ShardEvent::Closed(end) => {
                     let o = Object::new();
                     set(&o, "index", &end.index.into());
