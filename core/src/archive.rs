@@ -112,6 +112,8 @@ pub struct ArchiveRecord {
 }
 
 /// Why a record does not show that a piece is archived.
+// The variants carry the CIDs at fault by value; errors are rare, so their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ArchiveError {
     #[error("the archive record has no shard with piece {piece}")]

@@ -93,7 +93,8 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
         })
     };
     let put = bucket.put(&key, FixedLengthStream::wrap(body, length)).execute().await;
-    if let Some(e) = failure.borrow_mut().take() {
+    let failed = failure.borrow_mut().take();
+    if let Some(e) = failed {
         let _ = bucket.delete(&key).await;
         return refuse(&e);
     }
