@@ -32,5 +32,6 @@ pub mod shard;
 pub mod options;
 pub mod gateway;
 pub mod base64url;
+mod cbor;
 pub mod ingest;
 pub mod archive;

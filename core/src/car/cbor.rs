@@ -2,46 +2,28 @@
 
 use cid::Cid;
 
+use crate::cbor::{put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_TAG, MAJOR_TEXT, MAJOR_UINT};
+
 /// Encodes `{"roots": [...], "version": 1}` in canonical dag-cbor (keys by length, then bytes).
 pub fn encode_v1_header(roots: &[Cid]) -> Vec<u8> {
     let mut out = Vec::with_capacity(24 + roots.len() * 40);
-    out.push(0xa2);
+    put_head(&mut out, MAJOR_MAP, 2);
     text(&mut out, "roots");
-    head(&mut out, 4, roots.len() as u64);
+    put_head(&mut out, MAJOR_ARRAY, roots.len() as u64);
     for root in roots {
         let bytes = root.to_bytes();
-        head(&mut out, 6, 42);
-        head(&mut out, 2, bytes.len() as u64 + 1);
+        put_head(&mut out, MAJOR_TAG, 42);
+        put_head(&mut out, MAJOR_BYTES, bytes.len() as u64 + 1);
         out.push(0);
         out.extend_from_slice(&bytes);
     }
     text(&mut out, "version");
-    head(&mut out, 0, 1);
+    put_head(&mut out, MAJOR_UINT, 1);
     out
 }
 
-fn head(out: &mut Vec<u8>, major: u8, v: u64) {
-    let m = major << 5;
-    match v {
-        0..=23 => out.push(m | v as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, v as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend_from_slice(&(v as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-    }
-}
-
 fn text(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, s.len() as u64);
+    put_head(out, MAJOR_TEXT, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
@@ -104,7 +86,7 @@ impl<'a> Cbor<'a> {
         Ok(out)
     }
 
-    fn head(&mut self, ) -> Result<(u8, u64), String> {
+    fn head(&mut self) -> Result<(u8, u64), String> {
         let b = self.take(1)?[0];
         let (major, info) = (b >> 5, b & 31);
         let v = match info {

@@ -10,30 +10,7 @@
 use super::error::ProofDecodeError;
 use super::node::Node;
 use super::proof::{InclusionProof, ProofPath, MAX_PROOF_DEPTH};
-
-const MAJOR_UINT: u8 = 0;
-const MAJOR_BYTES: u8 = 2;
-const MAJOR_ARRAY: u8 = 4;
-
-fn put_head(out: &mut Vec<u8>, major: u8, value: u64) {
-    let m = major << 5;
-    match value {
-        0..=23 => out.push(m | value as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, value as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(value as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend_from_slice(&(value as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&value.to_be_bytes());
-        }
-    }
-}
+use crate::cbor::{put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_UINT};
 
 fn put_path(out: &mut Vec<u8>, proof: &ProofPath) {
     put_head(out, MAJOR_ARRAY, 2);
