@@ -6,7 +6,7 @@ import { pack, verifyArchive } from './carport/src/browser.js'
 const $ = (id) => document.getElementById(id)
 const STAGES = ['stored', 'aggregated', 'offered', 'accepted', 'processing', 'sealing', 'complete']
 const config = await (await fetch('config.json')).json()
-const mb = (n) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)} MB`
+const mb = (n) => n < 1e4 ? `${n} bytes` : `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)} MB`
 let busy = false
 
 function fail (message) {
@@ -17,7 +17,7 @@ function fail (message) {
 
 /** A message a person can act on, for what went wrong. */
 function explain (e) {
-  if (e?.name === 'NotReadableError' || e?.name === 'NotFoundError') {
+  if (e?.code === 'NotReadable' || e?.name === 'NotReadableError' || e?.name === 'NotFoundError') {
     return 'A file changed or went away while it was being read. Pick it again.'
   }
   return e?.message ?? String(e)

@@ -177,7 +177,8 @@ export class CarportError extends Error {
   /**
    * 'HashMismatch' | 'MissingBlock' | 'TruncatedBlock' | 'Truncated' | 'CarHeader' | 'CarVersion' |
    * 'SectionTooLarge' | 'BadCid' | 'CarIndex' | 'UnsupportedHash' | 'Decode' | 'NoRoots' |
-   * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' | …
+   * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' |
+   * 'NotReadable' (a File that changed or went away after it was picked) | …
    */
   code: string
   /** The block at fault. */

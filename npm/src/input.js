@@ -2,6 +2,8 @@
 // async iterable of Uint8Array slices that never holds a whole file: Blobs are read with
 // Blob.slice, so files of 4 GiB and more work.
 
+import { CarportError } from './errors.js'
+
 /** Bytes handed on at a time (one slice in flight while the previous one is packed). */
 export const SLICE = 4 << 20
 /** A Blob is read as a stream of slices of this size. */
@@ -140,23 +142,37 @@ function mtimeOf (m) {
  */
 export async function * slices (content, max = SLICE) {
   if (isBlob(content)) {
-    if (typeof content.stream === 'function') {
-      // Blob.slice(...).stream(): Chromium reads a Blob's stream several times faster than
-      // slice().arrayBuffer() calls (~860 against ~290 MB/s for 4 MiB slices, headless here).
-      for (let off = 0; off < content.size; off += STREAM_SLICE) {
-        yield * coalesce(content.slice(off, Math.min(off + STREAM_SLICE, content.size)).stream(), max)
-      }
-      return
-    }
-    let next = content.size > 0 ? content.slice(0, Math.min(max, content.size)).arrayBuffer() : null
-    for (let off = 0; off < content.size; off += max) {
-      const buf = await next
-      const end = off + max
-      next = end < content.size ? content.slice(end, Math.min(end + max, content.size)).arrayBuffer() : null
-      yield new Uint8Array(buf)
+    try {
+      yield * blobSlices(content, max)
+    } catch (e) {
+      if (e?.name === 'AbortError') throw e
+      // Chromium fails the read of a File changed or removed on disk since it was picked.
+      throw new CarportError(`cannot read ${content.name ? `"${content.name}"` : 'the Blob'}: it changed or went away after it was picked (${e?.message ?? e})`, { code: 'NotReadable' })
     }
     return
   }
+  yield * otherSlices(content, max)
+}
+
+async function * blobSlices (content, max) {
+  if (typeof content.stream === 'function') {
+    // Blob.slice(...).stream(): Chromium reads a Blob's stream several times faster than
+    // slice().arrayBuffer() calls (~860 against ~290 MB/s for 4 MiB slices, headless here).
+    for (let off = 0; off < content.size; off += STREAM_SLICE) {
+      yield * coalesce(content.slice(off, Math.min(off + STREAM_SLICE, content.size)).stream(), max)
+    }
+    return
+  }
+  let next = content.size > 0 ? content.slice(0, Math.min(max, content.size)).arrayBuffer() : null
+  for (let off = 0; off < content.size; off += max) {
+    const buf = await next
+    const end = off + max
+    next = end < content.size ? content.slice(end, Math.min(end + max, content.size)).arrayBuffer() : null
+    yield new Uint8Array(buf)
+  }
+}
+
+async function * otherSlices (content, max) {
   if (typeof content === 'string') {
     yield * split(new TextEncoder().encode(content), max)
     return

@@ -158,7 +158,7 @@ test('the archive reaches the deal, and the inclusion proof is verified in the p
   assert.deepEqual(page.errors, [])
 })
 
-test('errors a person can act on: upload refused, worker unreachable', async () => {
+test('errors a person can act on: upload refused, a file changed while read, worker unreachable', async () => {
   const p = await browser.newPage()
   await p.goto(demo)
   await p.waitForFunction(() => window.demoReady === true, null, { timeout: 30_000 })
@@ -174,6 +174,14 @@ test('errors a person can act on: upload refused, worker unreachable', async () 
   await p.waitForSelector('#error:not([hidden])', { timeout: 60_000 })
   assert.match(await p.textContent('#error'), /^Upload refused \(413\): the shard is 200000000 bytes/)
   await p.screenshot({ path: join(SHOTS, '6-refused.png'), fullPage: true })
+
+  // A file changed on disk after it was picked: reading it fails, and the page says what to do.
+  const big = join(tmp, 'changing.bin')
+  writeFileSync(big, crypto.randomBytes(64 << 20))
+  await p.setInputFiles('#files', big)
+  writeFileSync(big, 'changed')
+  await p.waitForFunction(() => /changed or went away/.test(document.querySelector('#error').textContent), null, { timeout: 60_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; the page says: ${await p.textContent('#error')}`) })
 
   await p.unroute('**/upload')
   await p.route('**/upload', (route) => route.abort('connectionrefused'))
