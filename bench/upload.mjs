@@ -3,14 +3,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import os from 'node:os'
-import net from 'node:net'
-import { Client, startWrangler, stopWrangler, ADMIN_TOKEN } from '../tests/gateway/lib/harness.mjs'
+import { ADMIN_TOKEN, Client, freePort, startWrangler, stopWrangler } from '../tests/gateway/lib/harness.mjs'
 import { newToken, upload } from '../tests/gateway/lib/archive.mjs'
 
 const [dir, runs] = [process.argv[2], Number(process.argv[3])]
-const port = await new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
-})
+const port = await freePort()
 const state = fs.mkdtempSync(path.join(os.tmpdir(), 'carport-bench-upload-'))
 const worker = await startWrangler(port, state, { ADMIN_TOKEN, BENCH_PROXY: 'on', MAX_SHARD_SIZE: '100000000', UPSTREAMS: '' })
 const client = new Client(port)

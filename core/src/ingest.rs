@@ -17,11 +17,11 @@ use std::collections::HashSet;
 use cid::Cid;
 
 use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
-use crate::cids::{rehash, IDENTITY};
+use crate::cids::IDENTITY;
 use crate::error::{CarError, VerifyError};
 use crate::piece::{PieceError, PieceHasher, PieceInfo};
 use crate::shard::CarCidHasher;
-use crate::verify::links_of;
+use crate::verify::check_block;
 
 /// Why a shard or an upload is refused. Each names the CID or byte offset at fault.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -172,13 +172,7 @@ impl ShardIngest {
     }
 
     fn block(&mut self, cid: Cid, data: &[u8], offset: u64) -> Result<(), IngestError> {
-        match rehash(&cid, data) {
-            Some(true) => {}
-            Some(false) => return Err(VerifyError::HashMismatch { cid, offset }.into()),
-            None => return Err(VerifyError::UnsupportedHash { cid, offset, code: cid.hash().code() }.into()),
-        }
-        let links = links_of(&cid, data).map_err(|source| VerifyError::Decode { cid, offset, source })?;
-        self.links.extend(links);
+        self.links.extend(check_block(&cid, data, offset)?);
         if self.held.insert(cid) {
             let mh = cid.hash();
             self.entries.push(IndexEntry { code: mh.code(), digest: mh.digest().to_vec(), offset: offset - self.data_offset });

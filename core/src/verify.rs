@@ -102,12 +102,7 @@ impl Verifier {
     }
 
     fn block(&mut self, cid: Cid, data: &[u8], offset: u64) -> Result<(), VerifyError> {
-        match rehash(&cid, data) {
-            Some(true) => {}
-            Some(false) => return Err(VerifyError::HashMismatch { cid, offset }),
-            None => return Err(VerifyError::UnsupportedHash { cid, offset, code: cid.hash().code() }),
-        }
-        let links = links_of(&cid, data).map_err(|source| VerifyError::Decode { cid, offset, source })?;
+        let links = check_block(&cid, data, offset)?;
         self.links.insert(cid, links);
         self.blocks += 1;
         self.data_bytes += data.len() as u64;
@@ -134,7 +129,18 @@ impl Verifier {
     }
 }
 
-pub(crate) fn links_of(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>, crate::error::DecodeError> {
+/// Checks one block read at `offset` of a CAR: its bytes hash to its CID and, if dag-pb, it
+/// decodes. Returns the CIDs it links to.
+pub fn check_block(cid: &Cid, data: &[u8], offset: u64) -> Result<Vec<Cid>, VerifyError> {
+    match rehash(cid, data) {
+        Some(true) => {}
+        Some(false) => return Err(VerifyError::HashMismatch { cid: *cid, offset }),
+        None => return Err(VerifyError::UnsupportedHash { cid: *cid, offset, code: cid.hash().code() }),
+    }
+    links_of(cid, data).map_err(|source| VerifyError::Decode { cid: *cid, offset, source })
+}
+
+fn links_of(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>, crate::error::DecodeError> {
     if cid.codec() != DAG_PB {
         return Ok(Vec::new());
     }

@@ -5,9 +5,8 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import net from 'node:net'
 import readline from 'node:readline'
-import { ADMIN_TOKEN, Client, repo, startWrangler, stopWrangler } from './harness.mjs'
+import { ADMIN_TOKEN, Client, freePort, repo, startWrangler, stopWrangler } from './harness.mjs'
 
 // A fixed client key for the tests (never a real one): the worker signs its mk20 requests with it.
 export const CLIENT_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318'
@@ -15,16 +14,6 @@ export const PROVIDER = 'f01000'
 
 export function brokerBin () {
   return process.env.CARPORT_BROKER_BIN ?? path.join(repo, 'target/release/carport-broker')
-}
-
-async function freePort () {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
 }
 
 /** Starts carport-broker on a free port; resolves once it prints where it listens. */

@@ -24,7 +24,7 @@ export function fixturePath (name) {
   return path.join(fixturesDir, name)
 }
 
-async function freePort () {
+export async function freePort () {
   return new Promise((resolve) => {
     const s = net.createServer()
     s.listen(0, '127.0.0.1', () => {
