@@ -16,8 +16,9 @@ use std::collections::HashSet;
 
 use cid::Cid;
 
-use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
+use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA};
 use crate::cids::IDENTITY;
+use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
 use crate::error::{CarError, VerifyError};
 use crate::piece::{PieceError, PieceHasher, PieceInfo};
 use crate::shard::CarCidHasher;
@@ -188,7 +189,7 @@ impl ShardIngest {
 /// [`crate::gateway::store::read_v2_header`] and [`crate::gateway::store::CarIndex`] read it as
 /// they read a CARv2's own header and index.
 pub fn index_sidecar(data_offset: u64, data_size: u64, entries: &[IndexEntry]) -> Vec<u8> {
-    let prefix_len = (PRAGMA_LEN + V2_HEADER_LEN) as u64;
+    let prefix_len = V2_PREFIX_LEN as u64;
     let header = V2Header { characteristics: [0; 16], data_offset, data_size, index_offset: prefix_len };
     let mut out = Vec::with_capacity(prefix_len as usize + 16 + entries.len() * 44);
     out.extend_from_slice(&PRAGMA);
@@ -228,12 +229,8 @@ impl UploadCheck {
     /// Adds a stored shard: its index sidecar and dangling links.
     pub fn add(&mut self, car: &Cid, index: &[u8], dangling: &[Cid]) -> Result<(), IngestError> {
         let bad = |reason: String| IngestError::Index { car: *car, reason };
-        let prefix_len = PRAGMA_LEN + V2_HEADER_LEN;
-        if index.len() < prefix_len || index[..PRAGMA_LEN] != PRAGMA {
-            return Err(bad("no CARv2 header".into()));
-        }
-        let header = V2Header::decode(&index[PRAGMA_LEN..prefix_len]);
-        let start = usize::try_from(header.index_offset).ok().filter(|&s| s >= prefix_len && s <= index.len()).ok_or_else(|| bad("index offset out of range".into()))?;
+        let header = read_v2_header(index).map_err(|e| bad(e.to_string()))?;
+        let start = usize::try_from(header.index_offset).ok().filter(|&s| s >= V2_PREFIX_LEN && s <= index.len()).ok_or_else(|| bad("index offset out of range".into()))?;
         for e in decode_index(&index[start..]).map_err(bad)? {
             self.held.insert((e.code, e.digest));
         }
