@@ -48,13 +48,18 @@ function rotate (prefix) {
 }
 
 const rows = []
+let bare
 try {
   const big = { verified: await wrk(`/ipfs/${bigRoot}`, { conns: 1, secs: bigSecs }), proxied: await wrk('/_proxy/static/big.bin', { conns: 1, secs: bigSecs }) }
   rows.push(['100 MiB file', big])
   const small = { verified: await wrk('/', { lua: rotate(`/ipfs/${smallRoot}/`) }), proxied: await wrk('/', { lua: rotate('/_proxy/static/small/') }) }
   rows.push([`${smallCount} small files (4 KiB)`, small])
-} finally {
+  // The same with no memory of verified folders: every request fetches and hashes the folder too.
   await stopWrangler(worker)
+  bare = await startWrangler(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', MEMORY_BLOCKS_BYTES: '0', BENCH_PROXY: 'on' })
+  rows.push([`${smallCount} small files, MEMORY_BLOCKS_BYTES=0`, { verified: await wrk('/', { lua: rotate(`/ipfs/${smallRoot}/`) }), proxied: small.proxied }])
+} finally {
+  await stopWrangler(bare ?? worker)
   await up.close()
 }
 console.log('\n| case | verified req/s | verified MB/s | unverified req/s | unverified MB/s | ratio (MB/s) |')

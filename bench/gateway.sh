@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Gateway benchmark (not a test): the edge worker on workerd (wrangler dev), `wrk` from a second
 # process. A 100 MiB file served verified from a local upstream (entity CAR, every block hashed)
-# against the same bytes proxied unverified (/_proxy/, BENCH_PROXY=on); and many small files.
+# against the same bytes proxied unverified (/_proxy/, BENCH_PROXY=on); and many small files in
+# one folder, each fetched from the upstream and verified per request (the Cache API is off; the
+# folder's own block is kept in the isolate's memory after the first request, and a last row turns
+# that memory off too, MEMORY_BLOCKS_BYTES=0).
 # Prints requests/s, MB/s (10^6 bytes/s) and the ratio. Target: verified >= 0.7x unverified.
 # Needs: wrk (apt-get install wrk), the worker's tools (.ci/run), target/release/carport.
 set -euo pipefail

@@ -105,7 +105,7 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::LookupHost { .. } => text(500, "unreachable"),
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
-            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, store, Rc::new(ctx)));
+            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, Rc::new(ctx)));
             serve(src, &target, &cond).await
         }
     }

@@ -66,11 +66,13 @@ pub struct Feed {
     car: Option<CarStream>,
     /// The CAR request (path and query) to make of the upstreams when a block is first missing.
     car_req: Option<String>,
+    /// The CAR request was made (once per response: a failed one is not repeated).
+    asked: bool,
 }
 
-/// The CAR request of the entity at `cid` (with `entity-bytes` when given).
-pub fn entity_car(cid: &Cid, bytes: Option<String>) -> String {
-    let mut tail = format!("/ipfs/{cid}?format=car&dag-scope=entity&car-dups=n");
+/// The CAR request of the entity at `rest` under `cid` (with `entity-bytes` when given).
+pub fn entity_car(cid: &Cid, rest: &[String], bytes: Option<String>) -> String {
+    let mut tail = format!("/ipfs/{cid}{}?format=car&dag-scope=entity&car-dups=n", carport_core::gateway::path::encode_path(rest));
     if let Some(b) = bytes {
         tail.push_str(&format!("&entity-bytes={b}"));
     }
@@ -79,7 +81,14 @@ pub fn entity_car(cid: &Cid, bytes: Option<String>) -> String {
 
 impl Feed {
     pub fn new(src: Rc<Sources>, car_req: Option<String>) -> Self {
-        Feed { src, car: None, car_req }
+        Feed { src, car: None, car_req, asked: false }
+    }
+
+    /// Sets the CAR request to make if a block turns out to be missing, until one is made.
+    pub fn aim(&mut self, car_req: String) {
+        if !self.asked {
+            self.car_req = Some(car_req);
+        }
     }
 
     pub async fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
@@ -97,7 +106,8 @@ impl Feed {
         if let Some(b) = self.src.local(cid, &mut reasons).await {
             return Ok(b);
         }
-        if let Some(tail) = self.car_req.take() {
+        if let Some(tail) = self.car_req.take().filter(|_| !self.asked) {
+            self.asked = true;
             match self.src.open_car(&tail).await {
                 Some(mut car) => {
                     let got = car.take(cid).await;
@@ -131,12 +141,16 @@ pub async fn resolve(src: &Sources, root: Cid, segments: Vec<String>) -> Result<
     }
 }
 
-/// Resolves through a feed (one upstream CAR of the whole path, then the file's blocks after it).
+/// Resolves through a feed: blocks held locally are used as they are, and the first missing one
+/// asks the upstreams for one CAR of the rest of the path from there (the path's blocks, then the
+/// entity's).
 pub async fn resolve_feed(feed: &mut Feed, root: Cid, segments: Vec<String>) -> Result<Resolved, Fail> {
     let mut r = Resolver::new(root, segments);
     loop {
         match r.step()? {
             Step::Need(cid) => {
+                let (from, rest) = r.position();
+                feed.aim(entity_car(&from, rest, None));
                 let b = feed.get(&cid).await?;
                 r.provide(&cid, b)?;
             }
@@ -205,7 +219,7 @@ impl FileBody {
     /// Reads through `feed`, or (none given) a feed that asks for the file's entity CAR.
     pub fn new(src: Rc<Sources>, feed: Option<Feed>, file: &Resolved, range: Option<ByteRange>) -> Result<Self, Fail> {
         let eb = range.map(|r| format!("{}:{}", r.first, r.last));
-        let feed = feed.unwrap_or_else(|| Feed::new(src, Some(entity_car(&file.cid, eb))));
+        let feed = feed.unwrap_or_else(|| Feed::new(src, Some(entity_car(&file.cid, &[], eb))));
         let mut reader = FileReader::new(file.cid, range);
         // The root is in hand already (an identity root the reader reads by itself).
         if carport_core::gateway::inline_block(&file.cid).is_none() {
@@ -318,12 +332,12 @@ pub async fn serve(src: Rc<Sources>, t: &Target, cond: &Conditions) -> worker::R
 }
 
 async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
-    // A deserialized answer without a range: one upstream CAR of the whole path (path blocks,
-    // then the entity) serves resolution and body alike; else block by block.
+    // A deserialized answer without a range: one upstream CAR of the path from the first block
+    // not held (path blocks, then the entity) serves resolution and body alike; else block by
+    // block.
     let mut feed = None;
     let resolved = if t.format == Format::Default && cond.range.is_none() {
-        let tail = format!("/ipfs/{}{}?format=car&dag-scope=entity&car-dups=n", t.content.root, carport_core::gateway::path::encode_path(&t.content.segments));
-        let mut f = Feed::new(src.clone(), Some(tail));
+        let mut f = Feed::new(src.clone(), None);
         let r = resolve_feed(&mut f, t.content.root, t.content.segments.clone()).await;
         feed = Some(f);
         r
@@ -423,7 +437,7 @@ fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::gateway
         return Ok(h.respond(ResponseBody::Empty));
     }
     let car_req = match (&r.kind, p.scope) {
-        (NodeKind::File { .. }, Scope::Entity | Scope::All) => Some(entity_car(&r.cid, p.bytes.map(|b| b.to_param()))),
+        (NodeKind::File { .. }, Scope::Entity | Scope::All) => Some(entity_car(&r.cid, &[], p.bytes.map(|b| b.to_param()))),
         _ => None,
     };
     let roots = vec![t.content.root];

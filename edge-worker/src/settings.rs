@@ -25,6 +25,8 @@ pub struct Settings {
     pub doh_url: String,
     pub dnslink_ttl: u64,
     pub cache_blocks: bool,
+    /// Bytes of verified folder and file nodes each isolate keeps in memory (0: none).
+    pub memory_blocks: usize,
     pub bench_proxy: bool,
 }
 
@@ -37,6 +39,7 @@ impl Settings {
             doh_url: var(env, "DOH_URL").unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
             dnslink_ttl: num(env, "DNSLINK_TTL", 300),
             cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
+            memory_blocks: num(env, "MEMORY_BLOCKS_BYTES", 16 << 20) as usize,
             bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
         }
     }

@@ -2,7 +2,8 @@
 //! ranged get), the Cache API, then the upstream trustless gateways, asked in parallel with a
 //! timeout, the fastest valid answer winning. Every block is checked against its CID
 //! (`carport_core::gateway::verify_block`) before it is used; a block that does not match is
-//! dropped and the next source is tried. Verified blocks are cached.
+//! dropped and the next source is tried. Verified blocks are cached: folder and file nodes in
+//! the isolate's memory (`carport_core::gateway::memory`), every block in the Cache API.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use carport_core::car::{CarReader, Event};
+use carport_core::gateway::memory::BlockMemory;
 use carport_core::gateway::store::{read_v2_header, section_block, CarIndex, V2_PREFIX_LEN};
 use carport_core::gateway::{inline_block, verify_block};
 use carport_core::Cid;
@@ -36,12 +38,13 @@ impl std::fmt::Display for Unavailable {
     }
 }
 
-// Per-isolate memory: CARv2 indexes of stored CARs (small, immutable once written).
-// Per-isolate memory of which roots are stored, and where (a miss is re-checked after a minute:
-// the upload door may store the root later).
+// Per-isolate memory: CARv2 indexes of stored CARs (small, immutable once written); which roots
+// are stored, and where (a miss is re-checked after a minute: the upload door may store the root
+// later); verified folder and file nodes.
 thread_local! {
     static INDEXES: RefCell<HashMap<String, Rc<CarIndex>>> = RefCell::new(HashMap::new());
     static ROOTS: RefCell<HashMap<Cid, (Option<String>, f64)>> = RefCell::new(HashMap::new());
+    static MEMORY: RefCell<BlockMemory> = RefCell::new(BlockMemory::new(0));
 }
 
 /// One line of a `roots/{cid}` object: the CAR's object name, and the object holding its CARv2
@@ -82,7 +85,8 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 }
 
 impl Sources {
-    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, store: Option<Bucket>, ctx: Rc<Context>) -> Self {
+    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, ctx: Rc<Context>) -> Self {
+        MEMORY.with(|m| m.borrow_mut().set_budget(memory_blocks));
         Sources { upstreams, timeout, cache_blocks, store, ctx, stored: RefCell::new(None) }
     }
 
@@ -178,8 +182,10 @@ impl Sources {
         Some(data)
     }
 
-    /// Keeps a verified block in the Cache API, after the response if need be.
+    /// Keeps a verified block: a folder or file node in memory, and any block in the Cache API
+    /// (after the response if need be).
     pub fn remember(&self, cid: &Cid, data: &[u8]) {
+        MEMORY.with(|m| m.borrow_mut().keep(cid, data));
         if !self.cache_blocks || inline_block(cid).is_some() {
             return;
         }
@@ -191,17 +197,23 @@ impl Sources {
         });
     }
 
-    /// The local copy of a block (store or cache), verified, if there is one.
+    /// The local copy of a block (memory, store or cache), verified, if there is one.
     pub async fn local(&self, cid: &Cid, reasons: &mut Vec<String>) -> Option<Vec<u8>> {
-        if let Some(b) = inline_block(cid) {
+        if let Some(b) = inline_block(cid).or_else(|| MEMORY.with(|m| m.borrow_mut().get(cid))) {
             return Some(b);
         }
-        match self.stored_copy(cid).await {
-            Ok(Some(b)) => return Some(b),
-            Ok(None) => {}
-            Err(e) => reasons.push(e),
+        let found = match self.stored_copy(cid).await {
+            Ok(Some(b)) => Some(b),
+            Ok(None) => self.cached_copy(cid).await,
+            Err(e) => {
+                reasons.push(e);
+                self.cached_copy(cid).await
+            }
+        };
+        if let Some(b) = &found {
+            MEMORY.with(|m| m.borrow_mut().keep(cid, b));
         }
-        self.cached_copy(cid).await
+        found
     }
 
     /// A block from wherever it can be had, verified.

@@ -12,6 +12,7 @@
 //! - [`http`]: request routing (path, subdomain, custom-domain gateways), ranges, ETags, headers.
 //! - [`redirects`]: `_redirects` files (IPIP-0002).
 //! - [`listing`]: the HTML folder listing.
+//! - [`memory`]: a bounded memory of verified folder and file nodes, kept across requests.
 //! - [`mime`]: Content-Type from the name and from the first bytes.
 //! - [`store`]: reading single blocks out of a CARv2 by its index, and DNSLink records.
 
@@ -19,6 +20,7 @@ pub mod cbor;
 pub mod file;
 pub mod http;
 pub mod listing;
+pub mod memory;
 pub mod mime;
 pub mod path;
 pub mod redirects;

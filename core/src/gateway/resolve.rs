@@ -171,6 +171,14 @@ impl Resolver {
         }
     }
 
+    /// Where resolution stands: the CID reached last on the path and the segments still to
+    /// resolve below it. A gateway that holds the blocks so far asks its upstream for a CAR of
+    /// just this rest of the path, rather than the whole path again.
+    pub fn position(&self) -> (Cid, &[String]) {
+        let reached = *self.roots.last().expect("the root is always reached");
+        (reached, &self.segments[self.next..])
+    }
+
     /// Hands over the block last asked for. The caller has checked it against its CID.
     pub fn provide(&mut self, cid: &Cid, bytes: Vec<u8>) -> Result<(), ResolveError> {
         match self.want {
@@ -296,6 +304,26 @@ pub fn resolve_in(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid, s
 mod tests {
     use super::*;
     use crate::gateway::testutil::{car, cid};
+
+    #[test]
+    fn position_names_the_last_cid_reached_and_the_rest_of_the_path() {
+        let (roots, blocks, _) = car("trustless_gateway_car/subdir-with-two-single-block-files.car");
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut r = Resolver::new(roots[0], path(&["subdir", "ascii.txt"]));
+        assert_eq!(r.position(), (roots[0], &path(&["subdir", "ascii.txt"])[..]));
+        let Ok(Step::Need(c)) = r.step() else { panic!("wants the root") };
+        r.provide(&c, blocks[&c].clone()).unwrap();
+        let Ok(Step::Need(sub)) = r.step() else { panic!("wants the subfolder") };
+        assert_eq!(r.position(), (sub, &path(&["ascii.txt"])[..]));
+        // Inside a HAMT the position stays at the folder, its name not yet consumed.
+        let (roots, blocks, _) = car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
+        let mut r = Resolver::new(roots[0], path(&["685.txt"]));
+        let Ok(Step::Need(c)) = r.step() else { panic!("wants the root") };
+        r.provide(&c, blocks[&c].clone()).unwrap();
+        let Ok(Step::Need(shard)) = r.step() else { panic!("wants a shard") };
+        assert_ne!(shard, roots[0]);
+        assert_eq!(r.position(), (roots[0], &path(&["685.txt"])[..]));
+    }
 
     #[test]
     fn resolves_plain_folders() {

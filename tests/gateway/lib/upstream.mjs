@@ -39,6 +39,7 @@ export class Upstream {
     this.mode = { mode: 'honest' }
     this.dns = new Map()
     this.stats = { raw: 0, car: 0, dns: 0 }
+    this.carRequests = [] // path and query of each CAR request, in order
     this.statics = new Map()
     this.decoded = new Map() // multihash hex → decoded dag-pb node (the benchmark asks often)
   }
@@ -100,6 +101,7 @@ export class Upstream {
     const accept = req.headers.accept ?? ''
     const format = url.searchParams.get('format') ?? (accept.includes('vnd.ipld.car') ? 'car' : accept.includes('vnd.ipld.raw') ? 'raw' : '')
     if (format === 'raw' && segments.length === 0) return this.raw(res, cid)
+    if (format === 'car') this.carRequests.push(url.pathname + url.search)
     if (format === 'car') return this.car(res, cid, segments, url.searchParams.get('dag-scope') ?? 'all')
     return this.send(res, 400, 'trustless requests only')
   }

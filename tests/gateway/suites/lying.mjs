@@ -143,6 +143,25 @@ export function lying (world) {
       assert.deepEqual(r.body, data)
     })
 
+    test('a folder is fetched and hashed once: later files under it are asked for from the file on', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carport-memory-'))
+      const files = [0, 1, 2].map((i) => crypto.randomBytes(2000 + i))
+      files.forEach((b, i) => fs.writeFileSync(path.join(dir, `f${i}.bin`), b))
+      const stdout = execFileSync(carportBin(), ['pack', dir, '-o', path.join(dir, 'site.car')], { encoding: 'utf8' })
+      const root = stdout.trim().split('\n').pop().trim()
+      await world.b.addCar(fs.readFileSync(path.join(dir, 'site.car')))
+      fs.rmSync(dir, { recursive: true, force: true })
+      const first = await get(`/ipfs/${root}/f0.bin`)
+      assert.deepEqual(first.body, files[0])
+      assert.match(world.b.carRequests.at(-1), new RegExp(`^/ipfs/${root}/f0\\.bin\\?`))
+      // The folder is in the isolate's memory now: the next file's CAR starts at the file.
+      const second = await get(`/ipfs/${root}/f1.bin`)
+      assert.deepEqual(second.body, files[1])
+      const file = second.headers['x-ipfs-roots'].split(',').at(-1)
+      assert.notEqual(file, root)
+      assert.match(world.b.carRequests.at(-1), new RegExp(`^/ipfs/${file}\\?format=car`))
+    })
+
     test('a 24 MiB file of 1 MiB blocks streams through, every block verified', async () => {
       const { root, car, data } = pack(24 << 20, 1 << 20)
       await world.b.addCar(car)
