@@ -65,7 +65,16 @@ impl PbNode {
 
     /// Decodes a block strictly, as the dag-pb spec requires.
     pub fn decode(bytes: &[u8]) -> Result<PbNode, DecodeError> {
-        let mut node = PbNode::default();
+        let mut links = Vec::new();
+        let data = PbNode::visit(bytes, |link| links.push(link.into_link()))?;
+        Ok(PbNode { links, data: data.map(<[u8]>::to_vec) })
+    }
+
+    /// Reads a block as strictly as [`PbNode::decode`], handing each link to `each` in order
+    /// without copying anything: looking a name up in a folder of thousands of entries, or
+    /// listing a block's links, allocates nothing. Returns the node's data.
+    pub fn visit<'a>(bytes: &'a [u8], mut each: impl FnMut(PbLinkRef<'a>)) -> Result<Option<&'a [u8]>, DecodeError> {
+        let mut data = None;
         let mut r = Reader { buf: bytes, pos: 0, base: 0, canonical: true };
         while !r.done() {
             let at = r.pos;
@@ -74,20 +83,34 @@ impl PbNode {
                 return Err(DecodeError::UnexpectedField { field, wire, offset: at });
             }
             match field {
-                1 if node.data.is_none() => node.data = Some(r.bytes()?.to_vec()),
-                2 if node.data.is_none() => {
+                1 if data.is_none() => data = Some(r.bytes()?),
+                2 if data.is_none() => {
                     let body = r.bytes()?;
-                    node.links.push(decode_link(body, r.base + r.pos - body.len())?);
+                    each(decode_link(body, r.base + r.pos - body.len())?);
                 }
                 1 | 2 => return Err(DecodeError::FieldOrder(at)),
                 _ => return Err(DecodeError::UnexpectedField { field, wire, offset: at }),
             }
         }
-        Ok(node)
+        Ok(data)
     }
 }
 
-fn decode_link(bytes: &[u8], base: usize) -> Result<PbLink, DecodeError> {
+/// A link as it sits in its block: [`PbLink`]'s fields, the name borrowed (and checked UTF-8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PbLinkRef<'a> {
+    pub hash: Cid,
+    pub name: Option<&'a str>,
+    pub tsize: Option<u64>,
+}
+
+impl PbLinkRef<'_> {
+    pub fn into_link(self) -> PbLink {
+        PbLink { hash: self.hash, name: self.name.map(str::to_string), tsize: self.tsize }
+    }
+}
+
+fn decode_link(bytes: &[u8], base: usize) -> Result<PbLinkRef<'_>, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0, base, canonical: true };
     let mut hash = None;
     let mut name = None;
@@ -102,16 +125,13 @@ fn decode_link(bytes: &[u8], base: usize) -> Result<PbLink, DecodeError> {
         last = field;
         match (field, wire) {
             (1, 2) => hash = Some(exact_cid(r.bytes()?).ok_or(DecodeError::BadCid(at))?),
-            (2, 2) => {
-                let raw = r.bytes()?;
-                name = Some(String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::BadName(at))?);
-            }
+            (2, 2) => name = Some(std::str::from_utf8(r.bytes()?).map_err(|_| DecodeError::BadName(at))?),
             (3, 0) => tsize = Some(r.varint()?),
             _ => return Err(DecodeError::UnexpectedField { field, wire, offset: at }),
         }
     }
     let hash = hash.ok_or(DecodeError::MissingHash(base))?;
-    Ok(PbLink { hash, name, tsize })
+    Ok(PbLinkRef { hash, name, tsize })
 }
 
 pub(crate) fn put_len_field(out: &mut Vec<u8>, field: u64, len: usize) {
@@ -203,6 +223,19 @@ mod tests {
             }
         }
         assert!(seen >= 17, "only {seen} fixtures");
+    }
+
+    #[test]
+    fn visit_hands_over_the_links_decode_gives() {
+        for dir in std::fs::read_dir(fixtures()).expect("fixtures beside the checkout") {
+            for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                let bytes = std::fs::read(file.unwrap().path()).unwrap();
+                let node = PbNode::decode(&bytes).unwrap();
+                let mut links = Vec::new();
+                let data = PbNode::visit(&bytes, |l| links.push(l.into_link())).unwrap();
+                assert_eq!((links, data.map(<[u8]>::to_vec)), (node.links, node.data));
+            }
+        }
     }
 
     #[test]

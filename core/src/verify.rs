@@ -144,7 +144,9 @@ fn links_of(cid: &Cid, data: &[u8]) -> Result<Vec<Cid>, crate::error::DecodeErro
     if cid.codec() != DAG_PB {
         return Ok(Vec::new());
     }
-    Ok(PbNode::decode(data)?.links.into_iter().map(|l| l.hash).collect())
+    let mut links = Vec::new();
+    PbNode::visit(data, |l| links.push(l.hash))?;
+    Ok(links)
 }
 
 /// Verifies a whole in-memory CAR.

@@ -10,7 +10,7 @@ use cid::Cid;
 
 use crate::block::Block;
 use crate::cids::{DAG_PB, RAW};
-use crate::dagpb::PbNode;
+use crate::dagpb::{PbLinkRef, PbNode};
 use crate::error::DecodeError;
 use crate::gateway::cbor::{self, CborError, Lookup};
 use crate::gateway::inline_block;
@@ -113,13 +113,20 @@ pub fn decode_unixfs(cid: &Cid, bytes: &[u8]) -> Result<(PbNode, Data), ResolveE
     Ok((pb, data))
 }
 
+/// Reads a dag-pb block holding UnixFS data, handing its links to `each` (see [`PbNode::visit`]).
+pub fn visit_unixfs<'a>(cid: &Cid, bytes: &'a [u8], each: impl FnMut(PbLinkRef<'a>)) -> Result<Data, ResolveError> {
+    let bad = |source| ResolveError::Decode { cid: *cid, source };
+    let data = PbNode::visit(bytes, each).map_err(bad)?;
+    Data::decode(data.ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)
+}
+
 /// What kind of entity a block is.
 pub fn kind_of(cid: &Cid, bytes: &[u8]) -> Result<NodeKind, ResolveError> {
     Ok(match cid.codec() {
         RAW => NodeKind::Raw { size: bytes.len() as u64 },
         DAG_CBOR => NodeKind::DagCbor,
         DAG_PB => {
-            let (_, data) = decode_unixfs(cid, bytes)?;
+            let data = visit_unixfs(cid, bytes, |_| {})?;
             match data.kind {
                 NodeType::File | NodeType::Raw => NodeKind::File { size: data.file_len() },
                 NodeType::Directory => NodeKind::Dir,
@@ -217,22 +224,35 @@ impl Resolver {
         }
         match cid.codec() {
             DAG_PB => {
-                let (pb, data) = decode_unixfs(&cid, &bytes)?;
-                self.path_blocks.push(Block { cid, data: bytes });
+                // One pass that allocates nothing finds the name in a plain folder (of any size);
+                // a HAMT shard, whose fanout is in its data after the links, is decoded again.
+                let seg = self.segment();
+                let mut named = None;
+                let data = visit_unixfs(&cid, &bytes, |l| {
+                    if named.is_none() && l.name == Some(seg) {
+                        named = Some(l.hash);
+                    }
+                })?;
                 match data.kind {
                     NodeType::Directory => {
-                        let seg = self.segment();
-                        match pb.links.iter().find(|l| l.name.as_deref() == Some(seg)) {
-                            Some(link) => {
-                                let child = link.hash;
+                        self.path_blocks.push(Block { cid, data: bytes });
+                        match named {
+                            Some(child) => {
                                 self.enter(child);
                                 Ok(())
                             }
                             None => Err(self.not_found(cid)),
                         }
                     }
-                    NodeType::HamtShard => self.hamt(cid, &pb, &data, 0),
-                    _ => Err(self.not_found(cid)),
+                    NodeType::HamtShard => {
+                        let (pb, data) = decode_unixfs(&cid, &bytes)?;
+                        self.path_blocks.push(Block { cid, data: bytes });
+                        self.hamt(cid, &pb, &data, 0)
+                    }
+                    _ => {
+                        self.path_blocks.push(Block { cid, data: bytes });
+                        Err(self.not_found(cid))
+                    }
                 }
             }
             DAG_CBOR => {

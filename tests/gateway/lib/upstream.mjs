@@ -268,7 +268,7 @@ export class Upstream {
       }
       case '/_control/stats':
         res.writeHead(200, { 'content-type': 'application/json' })
-        return res.end(JSON.stringify(this.stats))
+        return res.end(JSON.stringify({ ...this.stats, lastCar: this.carRequests.at(-1) }))
       default:
         return this.send(res, 404, 'unknown control')
     }
