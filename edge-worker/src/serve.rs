@@ -91,6 +91,13 @@ impl Feed {
         }
     }
 
+    /// Says the response needs no more blocks (see [`CarStream::finish`]).
+    pub async fn finish(&mut self) {
+        if let Some(car) = &mut self.car {
+            car.finish().await;
+        }
+    }
+
     pub async fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
         let mut reasons = Vec::new();
         if let Some(car) = &mut self.car {
@@ -240,7 +247,10 @@ impl FileBody {
                 FileStep::Visited(_) => {}
                 FileStep::Data(d) if d.is_empty() => {}
                 FileStep::Data(d) => return Ok(Some(d)),
-                FileStep::Done => return Ok(None),
+                FileStep::Done => {
+                    self.feed.finish().await;
+                    return Ok(None);
+                }
             }
         }
     }
@@ -311,6 +321,7 @@ async fn serve_file(src: Rc<Sources>, feed: Option<Feed>, t: &Target, file: &Res
     }
     // Everything in the first block (a small file): a plain body, no stream machinery.
     if let Some(d) = first.as_ref().filter(|d| d.len() as u64 == len) {
+        body.feed.finish().await;
         return Ok(h.respond(ResponseBody::Body(d.clone())));
     }
     Ok(h.respond(body.into_body(first, len)))
@@ -415,7 +426,10 @@ impl CarBody {
                     carport_core::car::section(&mut out, &cid, &data);
                     return Ok(Some(out));
                 }
-                TStep::Done => return Ok(None),
+                TStep::Done => {
+                    self.feed.finish().await;
+                    return Ok(None);
+                }
             }
         }
     }

@@ -318,6 +318,10 @@ async fn fetch(url: &str, accept: &str, signal: &worker::AbortSignal) -> worker:
 
 /// Largest number of bytes of out-of-order blocks kept from a CAR stream.
 const STASH_LIMIT: usize = 32 << 20;
+/// At the end of a response, read on to the end of the CAR if it comes within this many bytes
+/// of blocks and this long.
+const FINISH_LIMIT: usize = 256 << 10;
+const FINISH_WAIT: Duration = Duration::from_millis(50);
 
 /// An upstream CAR being read: blocks come out in its order and are verified as they come.
 pub struct CarStream {
@@ -336,17 +340,49 @@ impl Drop for CarStream {
     /// A response that needed no more of the stream lets the upstream go at once.
     fn drop(&mut self) {
         if let Some(c) = self.ctl.take() {
-            c.abort();
+            // With a reason of our own: the default AbortError is an exception whose stack
+            // trace, taken through the Wasm frames, costs more than the rest of a small request.
+            c.abort_with_reason(NO_MORE_WANTED);
         }
     }
 }
 
+const NO_MORE_WANTED: &str = "carport: the response needs no more of this CAR";
+
 impl CarStream {
+    /// The stream came to its end: nothing to let go of.
+    fn ended(&mut self) {
+        self.dead = true;
+        self.ctl = None;
+    }
+
     fn kill(&mut self) {
         self.dead = true;
         if let Some(c) = self.ctl.take() {
-            c.abort();
+            c.abort_with_reason(NO_MORE_WANTED);
         }
+    }
+
+    /// Called once the response needs no more of the stream: reads it to its end when little is
+    /// left (the end usually came with the last block wanted), so the upstream's connection
+    /// serves the next request instead of being torn down; otherwise lets the upstream go.
+    pub async fn finish(&mut self) {
+        let mut left = FINISH_LIMIT;
+        let mut stall = std::pin::pin!(Delay::from(FINISH_WAIT));
+        while !self.dead {
+            match self.reader.next_event() {
+                Ok(Some(Event::End)) => return self.ended(),
+                Ok(Some(Event::Block { data, .. })) if data.len() <= left => left -= data.len(),
+                Ok(Some(Event::Header { .. })) => {}
+                Ok(None) => match select(self.body.next(), stall.as_mut()).await {
+                    Either::Left((Some(Ok(chunk)), _)) => self.reader.push(&chunk),
+                    Either::Left((None, _)) => self.reader.close(),
+                    _ => break,
+                },
+                _ => break,
+            }
+        }
+        self.kill();
     }
 
     /// `want`'s block if the stream has it (read ahead up to it), verified; `Err` says why the
@@ -380,7 +416,7 @@ impl CarStream {
                 }
                 Ok(Some(Event::Header { .. })) => {}
                 Ok(Some(Event::End)) => {
-                    self.kill();
+                    self.ended();
                     return Ok(None);
                 }
                 Ok(None) => match select(self.body.next(), stall.as_mut()).await {
