@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "bench/gateway.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-DURATION=${DURATION:-10}      # seconds of wrk per small-file case
-DURATION_BIG=${DURATION_BIG:-30}  # per 100 MiB case (one connection)
+DURATION=${DURATION:-10}      # seconds of wrk per small-file run (ROUNDS runs of each side, default 3)
+DURATION_BIG=${DURATION_BIG:-30}  # per 100 MiB run (one connection)
 SMALL=${SMALL:-500}
 CARPORT=${CARPORT_BIN:-target/release/carport}
 [ -x "$CARPORT" ] || cargo build --release --locked -p carport-cli

@@ -11,7 +11,9 @@
 
 mod aggregates;
 mod archivist;
+mod body;
 mod broker;
+mod digest;
 mod quota;
 mod reply;
 mod serve;

@@ -1,9 +1,10 @@
-//! Where blocks come from, in order: the carport store (R2, a CARv2 read by its index with one
-//! ranged get), the Cache API, then the upstream trustless gateways, asked in parallel with a
-//! timeout, the fastest valid answer winning. Every block is checked against its CID
-//! (`carport_core::gateway::verify_block`) before it is used; a block that does not match is
-//! dropped and the next source is tried. Verified blocks are cached: folder and file nodes in
-//! the isolate's memory (`carport_core::gateway::memory`), every block in the Cache API.
+//! Where blocks come from, in order: the isolate's memory, the carport store (R2, a CARv2 read by
+//! its index with one ranged get), the Cache API, then the upstream trustless gateways, asked in
+//! parallel with a timeout, the fastest valid answer winning. Every block is checked against its
+//! CID (`digest::check`: core's `verify_block`, or the runtime's native SHA-256 for large blocks)
+//! before it is used; a block that does not match is dropped and the next source is tried.
+//! Verified blocks are cached: folder and file nodes in the isolate's memory
+//! (`carport_core::gateway::memory`), every block in the Cache API.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,11 +14,14 @@ use std::time::Duration;
 use carport_core::car::{CarReader, Event};
 use carport_core::gateway::memory::BlockMemory;
 use carport_core::gateway::store::{read_v2_header, section_block, CarIndex, V2_PREFIX_LEN};
-use carport_core::gateway::{inline_block, verify_block};
+use carport_core::gateway::inline_block;
+
+use crate::body::BodyReader;
+use crate::digest;
 use carport_core::Cid;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use worker::{AbortController, Bucket, ByteStream, Cache, Context, Delay, Fetch, Headers, Method, Range, Request, RequestInit, Response};
+use worker::{AbortController, Bucket, Cache, Context, Delay, Fetch, Headers, Method, Range, Request, RequestInit, Response};
 
 /// No source had a valid copy of a block.
 #[derive(Debug, Clone)]
@@ -166,7 +170,7 @@ impl Sources {
         let Some(body) = obj.as_ref().and_then(|o| o.body()) else { return Ok(None) };
         let section = body.bytes().await.map_err(|e| format!("store: {e}"))?;
         let data = section_block(cid, &section).map_err(|e| format!("store: {e}"))?;
-        verify_block(cid, &data).map_err(|e| format!("store: {e}"))?;
+        digest::check(cid, &data).await.map_err(|e| format!("store: {e}"))?;
         Ok(Some(data))
     }
 
@@ -178,7 +182,7 @@ impl Sources {
         let data = resp.bytes().await.ok()?;
         // Cached blocks were verified before they were put; check again all the same (cheap
         // against a network fetch), so a damaged cache cannot serve a wrong byte.
-        verify_block(cid, &data).ok()?;
+        digest::check(cid, &data).await.ok()?;
         Some(data)
     }
 
@@ -259,7 +263,7 @@ impl Sources {
                 s => return Err((false, format!("{upstream}: HTTP {s}"))),
             }
             let data = resp.bytes().await.map_err(|e| (false, format!("{upstream}: {e}")))?;
-            verify_block(cid, &data).map_err(|e| (false, format!("{upstream}: {e}")))?;
+            digest::check(cid, &data).await.map_err(|e| (false, format!("{upstream}: {e}")))?;
             Ok(data)
         };
         match with_timeout(self.timeout, fut).await {
@@ -286,7 +290,7 @@ impl Sources {
                     let signal = ctl.signal();
                     let r = fetch(&url, "application/vnd.ipld.car; version=1; order=dfs; dups=n", &signal).await;
                     match r {
-                        Ok(mut resp) if resp.status_code() == 200 => resp.stream().ok().map(|s| (u, s, ctl)),
+                        Ok(resp) if resp.status_code() == 200 => BodyReader::new(&resp).map(|s| (u, s, ctl)),
                         _ => None,
                     }
                 }
@@ -326,7 +330,7 @@ const FINISH_WAIT: Duration = Duration::from_millis(50);
 /// An upstream CAR being read: blocks come out in its order and are verified as they come.
 pub struct CarStream {
     pub upstream: String,
-    body: ByteStream,
+    body: BodyReader,
     ctl: Option<AbortController>,
     reader: CarReader,
     stash: HashMap<Cid, Vec<u8>>,
@@ -374,15 +378,23 @@ impl CarStream {
                 Ok(Some(Event::End)) => return self.ended(),
                 Ok(Some(Event::Block { data, .. })) if data.len() <= left => left -= data.len(),
                 Ok(Some(Event::Header { .. })) => {}
-                Ok(None) => match select(self.body.next(), stall.as_mut()).await {
-                    Either::Left((Some(Ok(chunk)), _)) => self.reader.push(&chunk),
-                    Either::Left((None, _)) => self.reader.close(),
+                Ok(None) => match self.read(stall.as_mut()).await {
+                    Some(Some(Ok(chunk))) => self.reader.push(&chunk),
+                    Some(None) => self.reader.close(),
                     _ => break,
                 },
                 _ => break,
             }
         }
         self.kill();
+    }
+
+    /// The next piece of the body, or `None` when `stall` fires first.
+    async fn read(&mut self, stall: std::pin::Pin<&mut Delay>) -> Option<Option<Result<Vec<u8>, String>>> {
+        match select(std::pin::pin!(self.body.next()), stall).await {
+            Either::Left((piece, _)) => Some(piece),
+            Either::Right(_) => None,
+        }
     }
 
     /// `want`'s block if the stream has it (read ahead up to it), verified; `Err` says why the
@@ -400,7 +412,7 @@ impl CarStream {
         loop {
             match self.reader.next_event() {
                 Ok(Some(Event::Block { cid, data, .. })) => {
-                    if let Err(e) = verify_block(&cid, &data) {
+                    if let Err(e) = digest::check(&cid, &data).await {
                         self.kill();
                         return Err(format!("{}: {e}", self.upstream));
                     }
@@ -419,14 +431,14 @@ impl CarStream {
                     self.ended();
                     return Ok(None);
                 }
-                Ok(None) => match select(self.body.next(), stall.as_mut()).await {
-                    Either::Left((Some(Ok(chunk)), _)) => self.reader.push(&chunk),
-                    Either::Left((None, _)) => self.reader.close(),
-                    Either::Left((Some(Err(e)), _)) => {
+                Ok(None) => match self.read(stall.as_mut()).await {
+                    Some(Some(Ok(chunk))) => self.reader.push(&chunk),
+                    Some(None) => self.reader.close(),
+                    Some(Some(Err(e))) => {
                         self.kill();
                         return Err(format!("{}: CAR stream broke: {e}", self.upstream));
                     }
-                    Either::Right(_) => {
+                    None => {
                         self.kill();
                         return Err(format!("{}: CAR stream stalled", self.upstream));
                     }

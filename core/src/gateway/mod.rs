@@ -48,6 +48,16 @@ pub fn verify_block(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
     }
 }
 
+/// Checks a SHA-256 digest computed elsewhere (a platform's native hasher) against a sha2-256
+/// CID; any other CID is left to [`verify_block`].
+pub fn verify_sha256(cid: &Cid, sha256: &[u8]) -> Result<(), BlockError> {
+    match cid.hash().code() {
+        crate::cids::SHA2_256 if cid.hash().digest() == sha256 => Ok(()),
+        crate::cids::SHA2_256 => Err(BlockError::HashMismatch(*cid)),
+        code => Err(BlockError::UnsupportedHash { cid: *cid, code }),
+    }
+}
+
 /// The bytes of an identity CID (which holds its block), or `None` for a hashed CID.
 pub fn inline_block(cid: &Cid) -> Option<Vec<u8>> {
     (cid.hash().code() == crate::cids::IDENTITY).then(|| cid.hash().digest().to_vec())
@@ -77,6 +87,18 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cids::{CidRule, HashAlg, RAW};
+    use sha2::Digest;
+
+    #[test]
+    fn a_digest_from_elsewhere_checks_like_the_block() {
+        let rule = CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
+        let cid = rule.cid(RAW, b"block");
+        assert_eq!(verify_sha256(&cid, &sha2::Sha256::digest(b"block")), Ok(()));
+        assert_eq!(verify_sha256(&cid, &sha2::Sha256::digest(b"other")), Err(BlockError::HashMismatch(cid)));
+        let blake = CidRule { hash: HashAlg::Blake3, ..rule }.cid(RAW, b"block");
+        assert!(matches!(verify_sha256(&blake, &sha2::Sha256::digest(b"block")), Err(BlockError::UnsupportedHash { .. })));
+    }
 
     #[test]
     fn verifies_and_rejects() {
