@@ -5,8 +5,33 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import fs from 'node:fs'
 import path from 'node:path'
+import { createRequire } from 'node:module'
 import { Upstream } from '../tests/gateway/lib/upstream.mjs'
-import { startWrangler, stopWrangler, Client } from '../tests/gateway/lib/harness.mjs'
+import { startWrangler, stopWrangler, testConfig, wranglerEnv, Client } from '../tests/gateway/lib/harness.mjs'
+
+// DEVTOOLS=off starts the worker through wrangler's API with no devtools inspector: `wrangler dev`
+// always attaches one, and its per-request work (most of the CPU here) hides what verifying costs.
+const devtools = process.env.DEVTOOLS !== 'off'
+
+async function startWorker (port, state, vars) {
+  if (devtools) {
+    const child = await startWrangler(port, state, vars)
+    return () => stopWrangler(child)
+  }
+  Object.assign(process.env, wranglerEnv())
+  const edge = new URL('../edge-worker/', import.meta.url).pathname
+  const { unstable_startWorker: start } = await import(createRequire(edge).resolve('wrangler'))
+  const cwd = process.cwd()
+  process.chdir(edge)
+  const w = await start({
+    config: testConfig(),
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
+    dev: { inspector: false, server: { hostname: '127.0.0.1', port }, persist: state, logLevel: 'warn', watch: false }
+  })
+  await w.ready
+  process.chdir(cwd)
+  return () => w.dispose()
+}
 
 const [work, bigRoot, smallRoot, smallCount, duration, bigSecs] = process.argv.slice(2)
 const up = new Upstream('bench')
@@ -17,7 +42,7 @@ for (let i = 0; i < Number(smallCount); i++) up.statics.set(`small/f${i}.bin`, f
 await up.listen()
 const port = 8800 + Math.floor(Math.random() * 100)
 const state = fs.mkdtempSync(path.join(work, 'state-'))
-const worker = await startWrangler(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', BENCH_PROXY: 'on' })
+const stopWorker = await startWorker(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', BENCH_PROXY: 'on' })
 const base = `http://127.0.0.1:${port}`
 
 // Sanity: the verified bytes are the file's bytes.
@@ -69,17 +94,18 @@ try {
   const small = await compare(() => wrk('/', { lua: rotate(`/ipfs/${smallRoot}/`) }), () => wrk('/', { lua: rotate('/_proxy/static/small/') }))
   rows.push([`${smallCount} small files (4 KiB)`, small, 'rps'])
   // The same with no memory of verified folders: every request fetches and hashes the folder too.
-  await stopWrangler(worker)
-  bare = await startWrangler(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', MEMORY_BLOCKS_BYTES: '0', BENCH_PROXY: 'on' })
+  await stopWorker()
+  bare = await startWorker(port, state, { UPSTREAMS: up.url, UPSTREAM_TIMEOUT_MS: '30000', CACHE_BLOCKS: 'off', MEMORY_BLOCKS_BYTES: '0', BENCH_PROXY: 'on' })
   const noMemory = await compare(() => wrk('/', { lua: rotate(`/ipfs/${smallRoot}/`) }))
   rows.push([`${smallCount} small files, MEMORY_BLOCKS_BYTES=0`, { verified: noMemory.verified, proxied: small.proxied }, 'rps'])
 } finally {
-  await stopWrangler(bare ?? worker)
+  await (bare ?? stopWorker)()
   await up.close()
 }
 // The ratio is of MB/s for the large file (the body is all that counts) and of requests/s for
 // small files (a verified answer carries more headers, which would flatter it in MB/s).
-console.log(`\n| case | verified req/s | verified MB/s | unverified req/s | unverified MB/s | ratio |  (best of ${ROUNDS} alternating runs each)`)
+console.log(`\nworker on workerd, ${devtools ? 'wrangler dev (devtools inspector attached)' : 'no devtools inspector (DEVTOOLS=off)'}`)
+console.log(`| case | verified req/s | verified MB/s | unverified req/s | unverified MB/s | ratio |  (best of ${ROUNDS} alternating runs each)`)
 console.log('|---|---|---|---|---|---|')
 for (const [name, { verified: v, proxied: p }, by] of rows) {
   console.log(`| ${name} | ${v.rps.toFixed(1)} | ${v.mbps.toFixed(1)} | ${p.rps.toFixed(1)} | ${p.mbps.toFixed(1)} | ${(v[by] / p[by]).toFixed(2)}x (${by === 'rps' ? 'req/s' : 'MB/s'}) |`)

@@ -6,6 +6,8 @@
 # folder's own block is kept in the isolate's memory after the first request, and a last row turns
 # that memory off too, MEMORY_BLOCKS_BYTES=0).
 # Prints requests/s, MB/s (10^6 bytes/s) and the ratio. Target: verified >= 0.7x unverified.
+# DEVTOOLS=off runs the worker without the devtools inspector `wrangler dev` attaches (through
+# wrangler's API): closer to production, where nothing else shares the isolate's CPU.
 # Needs: wrk (apt-get install wrk), the worker's tools (.ci/run), target/release/carport.
 set -euo pipefail
 cd "$(dirname "$0")/.."
