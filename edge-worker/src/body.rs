@@ -10,7 +10,7 @@ use worker::{Response, ResponseBody};
 
 /// Bytes asked for per read, and the fewest a read waits for (unless the body ends first).
 const PIECE: u32 = 1 << 20;
-const AT_LEAST: u32 = 64 << 10;
+const AT_LEAST: u32 = 16 << 10;
 
 pub struct BodyReader {
     reader: JsValue,

@@ -33,6 +33,8 @@ try {
   console.log(`ipfs-car pack   ${f(r.ipfsCar)} MB/s  (createFileEncoderStream + CAREncoderStream, page thread)`)
   console.log(`sha256 ceiling  ${f(r.ceiling)} MB/s  (crypto.subtle.digest on 1 MiB blocks in memory, one at a time)`)
   console.log(`  from the Blob ${f(r.ceilingFromBlob)} MB/s  (the same, each block read with Blob.slice().arrayBuffer() first)`)
+  console.log(`Blob read alone ${f(r.readOnly)} MB/s  (into 1 MiB leaves as carport reads it, page thread, no hashing)`)
+  console.log(`  + leaf SHA-256 ${f(r.readHash)} MB/s  (the same, each leaf through crypto.subtle, 8 in flight: one hash pass, no CAR)`)
   console.log(`carport / ipfs-car  ${(r.carport / r.ipfsCar).toFixed(2)}x (target >= 2x)`)
   console.log(`carport / ceiling   ${(r.carport / r.ceiling).toFixed(2)}x (target >= 0.7x)`)
   console.log(`Wasm heap       ${(r.heap.start / 2 ** 20).toFixed(1)} MiB -> ${(r.heap.end / 2 ** 20).toFixed(1)} MiB peak while packing (target: growth <= 64 MiB per GiB)`)
