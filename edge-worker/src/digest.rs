@@ -23,10 +23,20 @@ pub async fn check(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
     verify_block(cid, data)
 }
 
-/// SHA-256 by `crypto.subtle`, or `None` where the runtime has none (then core hashes).
-async fn native_sha256(data: &[u8]) -> Option<Vec<u8>> {
+thread_local! {
+    /// `crypto.subtle` and its `digest`, looked up once per isolate.
+    static SUBTLE: Option<(Object, Function)> = subtle_digest();
+}
+
+fn subtle_digest() -> Option<(Object, Function)> {
     let subtle = Reflect::get(&Reflect::get(&js_sys::global(), &"crypto".into()).ok()?, &"subtle".into()).ok()?.dyn_into::<Object>().ok()?;
     let digest = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into::<Function>().ok()?;
+    Some((subtle, digest))
+}
+
+/// SHA-256 by `crypto.subtle`, or `None` where the runtime has none (then core hashes).
+async fn native_sha256(data: &[u8]) -> Option<Vec<u8>> {
+    let (subtle, digest) = SUBTLE.with(|s| s.clone())?;
     // SAFETY: the view is read before anything else runs in this module's memory: digest() copies
     // its input synchronously, as the Web Crypto spec requires, before it returns the promise.
     let view = unsafe { Uint8Array::view(data) };

@@ -21,6 +21,7 @@ use crate::digest;
 use carport_core::Cid;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use js_sys::Uint8Array;
 use worker::{AbortController, Bucket, Cache, Context, Delay, Fetch, Headers, Method, Range, Request, RequestInit, Response};
 
 /// No source had a valid copy of a block.
@@ -379,7 +380,7 @@ impl CarStream {
                 Ok(Some(Event::Block { data, .. })) if data.len() <= left => left -= data.len(),
                 Ok(Some(Event::Header { .. })) => {}
                 Ok(None) => match self.read(stall.as_mut()).await {
-                    Some(Some(Ok(chunk))) => self.reader.push(&chunk),
+                    Some(Some(Ok(piece))) => self.feed(piece),
                     Some(None) => self.reader.close(),
                     _ => break,
                 },
@@ -390,11 +391,17 @@ impl CarStream {
     }
 
     /// The next piece of the body, or `None` when `stall` fires first.
-    async fn read(&mut self, stall: std::pin::Pin<&mut Delay>) -> Option<Option<Result<Vec<u8>, String>>> {
+    async fn read(&mut self, stall: std::pin::Pin<&mut Delay>) -> Option<Option<Result<Uint8Array, String>>> {
         match select(std::pin::pin!(self.body.next()), stall).await {
             Either::Left((piece, _)) => Some(piece),
             Either::Right(_) => None,
         }
+    }
+
+    /// Parses a piece of the body: copied once, from JavaScript into the CAR reader's buffer.
+    fn feed(&mut self, piece: Uint8Array) {
+        self.reader.push_with(piece.length() as usize, |dst| piece.copy_to(dst));
+        self.body.give_back(piece);
     }
 
     /// `want`'s block if the stream has it (read ahead up to it), verified; `Err` says why the
@@ -432,7 +439,7 @@ impl CarStream {
                     return Ok(None);
                 }
                 Ok(None) => match self.read(stall.as_mut()).await {
-                    Some(Some(Ok(chunk))) => self.reader.push(&chunk),
+                    Some(Some(Ok(piece))) => self.feed(piece),
                     Some(None) => self.reader.close(),
                     Some(Some(Err(e))) => {
                         self.kill();

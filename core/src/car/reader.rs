@@ -53,11 +53,26 @@ impl CarReader {
 
     /// Adds the next bytes of the file.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.drop_consumed();
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Adds the next `len` bytes of the file, written by `fill` straight into the reader's
+    /// buffer: bytes held elsewhere (in JavaScript, behind a Wasm boundary) are copied once.
+    pub fn push_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        self.drop_consumed();
+        let at = self.buf.len();
+        self.buf.resize(at + len, 0);
+        fill(&mut self.buf[at..]);
+    }
+
+    /// Forgets the bytes already parsed once they are at least half the buffer, so moving the
+    /// rest down costs no more than the bytes pushed since.
+    fn drop_consumed(&mut self) {
         if self.start > 0 && self.start * 2 >= self.buf.len() {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
     }
 
     /// Says no more bytes will come.
@@ -267,7 +282,7 @@ mod tests {
     fn any_push_split_gives_the_same_events() {
         let bytes = std::fs::read(format!("{}/../../shared/fixtures/go-car-v2/sample-wrapped-v2.car", env!("CARGO_MANIFEST_DIR"))).unwrap();
         let (_, whole) = read_all(&bytes).unwrap();
-        for step in [1, 7, 4096] {
+        for (step, filled) in [(1, false), (7, true), (4096, false), (4096, true)] {
             let mut r = CarReader::new();
             let mut got = Vec::new();
             let mut parts = bytes.chunks(step);
@@ -277,6 +292,7 @@ mod tests {
                     Some(Event::End) => break,
                     Some(Event::Header { .. }) => {}
                     None => match parts.next() {
+                        Some(p) if filled => r.push_with(p.len(), |dst| dst.copy_from_slice(p)),
                         Some(p) => r.push(p),
                         None => r.close(),
                     },
