@@ -36,7 +36,9 @@ export async function pack (wasm, input, options, hooks) {
   const src = source(input, options)
   const heapStart = wasm.heapSize()
   const packer = construct(() => new wasm.Packer(wasmOptions(options), src.kind === 'tree'))
-  const state = { parts: [], bytesRead: 0, shards: 0, previous: Promise.resolve() }
+  // `gather`: the buffer a shard is gathered into to hash it, kept for the next shard (a fresh
+  // 100 MB buffer costs its page faults and zeroing each time).
+  const state = { parts: [], bytesRead: 0, shards: 0, previous: Promise.resolve(), gather: { buf: null } }
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
 
   // `leaf`: the bytes a number in the events stands for (a leaf hashed here, kept out of Wasm).
@@ -53,7 +55,7 @@ export async function pack (wasm, input, options, hooks) {
         state.parts = []
         await state.previous
         throwIfAborted(signal)
-        const done = finishShard(wasm, ev, parts, options, hooks.sha256).then(hooks.shard)
+        const done = finishShard(wasm, ev, parts, options, hooks.sha256, state.gather).then(hooks.shard)
         done.catch(() => {})
         state.previous = done
         state.shards++
@@ -134,8 +136,10 @@ function wasmOptions (o) {
 }
 
 /** The shard as a Blob, with the CID of its bytes (and its piece when asked), both computed from
- * the parts still in memory: nothing is read back from the Blob. */
-async function finishShard (wasm, end, parts, options, sha256) {
+ * the parts still in memory: nothing is read back from the Blob. `gather.buf` is reused: shards
+ * are finished one at a time, and both crypto.subtle and Blob copy it before this returns a
+ * promise. */
+async function finishShard (wasm, end, parts, options, sha256, gather) {
   const all = [end.header, ...parts, end.trailer]
   const shard = { index: end.index, blob: null, size: end.size, cid: '', roots: end.roots, blocks: end.blocks, last: end.last }
   if (options.piece) {
@@ -150,7 +154,8 @@ async function finishShard (wasm, end, parts, options, sha256) {
     shard.blob = new Blob(all, { type: CAR_TYPE })
   } else if (subtle && end.size <= SUBTLE_MAX) {
     // crypto.subtle takes one buffer: gather the parts into it (the Blob is made from it too).
-    const buf = new Uint8Array(end.size)
+    if ((gather.buf?.byteLength ?? 0) < end.size) gather.buf = new Uint8Array(end.size)
+    const buf = gather.buf.subarray(0, end.size)
     let at = 0
     for (const p of all) {
       buf.set(p, at)
@@ -158,8 +163,9 @@ async function finishShard (wasm, end, parts, options, sha256) {
     }
     all.length = 0
     parts.length = 0
-    shard.cid = wasm.carCidFromDigest(new Uint8Array(await subtle.digest('SHA-256', buf)))
+    const digest = subtle.digest('SHA-256', buf)
     shard.blob = new Blob([buf], { type: CAR_TYPE })
+    shard.cid = wasm.carCidFromDigest(new Uint8Array(await digest))
   } else {
     const h = new wasm.CarCid()
     for (const p of all) h.update(p)
