@@ -1,13 +1,11 @@
 // Turning what people pass to `pack` into one file or a tree of entries, and any content into an
-// async iterable of Uint8Array slices that never holds a whole file: Blobs are read with
-// Blob.slice, so files of 4 GiB and more work.
+// async iterable of Uint8Array slices that never holds a whole file: Blobs are read as streams a
+// slice at a time, so files of 4 GiB and more work.
 
 import { CarportError } from './errors.js'
 
 /** Bytes handed on at a time (one slice in flight while the previous one is packed). */
 export const SLICE = 4 << 20
-/** A Blob is read as a stream of slices of this size. */
-const STREAM_SLICE = 64 << 20
 /** Stream chunks are gathered up to this size before they are handed on. */
 const GATHER = 1 << 20
 
@@ -156,11 +154,19 @@ export async function * slices (content, max = SLICE) {
 
 async function * blobSlices (content, max) {
   if (typeof content.stream === 'function') {
-    // Blob.slice(...).stream(): Chromium reads a Blob's stream several times faster than
-    // slice().arrayBuffer() calls (~860 against ~290 MB/s for 4 MiB slices, headless here).
-    for (let off = 0; off < content.size; off += STREAM_SLICE) {
-      yield * coalesce(content.slice(off, Math.min(off + STREAM_SLICE, content.size)).stream(), max)
+    // Blob.stream(): Chromium reads a Blob's stream several times faster than slice().arrayBuffer()
+    // calls, and a BYOB reader of it, which fills whole slices, several times faster again than
+    // the default reader, whose small chunks must be gathered (~290, ~650 and 1000–3000 MB/s
+    // here).
+    const stream = content.stream()
+    let reader
+    try {
+      reader = stream.getReader({ mode: 'byob' })
+    } catch {
+      yield * coalesce(stream, max)
+      return
     }
+    yield * filledSlices(reader, max)
     return
   }
   let next = content.size > 0 ? content.slice(0, Math.min(max, content.size)).arrayBuffer() : null
@@ -169,6 +175,38 @@ async function * blobSlices (content, max) {
     const end = off + max
     next = end < content.size ? content.slice(end, Math.min(end + max, content.size)).arrayBuffer() : null
     yield new Uint8Array(buf)
+  }
+}
+
+/** Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own; the
+ * next slice is read while the current one is packed. */
+async function * filledSlices (reader, max) {
+  const fill = async () => {
+    let buf = new ArrayBuffer(max)
+    let filled = 0
+    while (filled < max) {
+      const { done, value } = await reader.read(new Uint8Array(buf, filled, max - filled))
+      if (value) buf = value.buffer
+      if (done) break
+      filled += value.byteLength
+    }
+    return new Uint8Array(buf, 0, filled)
+  }
+  let next = fill()
+  try {
+    for (;;) {
+      const slice = await next
+      next = slice.byteLength === max ? fill() : null
+      if (slice.byteLength > 0) yield slice
+      if (!next) return
+    }
+  } finally {
+    if (next) {
+      next.catch(() => {})
+      await reader.cancel().catch(() => {})
+    } else {
+      reader.releaseLock()
+    }
   }
 }
 
