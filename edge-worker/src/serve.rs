@@ -64,10 +64,28 @@ impl Fail {
 pub struct Feed {
     src: Rc<Sources>,
     car: Option<CarStream>,
-    /// The CAR request (path and query) to make of the upstreams when a block is first missing.
-    car_req: Option<String>,
-    /// The CAR request was made (once per response: a failed one is not repeated).
-    asked: bool,
+    car_req: CarRequest,
+}
+
+/// The CAR request (path and query) a feed makes of the upstreams when a block is first missing:
+/// once per response, a failed one is not repeated.
+enum CarRequest {
+    None,
+    Ready(String),
+    Made,
+}
+
+impl CarRequest {
+    /// The request to make now, if one is ready: from here on it counts as made.
+    fn make(&mut self) -> Option<String> {
+        match std::mem::replace(self, CarRequest::Made) {
+            CarRequest::Ready(tail) => Some(tail),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 /// The CAR request of the entity at `rest` under `cid` (with `entity-bytes` when given).
@@ -81,13 +99,13 @@ pub fn entity_car(cid: &Cid, rest: &[String], bytes: Option<String>) -> String {
 
 impl Feed {
     pub fn new(src: Rc<Sources>, car_req: Option<String>) -> Self {
-        Feed { src, car: None, car_req, asked: false }
+        Feed { src, car: None, car_req: car_req.map_or(CarRequest::None, CarRequest::Ready) }
     }
 
     /// Sets the CAR request to make if a block turns out to be missing, until one is made.
     pub fn aim(&mut self, car_req: String) {
-        if !self.asked {
-            self.car_req = Some(car_req);
+        if !matches!(self.car_req, CarRequest::Made) {
+            self.car_req = CarRequest::Ready(car_req);
         }
     }
 
@@ -113,8 +131,7 @@ impl Feed {
         if let Some(b) = self.src.local(cid, &mut reasons).await {
             return Ok(b);
         }
-        if let Some(tail) = self.car_req.take().filter(|_| !self.asked) {
-            self.asked = true;
+        if let Some(tail) = self.car_req.make() {
             match self.src.open_car(&tail).await {
                 Some(mut car) => {
                     let got = car.take(cid).await;

@@ -51,17 +51,12 @@ impl BlockMemory {
 
     /// A copy of the block, if held; it becomes the most recently used.
     pub fn get(&mut self, cid: &Cid) -> Option<Vec<u8>> {
-        let stamp = self.tick();
-        let (data, used) = self.blocks.get_mut(cid)?;
-        self.order.remove(used);
-        *used = stamp;
-        self.order.insert(stamp, *cid);
-        Some(data.clone())
+        self.touch(cid).then(|| self.blocks[cid].0.clone())
     }
 
     /// Keeps a verified block, if it is a structure block that fits.
     pub fn keep(&mut self, cid: &Cid, data: &[u8]) {
-        if !self.wants(cid, data.len()) || self.get(cid).is_some() {
+        if !self.wants(cid, data.len()) || self.touch(cid) {
             return;
         }
         let stamp = self.tick();
@@ -69,6 +64,16 @@ impl BlockMemory {
         self.order.insert(stamp, *cid);
         self.bytes += data.len();
         self.evict();
+    }
+
+    /// Makes a held block the most recently used; false when it is not held.
+    fn touch(&mut self, cid: &Cid) -> bool {
+        let stamp = self.tick();
+        let Some((_, used)) = self.blocks.get_mut(cid) else { return false };
+        self.order.remove(used);
+        *used = stamp;
+        self.order.insert(stamp, *cid);
+        true
     }
 
     fn tick(&mut self) -> u64 {

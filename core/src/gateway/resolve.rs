@@ -107,16 +107,19 @@ pub struct Resolver {
 
 /// Decodes a dag-pb block holding UnixFS data.
 pub fn decode_unixfs(cid: &Cid, bytes: &[u8]) -> Result<(PbNode, Data), ResolveError> {
-    let bad = |source| ResolveError::Decode { cid: *cid, source };
-    let pb = PbNode::decode(bytes).map_err(bad)?;
-    let data = Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)?;
+    let pb = PbNode::decode(bytes).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
+    let data = unixfs_data(cid, pb.data.as_deref())?;
     Ok((pb, data))
 }
 
 /// Reads a dag-pb block holding UnixFS data, handing its links to `each` (see [`PbNode::visit`]).
 pub fn visit_unixfs<'a>(cid: &Cid, bytes: &'a [u8], each: impl FnMut(PbLinkRef<'a>)) -> Result<Data, ResolveError> {
+    let data = PbNode::visit(bytes, each).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
+    unixfs_data(cid, data)
+}
+
+fn unixfs_data(cid: &Cid, data: Option<&[u8]>) -> Result<Data, ResolveError> {
     let bad = |source| ResolveError::Decode { cid: *cid, source };
-    let data = PbNode::visit(bytes, each).map_err(bad)?;
     Data::decode(data.ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)
 }
 
@@ -233,26 +236,18 @@ impl Resolver {
                         named = Some(l.hash);
                     }
                 })?;
-                match data.kind {
-                    NodeType::Directory => {
-                        self.path_blocks.push(Block { cid, data: bytes });
-                        match named {
-                            Some(child) => {
-                                self.enter(child);
-                                Ok(())
-                            }
-                            None => Err(self.not_found(cid)),
-                        }
+                let shard = match data.kind {
+                    NodeType::HamtShard => Some(decode_unixfs(&cid, &bytes)?),
+                    _ => None,
+                };
+                self.path_blocks.push(Block { cid, data: bytes });
+                match (data.kind, named, shard) {
+                    (NodeType::Directory, Some(child), _) => {
+                        self.enter(child);
+                        Ok(())
                     }
-                    NodeType::HamtShard => {
-                        let (pb, data) = decode_unixfs(&cid, &bytes)?;
-                        self.path_blocks.push(Block { cid, data: bytes });
-                        self.hamt(cid, &pb, &data, 0)
-                    }
-                    _ => {
-                        self.path_blocks.push(Block { cid, data: bytes });
-                        Err(self.not_found(cid))
-                    }
+                    (NodeType::HamtShard, _, Some((pb, data))) => self.hamt(cid, &pb, &data, 0),
+                    _ => Err(self.not_found(cid)),
                 }
             }
             DAG_CBOR => {
