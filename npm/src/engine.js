@@ -4,7 +4,8 @@
 // Blobs and streams and the Wasm module, a slice at a time.
 
 import { CarportError, fromWasm, throwIfAborted } from './errors.js'
-import { SLICE, carList, leaves, slices, source } from './input.js'
+import { Gather } from './gather.js'
+import { SLICE, carList, leafSliceSize, leaves, slices, source } from './input.js'
 
 /** Bytes handed to the Wasm module per call: bounds the Wasm heap whatever the input. */
 const WRITE = 1 << 20
@@ -12,8 +13,13 @@ const WRITE = 1 << 20
  * are hashed in Wasm slice by slice. */
 const SUBTLE_MAX = 256 << 20
 const CAR_TYPE = 'application/vnd.ipld.car'
-/** Leaves being hashed by crypto.subtle at once (it hashes off this thread, on several cores). */
+/** Leaves given to crypto.subtle before the first is awaited. */
 const LEAVES_AHEAD = 8
+/** core's default shard size (`carport_core::shard::DEFAULT_SHARD_SIZE`). */
+const DEFAULT_SHARD_SIZE = 100_000_000
+/** In `parts`, a leaf whose bytes were gathered and not kept (the shard Blob is then made from
+ * the gathered buffer). */
+const GATHERED = Symbol('gathered')
 
 const subtle = globalThis.crypto?.subtle
 
@@ -36,26 +42,40 @@ export async function pack (wasm, input, options, hooks) {
   const src = source(input, options)
   const heapStart = wasm.heapSize()
   const packer = construct(() => new wasm.Packer(wasmOptions(options), src.kind === 'tree'))
-  // `gather`: the buffer a shard is gathered into to hash it, kept for the next shard (a fresh
-  // 100 MB buffer costs its page faults and zeroing each time).
-  const state = { parts: [], bytesRead: 0, shards: 0, previous: Promise.resolve(), gather: { buf: null } }
+  // `gather`: when crypto.subtle hashes the shards, each is gathered into one buffer as it is made.
+  // `parts`: what the shard Blob is made of, when not of the gathered buffer.
+  const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE
+  const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize) : null
+  const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve() }
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
 
-  // `leaf`: the bytes a number in the events stands for (a leaf hashed here, kept out of Wasm).
-  const out = async (events, leaf) => {
+  // `leaf`: the bytes a number in the events stands for (a leaf hashed here, kept out of Wasm);
+  // `ref`: the slice of the input File they were read from, which the shard Blob can take
+  // instead of a copy.
+  const out = async (events, leaf, ref) => {
     for (const ev of events) {
       if (ev instanceof Uint8Array) {
         state.parts.push(ev)
+        gather?.push(ev)
       } else if (typeof ev === 'number') {
-        state.parts.push(leaf)
+        if (gather) {
+          gather.push(leaf)
+          state.parts.push(ref ?? GATHERED)
+          if (!ref) state.gathered++
+        } else {
+          state.parts.push(leaf)
+        }
       } else {
         // A shard closed. Its CID (and piece) are computed from its final bytes while packing
         // goes on; at most one shard waits for them.
-        const parts = state.parts
+        const parts = state.gathered ? null : state.parts
         state.parts = []
+        state.gathered = 0
         await state.previous
         throwIfAborted(signal)
-        const done = finishShard(wasm, ev, parts, options, hooks.sha256, state.gather).then(hooks.shard)
+        const done = (gather
+          ? finishGathered(wasm, ev, gather.take(ev.header, ev.trailer), parts, options)
+          : finishShard(wasm, ev, parts, options, hooks.sha256)).then(hooks.shard)
         done.catch(() => {})
         state.previous = done
         state.shards++
@@ -67,16 +87,27 @@ export async function pack (wasm, input, options, hooks) {
   const writeLeaves = async (content, size) => {
     const inflight = []
     let settled = 0
-    const settle = async ({ leaf, digest }) => {
+    const settle = async ({ leaf, ref, digest }) => {
       const sha256 = new Uint8Array(await digest)
       throwIfAborted(signal)
-      await out(call(() => packer.hashedLeaf(sha256, leaf.byteLength, leaf.byteLength <= 64 ? leaf : undefined)), leaf)
+      await out(call(() => packer.hashedLeaf(sha256, leaf.byteLength, leaf.byteLength <= 64 ? leaf : undefined)), leaf, ref)
+      // Gathered, the leaf's bytes are no longer needed; the slice it ended is read into again
+      // (leaves settle in order, so the slice's other leaves are done too).
+      if (gather && leaf.byteOffset + leaf.byteLength === sliceSize && leaf.buffer.byteLength === sliceSize && spare.length < 2) spare.push(leaf.buffer)
       state.bytesRead += leaf.byteLength
       if (++settled % 4 === 0) progress()
     }
-    for await (const leaf of leaves(content, size)) {
+    // A File's bytes stay where they are: the shard Blob takes slices of it (a Blob made in
+    // memory would have its slices copied, so it is not sliced).
+    const file = gather && typeof File !== 'undefined' && content instanceof File ? content : null
+    let at = 0
+    const sliceSize = leafSliceSize(size)
+    const spare = []
+    for await (const leaf of leaves(content, size, spare)) {
       throwIfAborted(signal)
-      inflight.push({ leaf, digest: subtle.digest('SHA-256', leaf) })
+      const ref = file?.slice(at, at + leaf.byteLength)
+      at += leaf.byteLength
+      inflight.push({ leaf, ref, digest: subtle.digest('SHA-256', leaf) })
       if (inflight.length >= LEAVES_AHEAD) await settle(inflight.shift())
     }
     while (inflight.length) await settle(inflight.shift())
@@ -135,45 +166,57 @@ function wasmOptions (o) {
   return out
 }
 
-/** The shard as a Blob, with the CID of its bytes (and its piece when asked), both computed from
- * the parts still in memory: nothing is read back from the Blob. `gather.buf` is reused: shards
- * are finished one at a time, and both crypto.subtle and Blob copy it before this returns a
- * promise. */
-async function finishShard (wasm, end, parts, options, sha256, gather) {
-  const all = [end.header, ...parts, end.trailer]
-  const shard = { index: end.index, blob: null, size: end.size, cid: '', roots: end.roots, blocks: end.blocks, last: end.last }
-  if (options.piece) {
-    const piece = new wasm.Piece()
-    for (const p of all) piece.update(p)
-    shard.piece = piece.finish()
+/** What `pack` hands out for a shard: its Blob and CID (and piece), and where it sits. */
+function shardOf (end, blob) {
+  if (blob.size !== end.size) throw new CarportError(`shard ${end.index} is ${blob.size} bytes, expected ${end.size}`, { code: 'Internal' })
+  return { index: end.index, blob, size: end.size, cid: '', roots: end.roots, blocks: end.blocks, last: end.last }
+}
+
+/** The piece CID of a shard's bytes, fed to Wasm a slice at a time (the heap stays flat). */
+function pieceOf (wasm, parts) {
+  const piece = new wasm.Piece()
+  try {
+    for (const p of parts) {
+      for (let off = 0; off < p.byteLength; off += WRITE) piece.update(p.subarray(off, off + WRITE))
+    }
+    return piece.finish()
+  } finally {
     piece.free()
   }
+}
+
+/**
+ * A shard gathered into one buffer (`bytes`, reused for the next shard once this returns a
+ * promise): crypto.subtle copies it before it returns. The Blob is made of `parts` (the small CAR
+ * bytes and slices of the input File) when they are all there, else of the buffer.
+ */
+async function finishGathered (wasm, end, bytes, parts, options) {
+  const shard = shardOf(end, new Blob(parts ? [end.header, ...parts, end.trailer] : [bytes], { type: CAR_TYPE }))
+  if (options.piece) shard.piece = pieceOf(wasm, [bytes])
+  const digest = subtle.digest('SHA-256', bytes)
+  shard.cid = wasm.carCidFromDigest(new Uint8Array(await digest))
+  return shard
+}
+
+/** A shard from its parts in memory: hashed by the platform's streaming SHA-256 (`sha256`,
+ * Node's node:crypto), or by Wasm slice by slice when crypto.subtle cannot take it in one. */
+async function finishShard (wasm, end, parts, options, sha256) {
+  const all = [end.header, ...parts, end.trailer]
+  const shard = shardOf(end, new Blob(all, { type: CAR_TYPE }))
+  if (options.piece) shard.piece = pieceOf(wasm, all)
   if (sha256) {
-    // The platform's native streaming SHA-256 (Node): no copy.
     shard.cid = wasm.carCidFromDigest(await sha256(all))
-    shard.blob = new Blob(all, { type: CAR_TYPE })
-  } else if (subtle && end.size <= SUBTLE_MAX) {
-    // crypto.subtle takes one buffer: gather the parts into it (the Blob is made from it too).
-    if ((gather.buf?.byteLength ?? 0) < end.size) gather.buf = new Uint8Array(end.size)
-    const buf = gather.buf.subarray(0, end.size)
-    let at = 0
-    for (const p of all) {
-      buf.set(p, at)
-      at += p.byteLength
-    }
-    all.length = 0
-    parts.length = 0
-    const digest = subtle.digest('SHA-256', buf)
-    shard.blob = new Blob([buf], { type: CAR_TYPE })
-    shard.cid = wasm.carCidFromDigest(new Uint8Array(await digest))
   } else {
     const h = new wasm.CarCid()
-    for (const p of all) h.update(p)
-    shard.cid = h.finish()
-    h.free()
-    shard.blob = new Blob(all, { type: CAR_TYPE })
+    try {
+      for (const p of all) {
+        for (let off = 0; off < p.byteLength; off += WRITE) h.update(p.subarray(off, off + WRITE))
+      }
+      shard.cid = h.finish()
+    } finally {
+      h.free()
+    }
   }
-  if (shard.blob.size !== end.size) throw new CarportError(`shard ${end.index} is ${shard.blob.size} bytes, expected ${end.size}`, { code: 'Internal' })
   return shard
 }
 

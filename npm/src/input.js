@@ -136,12 +136,14 @@ function mtimeOf (m) {
 
 /**
  * The bytes of `content` as Uint8Array slices of at most `max` bytes. Blobs are read slice by
- * slice with the next read started before the current slice is handed out.
+ * slice with the next read started before the current slice is handed out, into buffers taken
+ * from `spare` when it has one (ArrayBuffers of `max` bytes the caller is done with: a fresh
+ * buffer costs a page fault per 4 KiB).
  */
-export async function * slices (content, max = SLICE) {
+export async function * slices (content, max = SLICE, spare = []) {
   if (isBlob(content)) {
     try {
-      yield * blobSlices(content, max)
+      yield * blobSlices(content, max, spare)
     } catch (e) {
       if (e?.name === 'AbortError') throw e
       // Chromium fails the read of a File changed or removed on disk since it was picked.
@@ -152,7 +154,7 @@ export async function * slices (content, max = SLICE) {
   yield * otherSlices(content, max)
 }
 
-async function * blobSlices (content, max) {
+async function * blobSlices (content, max, spare) {
   if (typeof content.stream === 'function') {
     // Blob.stream(): Chromium reads a Blob's stream several times faster than slice().arrayBuffer()
     // calls, and a BYOB reader of it, which fills whole slices, several times faster again than
@@ -166,7 +168,7 @@ async function * blobSlices (content, max) {
       yield * coalesce(stream, max)
       return
     }
-    yield * filledSlices(reader, max)
+    yield * filledSlices(reader, max, spare)
     return
   }
   let next = content.size > 0 ? content.slice(0, Math.min(max, content.size)).arrayBuffer() : null
@@ -180,9 +182,9 @@ async function * blobSlices (content, max) {
 
 /** Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own; the
  * next slice is read while the current one is packed. */
-async function * filledSlices (reader, max) {
+async function * filledSlices (reader, max, spare) {
   const fill = async () => {
-    let buf = new ArrayBuffer(max)
+    let buf = spare.pop() ?? new ArrayBuffer(max)
     let filled = 0
     while (filled < max) {
       const { done, value } = await reader.read(new Uint8Array(buf, filled, max - filled))
@@ -241,14 +243,17 @@ async function * otherSlices (content, max) {
   throw new TypeError('carport: file content must be a Blob, Uint8Array, ArrayBuffer, string, ReadableStream or (async) iterable of Uint8Array')
 }
 
+/** The size of the slices `leaves(content, size)` cuts its leaves from. */
+export const leafSliceSize = (size) => Math.max(SLICE, size)
+
 /**
  * The bytes of `content` cut into leaves of exactly `size` bytes (the last one shorter, none
- * empty). Slices that hold whole leaves are cut without copying.
+ * empty). Slices that hold whole leaves are cut without copying; `spare` is passed to `slices`.
  */
-export async function * leaves (content, size) {
+export async function * leaves (content, size, spare) {
   let buf = null
   let len = 0
-  for await (const s of slices(content, Math.max(SLICE, size))) {
+  for await (const s of slices(content, leafSliceSize(size), spare)) {
     let at = 0
     if (len === 0) {
       for (; s.byteLength - at >= size; at += size) yield s.subarray(at, at + size)

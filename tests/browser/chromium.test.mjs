@@ -63,6 +63,23 @@ describe('carport and ipfs-car in the same page', () => {
     })
   }
 
+  test('a File in shards: same root and blocks as ipfs-car, each shard\'s CID that of its bytes', async () => {
+    const r = await page.evaluate(async () => {
+      const { bytes, ipfsCarPack, blocksOf, sameBlocks } = await import('/pages/helpers.js')
+      const file = new File([bytes(9 * 1048576 + 5, 3)], 'nine.bin')
+      const theirs = await ipfsCarPack(file)
+      const ours = await carport.pack(file, { profile: 'ipfs-car', shardSize: 2_500_000 }).collect()
+      const compared = sameBlocks(await blocksOf(...ours.shards.map((s) => s.blob)), await blocksOf(theirs.car))
+      const reread = await Promise.all(ours.shards.map((s) => carport.carCid(s.blob)))
+      return { ours: ours.root, theirs: theirs.root, compared, cids: ours.shards.map((s) => s.cid), reread, sizes: ours.shards.map((s) => [s.size, s.blob.size]) }
+    })
+    assert.equal(r.ours, r.theirs)
+    assert.ok(r.compared.blocks >= 10, JSON.stringify(r.compared))
+    assert.ok(r.cids.length >= 4)
+    assert.deepEqual(r.reread, r.cids)
+    assert.ok(r.sizes.every(([size, blob]) => size === blob && size <= 2_500_000), JSON.stringify(r.sizes))
+  })
+
   test('a folder of files: same root, same bytes for every block', async () => {
     const r = await page.evaluate(async () => {
       const { bytes, ipfsCarPack, blocksOf, sameBlocks } = await import('/pages/helpers.js')
@@ -99,8 +116,12 @@ describe('a folder through <input webkitdirectory>', () => {
         const job = carport.pack(input.files, { profile })
         const { root, shards } = await job.collect()
         const listed = await carport.ls(shards)
-        return { root, paths, listed: listed.map((e) => e.path) }
+        // The shards take slices of the picked Files, not copies: each shard's bytes, read back,
+        // hash to the CID it was given.
+        const reread = await Promise.all(shards.map((s) => carport.carCid(s.blob)))
+        return { root, paths, listed: listed.map((e) => e.path), cids: shards.map((s) => s.cid), reread }
       }, profile)
+      assert.deepEqual(r.reread, r.cids)
       assert.ok(r.paths.includes('picked/sub/deeper/c.txt'), r.paths.join())
       assert.equal(r.root, want)
       assert.ok(r.listed.includes('sub/deeper/c.txt'))
