@@ -38,7 +38,7 @@ export class Upstream {
     this.blocks = new Map() // multihash hex → {cid, bytes}
     this.mode = { mode: 'honest' }
     this.dns = new Map()
-    this.stats = { raw: 0, car: 0, dns: 0 }
+    this.stats = { raw: 0, car: 0, dns: 0, connections: 0 }
     this.carRequests = [] // path and query of each CAR request, in order
     this.statics = new Map()
     this.decoded = new Map() // multihash hex → decoded dag-pb node (the benchmark asks often)
@@ -304,6 +304,7 @@ export class Upstream {
       })
     })
     this.server.keepAliveTimeout = 60_000
+    this.server.on('connection', () => { this.stats.connections++ })
     return new Promise((resolve) => this.server.listen(port, '127.0.0.1', () => {
       this.port = this.server.address().port
       this.url = `http://127.0.0.1:${this.port}`

@@ -32,6 +32,21 @@ export function lying (world) {
   })
 
   describe('lying upstreams', () => {
+    test('upstream connections are kept and reused, not opened per request', async () => {
+      const roots = []
+      for (let i = 0; i < 20; i++) {
+        const { root, car } = pack(3000 + i)
+        await world.a.addCar(car)
+        roots.push(root)
+      }
+      const before = { ...world.a.stats }
+      for (const root of roots) assert.equal((await get(`/ipfs/${root}`)).status, 200)
+      const asked = world.a.stats.car + world.a.stats.raw - before.car - before.raw
+      const opened = world.a.stats.connections - before.connections
+      assert.ok(asked >= 20, `upstream asked ${asked} times`)
+      assert.ok(opened <= 4, `${opened} connections opened for ${asked} upstream requests`)
+    })
+
     test('wrong bytes from the only upstream that has the block: 502 naming the CID', async () => {
       const { root, car } = pack(3000)
       await world.a.addCar(car)
