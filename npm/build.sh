@@ -21,6 +21,12 @@ rm -rf "$out.tmp" && mkdir -p "$out.tmp"
 "$bindgen" --target web --out-dir "$out.tmp" --out-name carport_wasm --no-typescript \
   target/wasm32-unknown-unknown/wasm-release/carport_wasm.wasm
 
+# The compiled module, so the page can compile it once and hand it to each worker it starts:
+# wasm-bindgen keeps it in a module variable and does not export it.
+glue=$out.tmp/carport_wasm.js
+grep -q '^let wasmModule, wasmInstance, wasm;$' "$glue" || { echo "build.sh: the wasm-bindgen glue changed; update the compiledModule export" >&2; exit 1; }
+printf '\n/** carport: the compiled WebAssembly.Module once initialised, to hand to workers. */\nexport function compiledModule () { return wasmModule }\n' >> "$glue"
+
 wasm=$out.tmp/carport_wasm_bg.wasm
 if [ "${CARPORT_WASM_OPT:-1}" != 0 ]; then
   [ -d npm/node_modules/binaryen ] || (cd npm && npm ci --no-audit --no-fund)
