@@ -178,7 +178,7 @@ export class CarportError extends Error {
    * 'HashMismatch' | 'MissingBlock' | 'TruncatedBlock' | 'Truncated' | 'CarHeader' | 'CarVersion' |
    * 'SectionTooLarge' | 'BadCid' | 'CarIndex' | 'UnsupportedHash' | 'Decode' | 'NoRoots' |
    * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' |
-   * 'NotReadable' (a File that changed or went away after it was picked) | …
+   * 'NotReadable' (a File that changed or went away after it was picked, or a Blob the browser no longer holds) | …
    */
   code: string
   /** The block at fault. */

@@ -146,8 +146,13 @@ export async function * slices (content, max = SLICE, spare = []) {
       yield * blobSlices(content, max, spare)
     } catch (e) {
       if (e?.name === 'AbortError') throw e
-      // Chromium fails the read of a File changed or removed on disk since it was picked.
-      throw new CarportError(`cannot read ${content.name ? `"${content.name}"` : 'the Blob'}: it changed or went away after it was picked (${e?.message ?? e})`, { code: 'NotReadable' })
+      // Chromium fails the read of a File changed or removed on disk since it was picked, and of
+      // a Blob in memory it had no room to keep (a private window keeps every Blob in memory, a
+      // few hundred MB in all).
+      const why = content.name
+        ? `"${content.name}": it changed or went away after it was picked`
+        : 'the Blob: the browser no longer holds its bytes (Blob storage full, as in a private window?)'
+      throw new CarportError(`cannot read ${why} (${e?.message ?? e})`, { code: 'NotReadable' })
     }
     return
   }
