@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
 
-import { bytes } from './gen.mjs'
+import { bytes } from './pages/bytes.js'
 import { build, serve } from './serve.mjs'
 
 const BIN = process.env.CARPORT_BIN ?? new URL('../../target/release/carport', import.meta.url).pathname

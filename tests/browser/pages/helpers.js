@@ -1,19 +1,8 @@
-// Helpers the test pages share: deterministic bytes (the same generator as the Node side's
-// gen.mjs), ipfs-car packing, and reading a CAR's blocks with @ipld/car.
+// Helpers the test pages share: deterministic bytes (bytes.js, which the Node side uses too),
+// ipfs-car packing, and reading a CAR's blocks with @ipld/car.
 import * as ipfsCar from '/bundle/ipfs-car.js'
 
-/** xorshift32 bytes; equal to gen.mjs's bytes(len, seed). */
-export function bytes (len, seed = 1) {
-  const out = new Uint8Array(len)
-  let x = Math.imul(seed, 2654435761) >>> 0 || 1
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    out[i] = x & 255
-  }
-  return out
-}
+export { bytes } from './bytes.js'
 
 /** ipfs-car's CAR of a Blob (createFileEncoderStream) or of entries (createDirectoryEncoderStream). */
 export async function ipfsCarPack (input) {

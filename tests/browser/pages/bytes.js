@@ -1,4 +1,5 @@
-// Deterministic test bytes, the same as pages/helpers.js's.
+// Deterministic test bytes (xorshift32), different per seed: one generator for the test pages
+// and the Node side that writes the same files for the CLI.
 export function bytes (len, seed = 1) {
   const out = new Uint8Array(len)
   let x = Math.imul(seed, 2654435761) >>> 0 || 1
