@@ -82,8 +82,8 @@ export async function pack (wasm, input, options, hooks) {
       }
     }
   }
-  // Fixed-size raw leaves are hashed with crypto.subtle (native SHA-256, off this thread and in
-  // parallel) and never copied into Wasm; core builds the tree from their digests.
+  // Fixed-size raw leaves are hashed with crypto.subtle (native SHA-256, 3-5x Wasm's from 64 KiB
+  // up) and never copied into Wasm; core builds the tree from their digests.
   const writeLeaves = async (content, size) => {
     const inflight = []
     let settled = 0
