@@ -5,7 +5,7 @@
 
 import { CarportError, fromWasm, throwIfAborted } from './errors.js'
 import { Gather } from './gather.js'
-import { SLICE, carList, leafSliceSize, leaves, slices, source } from './input.js'
+import { SLICE, carList, leaves, reuseSlice, slices, source } from './input.js'
 
 /** Bytes handed to the Wasm module per call: bounds the Wasm heap whatever the input. */
 const WRITE = 1 << 20
@@ -91,9 +91,8 @@ export async function pack (wasm, input, options, hooks) {
       const sha256 = new Uint8Array(await digest)
       throwIfAborted(signal)
       await out(call(() => packer.hashedLeaf(sha256, leaf.byteLength, leaf.byteLength <= 64 ? leaf : undefined)), leaf, ref)
-      // Gathered, the leaf's bytes are no longer needed; the slice it ended is read into again
-      // (leaves settle in order, so the slice's other leaves are done too).
-      if (gather && leaf.byteOffset + leaf.byteLength === sliceSize && leaf.buffer.byteLength === sliceSize && spare.length < 2) spare.push(leaf.buffer)
+      // Gathered, the leaf's bytes are no longer needed (leaves settle in order).
+      if (gather) reuseSlice(spare, leaf, size)
       state.bytesRead += leaf.byteLength
       if (++settled % 4 === 0) progress()
     }
@@ -101,7 +100,6 @@ export async function pack (wasm, input, options, hooks) {
     // memory would have its slices copied, so it is not sliced).
     const file = gather && typeof File !== 'undefined' && content instanceof File ? content : null
     let at = 0
-    const sliceSize = leafSliceSize(size)
     const spare = []
     for await (const leaf of leaves(content, size, spare)) {
       throwIfAborted(signal)

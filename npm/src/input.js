@@ -185,8 +185,8 @@ async function * blobSlices (content, max, spare) {
   }
 }
 
-/** Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own; the
- * next slice is read while the current one is packed. */
+/** Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own (taken
+ * from `spare` when it has one); the next slice is read while the current one is packed. */
 async function * filledSlices (reader, max, spare) {
   const fill = async () => {
     let buf = spare.pop() ?? new ArrayBuffer(max)
@@ -248,9 +248,6 @@ async function * otherSlices (content, max) {
   throw new TypeError('carport: file content must be a Blob, Uint8Array, ArrayBuffer, string, ReadableStream or (async) iterable of Uint8Array')
 }
 
-/** The size of the slices `leaves(content, size)` cuts its leaves from. */
-export const leafSliceSize = (size) => Math.max(SLICE, size)
-
 /**
  * The bytes of `content` cut into leaves of exactly `size` bytes (the last one shorter, none
  * empty). Slices that hold whole leaves are cut without copying; `spare` is passed to `slices`.
@@ -258,7 +255,7 @@ export const leafSliceSize = (size) => Math.max(SLICE, size)
 export async function * leaves (content, size, spare) {
   let buf = null
   let len = 0
-  for await (const s of slices(content, leafSliceSize(size), spare)) {
+  for await (const s of slices(content, Math.max(SLICE, size), spare)) {
     let at = 0
     if (len === 0) {
       for (; s.byteLength - at >= size; at += size) yield s.subarray(at, at + size)
@@ -278,6 +275,16 @@ export async function * leaves (content, size, spare) {
     }
   }
   if (len > 0) yield buf.subarray(0, len)
+}
+
+/**
+ * Puts the buffer of a leaf from `leaves(content, size, spare)` back into `spare`, to be read
+ * into again, when the leaf ends its slice. Call it once the leaf and every leaf before it are
+ * done with (copied or hashed): the slice's other leaves share the buffer.
+ */
+export function reuseSlice (spare, leaf, size) {
+  const slice = Math.max(SLICE, size)
+  if (leaf.byteOffset + leaf.byteLength === slice && leaf.buffer.byteLength === slice && spare.length < 2) spare.push(leaf.buffer)
 }
 
 function * split (u8, max) {

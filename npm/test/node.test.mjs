@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 
+import { bytes } from '../../tests/browser/pages/bytes.js'
 import { CarportError, carCid, ls, pack, pieceCid, unpack, verifyArchive, verifyCar } from '../src/node.js'
 
 const BIN = process.env.CARPORT_BIN ?? new URL('../../target/release/carport', import.meta.url).pathname
@@ -17,18 +18,6 @@ after(() => rmSync(tmp, { recursive: true, force: true }))
 const cli = (...args) => execFileSync(BIN, args, { encoding: 'utf8', maxBuffer: 1 << 30 }).trim()
 const lastLine = (s) => s.split('\n').at(-1)
 
-/** Deterministic bytes (xorshift32), different per seed. */
-function bytes (len, seed = 1) {
-  const out = new Uint8Array(len)
-  let x = seed * 2654435761 >>> 0 || 1
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    out[i] = x & 255
-  }
-  return out
-}
 
 /** CIDs of a CAR's blocks, per carport's CLI. */
 function cliBlocks (car) {

@@ -1,5 +1,5 @@
-// Deterministic test bytes (xorshift32), different per seed: one generator for the test pages
-// and the Node side that writes the same files for the CLI.
+// Deterministic test bytes (xorshift32), different per seed: one generator for the test pages,
+// the Node side that writes the same files for the CLI, and the npm package's Node tests.
 export function bytes (len, seed = 1) {
   const out = new Uint8Array(len)
   let x = Math.imul(seed, 2654435761) >>> 0 || 1
