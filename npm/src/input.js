@@ -145,7 +145,7 @@ export async function * slices (content, max = SLICE, spare = []) {
     try {
       yield * blobSlices(content, max, spare)
     } catch (e) {
-      if (e?.name === 'AbortError') throw e
+      if (e?.name === 'AbortError' || e instanceof CarportError) throw e
       // Chromium fails the read of a File changed or removed on disk since it was picked, and of
       // a Blob in memory it had no room to keep (a private window keeps every Blob in memory, a
       // few hundred MB in all).
@@ -173,7 +173,7 @@ async function * blobSlices (content, max, spare) {
       yield * coalesce(stream, max)
       return
     }
-    yield * filledSlices(reader, max, spare)
+    yield * filledSlices(content, reader, max, spare)
     return
   }
   let next = content.size > 0 ? content.slice(0, Math.min(max, content.size)).arrayBuffer() : null
@@ -185,19 +185,40 @@ async function * blobSlices (content, max, spare) {
   }
 }
 
-/** Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own (taken
- * from `spare` when it has one); the next slice is read while the current one is packed. */
-async function * filledSlices (reader, max, spare) {
+/** A read of a Blob's stream that has not settled after this long is given up and made again. */
+const STALL_MS = 3000
+/** Reads made again for one slice before the Blob is declared unreadable. */
+const STALL_RETRIES = 3
+
+/**
+ * Slices of exactly `max` bytes (the last shorter), each read into a buffer of its own (taken
+ * from `spare` when it has one); the next slice is read while the current one is packed.
+ * Chromium 156 now and then never settles a read of a Blob's stream (about one job in twenty
+ * while another worker hashed; and a 4.1 GiB test once hung in CI with no CPU used): such a read
+ * is abandoned and the slice read again from a new stream of the rest of the Blob.
+ */
+async function * filledSlices (blob, reader, max, spare) {
+  let start = 0
   const fill = async () => {
-    let buf = spare.pop() ?? new ArrayBuffer(max)
-    let filled = 0
-    while (filled < max) {
-      const { done, value } = await reader.read(new Uint8Array(buf, filled, max - filled))
-      if (value) buf = value.buffer
-      if (done) break
-      filled += value.byteLength
+    for (let attempt = 0; ; attempt++) {
+      let buf = spare.pop() ?? new ArrayBuffer(max)
+      let filled = 0
+      try {
+        while (filled < max) {
+          const { done, value } = await settledWithin(reader.read(new Uint8Array(buf, filled, max - filled)), STALL_MS)
+          if (value) buf = value.buffer
+          if (done) break
+          filled += value.byteLength
+        }
+        start += filled
+        return new Uint8Array(buf, 0, filled)
+      } catch (e) {
+        if (e !== STALLED) throw e
+        if (attempt === STALL_RETRIES) throw new CarportError(`cannot read the Blob: no bytes came at offset ${start + filled} for ${STALL_MS} ms, ${STALL_RETRIES + 1} times`, { code: 'NotReadable' })
+        reader.cancel().catch(() => {})
+        reader = blob.slice(start).stream().getReader({ mode: 'byob' })
+      }
     }
-    return new Uint8Array(buf, 0, filled)
   }
   let next = fill()
   try {
@@ -215,6 +236,15 @@ async function * filledSlices (reader, max, spare) {
       reader.releaseLock()
     }
   }
+}
+
+const STALLED = Symbol('stalled')
+
+/** `promise`, or a rejection with STALLED if it has not settled within `ms`. */
+function settledWithin (promise, ms) {
+  let timer
+  const stall = new Promise((resolve, reject) => { timer = setTimeout(() => reject(STALLED), ms) })
+  return Promise.race([promise, stall]).finally(() => clearTimeout(timer))
 }
 
 async function * otherSlices (content, max) {
