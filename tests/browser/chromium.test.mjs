@@ -1,7 +1,8 @@
 // The built npm package in real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core; no browser is downloaded). Same page, same inputs: carport against ipfs-car
 // 3.1.0, a folder picked through <input webkitdirectory>, abort mid-way, corrupt CARs, the page
-// staying responsive, carport through a bundler, and a 4 GiB+ Blob.
+// staying responsive, carport through bundlers (esbuild; Vite building an app that imports it), and
+// a 4 GiB+ Blob.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
@@ -232,20 +233,28 @@ describe('verifyCar in the browser', () => {
   })
 })
 
-describe('bundled with esbuild', () => {
-  test('the bundle (page + worker + .wasm) packs like the plain module', async () => {
-    const bundled = await open('/pages/bundled.html')
-    const make = async (p) => p.evaluate(async () => {
-      const blob = new Blob([new Uint8Array(3 << 20).map((_, i) => (i * 31) % 251)])
-      const { root, shards } = await carport.pack(blob, { shardSize: 1_500_000 }).collect()
-      return { root, cids: shards.map((s) => s.cid) }
+describe('bundled', () => {
+  // esbuild given the page and worker entries; Vite building an application that imports 'carport'.
+  for (const [bundler, path] of [['esbuild', '/pages/bundled.html'], ['Vite', '/vite/index.html']]) {
+    test(`by ${bundler}: the bundle (page + worker + .wasm) packs like the plain module`, async () => {
+      const bundled = await open(path)
+      const workers = []
+      bundled.on('worker', (w) => workers.push(w.url()))
+      const make = async (p) => p.evaluate(async () => {
+        const blob = new Blob([new Uint8Array(3 << 20).map((_, i) => (i * 31) % 251)])
+        const { root, shards } = await carport.pack(blob, { shardSize: 1_500_000 }).collect()
+        return { root, cids: shards.map((s) => s.cid) }
+      })
+      const a = await make(bundled)
+      const b = await make(page)
+      assert.deepEqual(a, b)
+      // The job ran in the bundle's own worker script.
+      assert.equal(workers.length, 1)
+      assert.match(workers[0], bundler === 'Vite' ? /\/vite\/assets\/worker-.*\.js$/ : /\/bundle\/worker\.js$/)
+      assert.deepEqual(bundled.errors, [])
+      await bundled.close()
     })
-    const a = await make(bundled)
-    const b = await make(page)
-    assert.deepEqual(a, b)
-    assert.deepEqual(bundled.errors, [])
-    await bundled.close()
-  })
+  }
 })
 
 describe('large input', { skip: process.env.CARPORT_SKIP_LARGE === '1' }, () => {

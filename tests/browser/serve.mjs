@@ -1,11 +1,12 @@
 // A static server for the browser tests and the benchmark (127.0.0.1, a free port), and the
-// esbuild bundles they load: ipfs-car for the page, and carport itself bundled (to show a bundler
-// handles its worker and .wasm).
+// bundles they load: ipfs-car for the page (esbuild), and carport itself bundled by esbuild and,
+// as an application importing it from npm, by Vite (to show bundlers handle its worker and .wasm).
 import { createServer } from 'node:http'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as esbuild from 'esbuild'
+import { build as viteBuild } from 'vite'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const npm = join(here, '../../npm')
@@ -27,11 +28,13 @@ export async function build () {
     bundle: true, format: 'esm', platform: 'browser', outdir: bundle, logLevel: 'error'
   })
   copyFileSync(join(npm, 'gen/carport_wasm_bg.wasm'), join(bundle, 'carport_wasm_bg.wasm'))
+  // vite-app/ imports 'carport' (this package's dependency on ../../npm), served under /vite/.
+  await viteBuild({ root: join(here, 'vite-app'), base: '/vite/', logLevel: 'error', configFile: false, build: { outDir: join(bundle, 'vite'), emptyOutDir: true } })
 }
 
-/** Serves /npm/ (the package as built), /bundle/ and /pages/. */
+/** Serves /npm/ (the package as built), /bundle/, /vite/ and /pages/. */
 export function serve () {
-  const roots = { npm, bundle, pages: join(here, 'pages') }
+  const roots = { npm, bundle, vite: join(bundle, 'vite'), pages: join(here, 'pages') }
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x')
     const [, top, ...rest] = url.pathname.split('/')
