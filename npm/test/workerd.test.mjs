@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
 import { bytes } from '../../tests/browser/pages/bytes.js'
+import { freePort, stopGroup, wranglerEnv } from '../../tests/lib/processes.mjs'
 import { ls, pack, pieceCid, unpack } from '../src/node.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -23,16 +23,6 @@ let child
 let base
 const log = []
 const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'carport-workerd-'))
-
-function freePort () {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 before(async () => {
   assert.ok(existsSync(wrangler), `wrangler is missing at ${wrangler}: run ./dev install`)
@@ -47,7 +37,7 @@ before(async () => {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' }
+    env: wranglerEnv()
   })
   child.stdout.on('data', (d) => log.push(d.toString()))
   child.stderr.on('data', (d) => log.push(d.toString()))
@@ -62,13 +52,7 @@ before(async () => {
 })
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    process.kill(-child.pid, 'SIGTERM')
-    const t = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 5000)
-    await exited
-    clearTimeout(t)
-  }
+  if (child) await stopGroup(child)
   rmSync(dir, { recursive: true, force: true })
 })
 

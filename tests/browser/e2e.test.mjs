@@ -9,12 +9,12 @@ import { execFileSync, spawn } from 'node:child_process'
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import readline from 'node:readline'
 import { after, before, test } from 'node:test'
 import { chromium } from 'playwright-core'
+import { freePort } from '../lib/processes.mjs'
 
 const repo = new URL('../../', import.meta.url).pathname
 const BIN = process.env.CARPORT_BIN ?? join(repo, 'target/release/carport')
@@ -61,12 +61,6 @@ function photo (width, height) {
   header.writeUInt32BE(height, 4)
   header.set([8, 2, 0, 0, 0], 8)
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw, { level: 0 })), chunk('IEND', Buffer.alloc(0))])
-}
-
-async function freePort () {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
-  })
 }
 
 before(async () => {

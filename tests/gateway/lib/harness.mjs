@@ -6,12 +6,14 @@ import http from 'node:http'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import { Upstream } from './upstream.mjs'
+import { freePort, stopGroup, wranglerEnv } from '../../lib/processes.mjs'
+
+export { freePort, stopGroup as stopWrangler, wranglerEnv }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const repo = path.resolve(here, '../../..')
@@ -22,16 +24,6 @@ export const GW_HOST = 'example.com'
 
 export function fixturePath (name) {
   return path.join(fixturesDir, name)
-}
-
-export async function freePort () {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
 }
 
 // --- HTTP ------------------------------------------------------------------------------------
@@ -237,23 +229,11 @@ export async function startWorld ({ timeoutMs = 2000, cache = 'on' } = {}) {
     async stop () {
       if (process.env.GW_DEBUG) console.error(worker.log.join(''))
       client.agent.destroy()
-      await stopWrangler(worker)
+      await stopGroup(worker)
       await a.close()
       await b.close()
       fs.rmSync(state, { recursive: true, force: true })
     }
-  }
-}
-
-export function wranglerEnv () {
-  return {
-    ...process.env,
-    WRANGLER_SEND_METRICS: 'false',
-    WRANGLER_SEND_ERROR_REPORTS: 'false',
-    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    CI: 'true',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0'
   }
 }
 
@@ -285,7 +265,7 @@ export async function startWrangler (port, state, vars) {
       if (r.status === 404 && r.body.toString().includes('carport-edge')) break
     } catch {}
     if (Date.now() > deadline) {
-      await stopWrangler(child)
+      await stopGroup(child)
       throw new Error(`wrangler dev did not answer in time:\n${log.join('')}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 500))
@@ -294,14 +274,6 @@ export async function startWrangler (port, state, vars) {
   return child
 }
 
-export async function stopWrangler (child) {
-  if (child.exitCode !== null) return
-  const done = new Promise((resolve) => child.once('exit', resolve))
-  try { process.kill(-child.pid, 'SIGTERM') } catch {}
-  const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL') } catch {} }, 5000)
-  await done
-  clearTimeout(t)
-}
 
 // `wrangler r2 object put` into the local store of a running test world.
 export function r2Put (state, key, file) {
