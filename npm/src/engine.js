@@ -45,7 +45,7 @@ export async function pack (wasm, input, options, hooks) {
   // `gather`: when crypto.subtle hashes the shards, each is gathered into one buffer as it is made.
   // `parts`: what the shard Blob is made of, when not of the gathered buffer.
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE
-  const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize) : null
+  const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize, src.size) : null
   const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve() }
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
 

@@ -5,11 +5,18 @@
 
 /** Bytes kept free before the body for the shard's header, which is known only at the end. */
 const HEADER_ROOM = 4096
+/** The first buffer when the input's size is unknown (a stream): it doubles as needed. */
+const UNKNOWN_START = 16 << 20
 
 export class Gather {
-  /** `capacity`: the largest shard expected (the buffer is virtual memory until written). */
-  constructor (capacity) {
-    this.capacity = HEADER_ROOM + capacity
+  /**
+   * `shardSize`: the largest shard; `inputSize`: the input's bytes, when known. The first buffer
+   * holds the smaller of a shard and the input with its CAR framing: a browser maps it lazily, but
+   * a Cloudflare Worker counts all of it against its 128 MB, so a small input gets a small buffer.
+   */
+  constructor (shardSize, inputSize) {
+    const expected = inputSize === undefined ? UNKNOWN_START : inputSize + Math.ceil(inputSize / 64) + (64 << 10)
+    this.first = HEADER_ROOM + Math.min(shardSize, expected)
     this.buf = null
     this.end = HEADER_ROOM
   }
@@ -22,7 +29,7 @@ export class Gather {
   }
 
   grow (need) {
-    let size = Math.max(this.capacity, this.buf?.byteLength ?? 0)
+    let size = Math.max(this.first, this.buf?.byteLength ?? 0)
     while (size < need) size *= 2
     const next = new Uint8Array(size)
     if (this.buf) next.set(this.buf.subarray(HEADER_ROOM, this.end), HEADER_ROOM)

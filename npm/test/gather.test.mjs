@@ -43,3 +43,15 @@ test('an empty body', () => {
   const g = new Gather(16)
   assert.deepEqual(g.take(bytes(9, 1), new Uint8Array(0)), bytes(9, 1))
 })
+
+test('the first buffer fits the input when its size is known, and never exceeds a shard', () => {
+  const size = (shardSize, inputSize) => {
+    const g = new Gather(shardSize, inputSize)
+    g.push(bytes(1, 1))
+    return g.buf.byteLength - 4096
+  }
+  assert.ok(size(100e6, 5000) < 100 << 10)
+  assert.equal(size(100e6, 1 << 30), 100e6)
+  assert.equal(size(100e6, undefined), 16 << 20)
+  assert.equal(size(1e6, undefined), 1e6)
+})
