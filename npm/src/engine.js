@@ -170,16 +170,16 @@ function shardOf (end, blob) {
   return { index: end.index, blob, size: end.size, cid: '', roots: end.roots, blocks: end.blocks, last: end.last }
 }
 
-/** The piece CID of a shard's bytes, fed to Wasm a slice at a time (the heap stays flat). */
-function pieceOf (wasm, parts) {
-  const piece = new wasm.Piece()
+/** `parts` through a Wasm hasher (`wasm.Piece`, `wasm.CarCid`) a slice at a time, so the heap
+ * stays flat; the hasher is freed. */
+function hashParts (hasher, parts) {
   try {
     for (const p of parts) {
-      for (let off = 0; off < p.byteLength; off += WRITE) piece.update(p.subarray(off, off + WRITE))
+      for (let off = 0; off < p.byteLength; off += WRITE) hasher.update(p.subarray(off, off + WRITE))
     }
-    return piece.finish()
+    return hasher.finish()
   } finally {
-    piece.free()
+    hasher.free()
   }
 }
 
@@ -190,7 +190,7 @@ function pieceOf (wasm, parts) {
  */
 async function finishGathered (wasm, end, bytes, parts, options) {
   const shard = shardOf(end, new Blob(parts ? [end.header, ...parts, end.trailer] : [bytes], { type: CAR_TYPE }))
-  if (options.piece) shard.piece = pieceOf(wasm, [bytes])
+  if (options.piece) shard.piece = hashParts(new wasm.Piece(), [bytes])
   const digest = subtle.digest('SHA-256', bytes)
   shard.cid = wasm.carCidFromDigest(new Uint8Array(await digest))
   return shard
@@ -201,20 +201,8 @@ async function finishGathered (wasm, end, bytes, parts, options) {
 async function finishShard (wasm, end, parts, options, sha256) {
   const all = [end.header, ...parts, end.trailer]
   const shard = shardOf(end, new Blob(all, { type: CAR_TYPE }))
-  if (options.piece) shard.piece = pieceOf(wasm, all)
-  if (sha256) {
-    shard.cid = wasm.carCidFromDigest(await sha256(all))
-  } else {
-    const h = new wasm.CarCid()
-    try {
-      for (const p of all) {
-        for (let off = 0; off < p.byteLength; off += WRITE) h.update(p.subarray(off, off + WRITE))
-      }
-      shard.cid = h.finish()
-    } finally {
-      h.free()
-    }
-  }
+  if (options.piece) shard.piece = hashParts(new wasm.Piece(), all)
+  shard.cid = sha256 ? wasm.carCidFromDigest(await sha256(all)) : hashParts(new wasm.CarCid(), all)
   return shard
 }
 
