@@ -192,3 +192,25 @@ fn hashes() {
     assert_eq!(get(&info, "cidV1").as_string().as_deref(), Some("baga6ea4seaqdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy"));
     assert_eq!(get(&info, "paddedSize").as_f64(), Some(128.0));
 }
+
+/// The piece hasher as shipped (SIMD lanes under simd128) against the plainest tree: fr32-pad,
+/// zero-fill, hash pairs level by level one at a time. The sizes cross the 64-quad batches and
+/// their tails.
+#[wasm_bindgen_test]
+fn piece_matches_the_plain_tree() {
+    use carport_core::piece::{fr32, node::hash_pair, size, Node, Piece as PieceOf};
+    for (k, len) in [65, 127, 254, 8128, 8128 * 2 + 127 * 3 + 5, 8128 * 9 - 1, 1 << 20].into_iter().enumerate() {
+        let bytes = data(len, k as u32);
+        let height = size::height_of_payload(len as u64).unwrap();
+        let mut padded = fr32::pad(&bytes);
+        padded.resize(32 << height, 0);
+        let mut level: Vec<Node> = padded.chunks_exact(32).map(|c| c.try_into().unwrap()).collect();
+        while level.len() > 1 {
+            level = level.chunks_exact(2).map(|p| hash_pair(&p[0], &p[1])).collect();
+        }
+        let plain = PieceOf::from_payload_size(level[0], len as u64).unwrap().cid().to_string();
+        let mut p = Piece::new();
+        p.update(&bytes);
+        assert_eq!(get(&p.finish().unwrap(), "cid").as_string(), Some(plain), "{len} bytes");
+    }
+}

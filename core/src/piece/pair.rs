@@ -1,4 +1,4 @@
-//! Hashing two independent nodes at once.
+//! Hashing two or four independent nodes at once.
 //!
 //! A piece tree is hashed level by level in batches, so its hashes come in independent pairs
 //! (the two halves of a quad, neighbouring nodes of a level). One SHA-256 compression is a chain
@@ -9,8 +9,9 @@
 //! padding block; its message schedule is constant, so its `W + K` words are precomputed and the
 //! second compression runs without any message scheduling.
 //!
-//! Where the SHA extension is missing (or off x86_64, e.g. wasm32) the pair is hashed one after
-//! the other with `sha2`, giving the same bytes.
+//! In WebAssembly with simd128 (the npm package and the edge worker), four messages are hashed
+//! side by side in SIMD lanes instead (`lanes`). Elsewhere, or where the SHA extension is
+//! missing, the messages are hashed one after the other with `sha2`, giving the same bytes.
 
 use super::node::{hash_padded, Block, Node, PAD_BYTES};
 
@@ -27,14 +28,29 @@ pub(crate) fn hash_two(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
     portable(a, b)
 }
 
+/// Hashes four 64-byte messages: `[trunc(sha256(m[0])), …, trunc(sha256(m[3]))]`.
+#[inline]
+pub(crate) fn hash_four(m: &[[u8; 64]; 4]) -> [Node; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        super::lanes::hash_four(m)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let (a, b) = hash_two(&m[0], &m[1]);
+        let (c, d) = hash_two(&m[2], &m[3]);
+        [a, b, c, d]
+    }
+}
+
 fn portable(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
     let pad = Block::from(PAD_BYTES);
     (hash_padded(&[Block::from(*a), pad]), hash_padded(&[Block::from(*b), pad]))
 }
 
 /// `W[i] + K[i]` of the constant padding block, four words per round group.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-const PAD_WK: [[u32; 4]; 16] = {
+#[cfg_attr(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))), allow(dead_code))]
+pub(super) const PAD_WK: [[u32; 4]; 16] = {
     use super::zero::K;
     let mut w = [0u32; 64];
     let mut i = 0;
@@ -229,6 +245,14 @@ mod tests {
             let a: [u8; 64] = a.try_into().unwrap();
             let b: [u8; 64] = b.try_into().unwrap();
             prop_assert_eq!(hash_two(&a, &b), portable(&a, &b));
+        }
+
+        #[test]
+        fn four_match_portable(m in proptest::collection::vec(any::<u8>(), 256)) {
+            let m: [[u8; 64]; 4] = core::array::from_fn(|j| m[64 * j..64 * (j + 1)].try_into().unwrap());
+            let (a, b) = portable(&m[0], &m[1]);
+            let (c, d) = portable(&m[2], &m[3]);
+            prop_assert_eq!(hash_four(&m), [a, b, c, d]);
         }
     }
 

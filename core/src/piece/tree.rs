@@ -8,9 +8,9 @@
 //! Each 127-byte quad expands to 128 bytes = two 64-byte messages (each two SHA-256
 //! compressions: data, then the constant padding block), hashed together into the quad's level-2
 //! node. With enough input at hand, 64 quads are hashed as a batch, level by level, so hashes come
-//! in independent pairs that the `pair` module computes interleaved; that, not the carry chain, sets
-//! the speed (about a quarter of raw SHA-256 speed or better, since every payload byte costs about
-//! four bytes of compression). Nothing is allocated per node and the zero-filled tail of the tree
+//! in independent groups of four that the `pair` module computes interleaved (SHA-NI) or in SIMD
+//! lanes (Wasm simd128); that, not the carry chain, sets the speed (about a quarter of raw
+//! SHA-256 speed or better, since every payload byte costs about four bytes of compression). Nothing is allocated per node and the zero-filled tail of the tree
 //! comes from the compile-time zero table, so padding a small payload up to a big tree costs one
 //! hash per level.
 
@@ -20,7 +20,7 @@ use super::cid::Piece;
 use super::error::PieceError;
 use super::fr32::{self, QUAD_IN, QUAD_OUT};
 use super::node::{hash_pair, Node};
-use super::pair::hash_two;
+use super::pair::{hash_four, hash_two};
 use super::size::{self, MAX_PAYLOAD_SIZE, MIN_PAYLOAD_SIZE};
 use super::zero::zero_at;
 
@@ -286,28 +286,31 @@ impl PieceHasher {
 
     /// Hashes [`BATCH_QUADS`] whole quads (starting at a multiple of that many quads) into one
     /// subtree root. Going level by level makes every hash in a level independent of the others,
-    /// so the CPU overlaps consecutive SHA-256 computations instead of waiting on each result as
-    /// the one-quad-at-a-time carry chain does. The scratch lives on the stack (4 KiB).
+    /// so they are hashed four at a time (`pair::hash_four`: interleaved or in SIMD lanes) instead
+    /// of waiting on each result as the one-quad-at-a-time carry chain does. The scratch lives on
+    /// the stack (4 KiB).
     #[inline(never)]
     fn absorb_batch(&mut self, batch: &[u8]) {
         let mut nodes = [[0u8; 32]; 2 * BATCH_QUADS as usize];
-        for (pair, quad) in nodes.chunks_exact_mut(2).zip(batch.chunks_exact(QUAD_IN)) {
-            if let Ok(quad) = <&[u8; QUAD_IN]>::try_from(quad) {
-                let (left, right) = expand_halves(quad);
-                (pair[0], pair[1]) = hash_two(&left, &right);
+        for (four, quads) in nodes.chunks_exact_mut(4).zip(batch.chunks_exact(2 * QUAD_IN)) {
+            let (q0, q1) = quads.split_at(QUAD_IN);
+            if let (Ok(q0), Ok(q1)) = (<&[u8; QUAD_IN]>::try_from(q0), <&[u8; QUAD_IN]>::try_from(q1)) {
+                let ((a, b), (c, d)) = (expand_halves(q0), expand_halves(q1));
+                four.copy_from_slice(&hash_four(&[a, b, c, d]));
             }
         }
-        // Reduce in place, two parents at a time: parents i and i+1 hash nodes 2i..2i+4, which
-        // are at or after them and copied out before either is written.
+        // Reduce in place, four parents at a time: parents i..i+4 hash nodes 2i..2i+8, which are
+        // at or after them and copied out before any is written.
         let mut width = nodes.len();
-        while width > 2 {
+        while width > 4 {
             width /= 2;
-            for i in (0..width).step_by(2) {
-                let (a, b) = (concat(&nodes[2 * i], &nodes[2 * i + 1]), concat(&nodes[2 * i + 2], &nodes[2 * i + 3]));
-                (nodes[i], nodes[i + 1]) = hash_two(&a, &b);
+            for i in (0..width).step_by(4) {
+                let m = core::array::from_fn(|k| concat(&nodes[2 * (i + k)], &nodes[2 * (i + k) + 1]));
+                nodes[i..i + 4].copy_from_slice(&hash_four(&m));
             }
         }
-        self.push(hash_pair(&nodes[0], &nodes[1]), BATCH_LOG + 2);
+        let (a, b) = hash_two(&concat(&nodes[0], &nodes[1]), &concat(&nodes[2], &nodes[3]));
+        self.push(hash_pair(&a, &b), BATCH_LOG + 2);
     }
 
     /// Adds the root of a whole subtree at `level` (at least 2) to the frontier, carrying up
