@@ -34,4 +34,5 @@ pub mod gateway;
 pub mod base64url;
 mod cbor;
 pub mod ingest;
+pub mod sha256x4;
 pub mod archive;

@@ -8,7 +8,7 @@
 
 use carport_core::block::Block;
 use carport_core::car::{CarReader, Event};
-use carport_core::cids::{rehash, HashAlg};
+use carport_core::cids::HashAlg;
 use carport_core::error::{CarError, ImportError, VerifyError};
 use carport_core::file::{FileBuilder, Metadata};
 use carport_core::import::Importer;
@@ -17,7 +17,7 @@ use carport_core::piece::PieceHasher;
 use carport_core::settings::{Profile, Settings};
 use carport_core::shard::{CarCidHasher, ShardError, ShardEvent, Sharder, DEFAULT_SHARD_SIZE};
 use carport_core::unixfs::Mtime;
-use carport_core::verify::{Report, Verifier};
+use carport_core::verify::{BlockCheck, Report, Verifier};
 use carport_core::walk::{self, BlockGet, Kind, WalkError};
 use carport_core::Cid;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
@@ -443,6 +443,7 @@ impl CarVerifier {
 #[wasm_bindgen]
 pub struct CarBlocks {
     reader: CarReader,
+    check: BlockCheck,
     roots: Vec<Cid>,
     version: u64,
 }
@@ -451,7 +452,7 @@ pub struct CarBlocks {
 impl CarBlocks {
     #[wasm_bindgen(constructor)]
     pub fn new() -> CarBlocks {
-        CarBlocks { reader: CarReader::new(), roots: Vec::new(), version: 0 }
+        CarBlocks { reader: CarReader::new(), check: BlockCheck::default(), roots: Vec::new(), version: 0 }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<Array, JsValue> {
@@ -462,7 +463,8 @@ impl CarBlocks {
     /// Ends the input; returns the last blocks.
     pub fn close(&mut self) -> Result<Array, JsValue> {
         self.reader.close();
-        self.drain()
+        let out = self.drain()?;
+        self.check.flush(into(&out)).map(|()| out).map_err(|e| verify_error(&e))
     }
 
     pub fn roots(&self) -> Array {
@@ -482,18 +484,22 @@ impl CarBlocks {
                     self.roots = roots;
                 }
                 Event::Block { cid, data, offset } => {
-                    match rehash(&cid, &data) {
-                        Some(true) => {}
-                        Some(false) => return Err(verify_error(&VerifyError::HashMismatch { cid, offset })),
-                        None => return Err(verify_error(&VerifyError::UnsupportedHash { cid, offset, code: cid.hash().code() })),
-                    }
-                    let pair = Array::of2(&cid.to_string().into(), &Uint8Array::from(data.as_slice()));
-                    out.push(&pair);
+                    self.check.push(cid, data, offset, into(&out)).map_err(|e| verify_error(&e))?;
                 }
                 Event::End => break,
             }
         }
         Ok(out)
+    }
+}
+
+/// Appends each checked block to `out` as `push` and `close` hand them out: `[cid, bytes]`.
+/// (`VerifyError` is large because it carries the CID at fault, core's convention.)
+#[allow(clippy::result_large_err)]
+fn into(out: &Array) -> impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError> + '_ {
+    |cid, data, _| {
+        out.push(&Array::of2(&cid.to_string().into(), &Uint8Array::from(data.as_slice())));
+        Ok(())
     }
 }
 

@@ -21,8 +21,6 @@ pub mod cid;
 pub mod error;
 pub mod fr32;
 pub mod index;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod lanes;
 pub mod node;
 mod pair;
 pub mod proof;

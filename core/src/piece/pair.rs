@@ -10,7 +10,7 @@
 //! second compression runs without any message scheduling.
 //!
 //! In WebAssembly with simd128 (the npm package and the edge worker), four messages are hashed
-//! side by side in SIMD lanes instead (`lanes`). Elsewhere, or where the SHA extension is
+//! side by side in SIMD lanes instead (`crate::sha256x4`). Elsewhere, or where the SHA extension is
 //! missing, the messages are hashed one after the other with `sha2`, giving the same bytes.
 
 use super::node::{hash_padded, Block, Node, PAD_BYTES};
@@ -33,7 +33,14 @@ pub(crate) fn hash_two(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
 pub(crate) fn hash_four(m: &[[u8; 64]; 4]) -> [Node; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        super::lanes::hash_four(m)
+        use crate::sha256x4::lanes;
+        let mut s = lanes::iv();
+        lanes::compress(&mut s, m.each_ref());
+        lanes::compress_known(&mut s, &PAD_WK);
+        lanes::digests(&s).map(|mut node| {
+            super::node::truncate(&mut node);
+            node
+        })
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
