@@ -1,8 +1,8 @@
 // The Wasm packing benchmark (not a test): pages/bench.html in headless Chromium (Debian's),
 // packing a generated random Blob with carport (in its worker, and in the page thread) and with
 // ipfs-car 3.1.0 (bundled by esbuild), best of RUNS; the Wasm heap peak; crypto.subtle SHA-256 on
-// 1 MiB blocks as the ceiling; Wasm and native hashes per block size; the piece CID; and the
-// gzipped size of the .wasm. MB = 10^6 bytes.
+// 1 MiB blocks as the ceiling; Wasm and native hashes per block size; the piece CID; verifyCar;
+// and the gzipped size of the .wasm. MB = 10^6 bytes.
 //   MIB=256 RUNS=3 node bench.mjs
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
@@ -41,6 +41,7 @@ try {
   console.log(`carport / ceiling   ${(r.carport / r.ceiling).toFixed(2)}x (target >= 0.7x)`)
   console.log(`Wasm heap       ${(r.heap.start / 2 ** 20).toFixed(1)} MiB -> ${(r.heap.end / 2 ** 20).toFixed(1)} MiB peak while packing (target: growth <= 64 MiB per GiB)`)
   console.log(`piece CID       ${f(r.piece)} MB/s  (Wasm PieceHasher over the Blob: ${r.pieceCid})`)
+  console.log(`verifyCar       ${f(r.verify)} MB/s  (the shards of one pack: 1 MiB leaves, sha2-256 in Wasm four at a time)`)
   console.log(`.wasm           ${wasm.length} bytes, ${gz} gzipped (target <= 200 KB)`)
   console.log('hash MB/s by block size: Wasm sha2-256 | Wasm blake3 (simd128) | crypto.subtle 1 at a time | crypto.subtle 8 in flight')
   for (const h of r.hashes) {
