@@ -439,7 +439,8 @@ impl CarVerifier {
 // Reading a CAR back: blocks out (each checked against its CID), then a walk over them.
 
 /// Reads a CAR pushed in pieces; each `push` returns `[cid, bytes]` pairs of the blocks it
-/// completed, every one checked against its CID. `roots` is set once the header is read.
+/// checked against their CIDs (core's `BlockCheck`: up to three blocks after they were read;
+/// `close` returns the rest). `roots` is set once the header is read.
 #[wasm_bindgen]
 pub struct CarBlocks {
     reader: CarReader,
@@ -464,7 +465,7 @@ impl CarBlocks {
     pub fn close(&mut self) -> Result<Array, JsValue> {
         self.reader.close();
         let out = self.drain()?;
-        self.check.flush(into(&out)).map(|()| out).map_err(|e| verify_error(&e))
+        self.check.flush(append_to(&out)).map(|()| out).map_err(|e| verify_error(&e))
     }
 
     pub fn roots(&self) -> Array {
@@ -484,7 +485,7 @@ impl CarBlocks {
                     self.roots = roots;
                 }
                 Event::Block { cid, data, offset } => {
-                    self.check.push(cid, data, offset, into(&out)).map_err(|e| verify_error(&e))?;
+                    self.check.push(cid, data, offset, append_to(&out)).map_err(|e| verify_error(&e))?;
                 }
                 Event::End => break,
             }
@@ -496,7 +497,7 @@ impl CarBlocks {
 /// Appends each checked block to `out` as `push` and `close` hand them out: `[cid, bytes]`.
 /// (`VerifyError` is large because it carries the CID at fault, core's convention.)
 #[allow(clippy::result_large_err)]
-fn into(out: &Array) -> impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError> + '_ {
+fn append_to(out: &Array) -> impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError> + '_ {
     |cid, data, _| {
         out.push(&Array::of2(&cid.to_string().into(), &Uint8Array::from(data.as_slice())));
         Ok(())

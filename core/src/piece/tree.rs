@@ -10,9 +10,9 @@
 //! node. With enough input at hand, 64 quads are hashed as a batch, level by level, so hashes come
 //! in independent groups of four that the `pair` module computes interleaved (SHA-NI) or in SIMD
 //! lanes (Wasm simd128); that, not the carry chain, sets the speed (about a quarter of raw
-//! SHA-256 speed or better, since every payload byte costs about four bytes of compression). Nothing is allocated per node and the zero-filled tail of the tree
-//! comes from the compile-time zero table, so padding a small payload up to a big tree costs one
-//! hash per level.
+//! SHA-256 speed or better, since every payload byte costs about four bytes of compression).
+//! Nothing is allocated per node and the zero-filled tail of the tree comes from the compile-time
+//! zero table, so padding a small payload up to a big tree costs one hash per level.
 
 use cid::Cid;
 
