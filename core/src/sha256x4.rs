@@ -5,9 +5,27 @@
 //! length: the nodes of a piece tree (64 bytes each), the fixed-size leaves of a CAR being
 //! verified. With simd128 four of them are hashed side by side, word `i` of all four messages in
 //! one `v128`, each round the same instructions over the four lanes. Elsewhere (native code,
-//! where `sha2` uses SHA-NI) the messages are hashed one after the other.
+//! where `sha2` uses SHA-NI) the messages are hashed one after the other. SHA-256's constants
+//! live here too, for every hand-written compression in the crate (these lanes, the piece
+//! tree's SHA-NI pairs and its compile-time zero table).
 
 use sha2::{Digest, Sha256};
+
+/// SHA-256's initial state (FIPS 180-4), for the hand-written compressions here and in `piece`.
+pub(crate) const IV: [u32; 8] =
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+/// SHA-256's round constants (FIPS 180-4).
+pub(crate) const K: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+    0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+    0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+    0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2,
+];
 
 /// SHA-256 of four messages: lanes when the messages are of one length and simd128 is on, else
 /// one after the other.
@@ -23,8 +41,7 @@ pub fn sha256_four(m: [&[u8]; 4]) -> [[u8; 32]; 4] {
 pub(crate) mod lanes {
     use core::arch::wasm32::*;
 
-    use crate::piece::node::IV;
-    use crate::piece::zero::K;
+    use super::{IV, K};
 
     /// Four SHA-256 states: `s[i]` holds word `i` of each.
     pub(crate) type State = [v128; 8];

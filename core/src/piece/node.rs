@@ -9,6 +9,8 @@
 
 use sha2::digest::generic_array::{typenum::U64, GenericArray};
 
+use crate::sha256x4::IV;
+
 /// A 32-byte node of a piece tree (a leaf, an inner node or a root).
 pub type Node = [u8; 32];
 
@@ -17,10 +19,6 @@ pub const NODE_SIZE: usize = 32;
 
 /// One SHA-256 input block.
 pub(crate) type Block = GenericArray<u8, U64>;
-
-/// SHA-256's initial state.
-pub(crate) const IV: [u32; 8] =
-    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 /// The second block of every 64-byte message: the 0x80 terminator, zeros, and the message length
 /// (512 bits) as a big-endian u64. Constant because every node message is 64 bytes.

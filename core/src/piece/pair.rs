@@ -58,7 +58,7 @@ fn portable(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
 /// `W[i] + K[i]` of the constant padding block, four words per round group.
 #[cfg_attr(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))), allow(dead_code))]
 pub(super) const PAD_WK: [[u32; 4]; 16] = {
-    use super::zero::K;
+    use crate::sha256x4::K;
     let mut w = [0u32; 64];
     let mut i = 0;
     while i < 16 {
@@ -85,8 +85,8 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use super::PAD_WK;
-    use crate::piece::node::{Node, IV};
-    use crate::piece::zero::K;
+    use crate::piece::node::Node;
+    use crate::sha256x4::{IV, K};
 
     /// The round constants four at a time (lane 0 first).
     const K4: [[u32; 4]; 16] = {
