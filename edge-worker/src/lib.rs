@@ -11,6 +11,7 @@
 
 mod aggregates;
 mod archivist;
+mod block_index;
 mod body;
 mod broker;
 mod digest;
@@ -95,7 +96,8 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
             None => route_path(&r),
         };
     }
-    let cond = Conditions { head: method == "HEAD", range: h.get("Range")?, if_none_match: h.get("If-None-Match")? };
+    let only_if_cached = h.get("Cache-Control")?.is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("only-if-cached")));
+    let cond = Conditions { head: method == "HEAD", range: h.get("Range")?, if_none_match: h.get("If-None-Match")?, only_if_cached };
     match routed {
         Route::Preflight => Ok(Response::empty()?.with_status(204)),
         Route::Redirect { status, location } => {
@@ -107,7 +109,8 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::LookupHost { .. } => text(500, "unreachable"),
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
-            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, Rc::new(ctx)));
+            let index = env.durable_object("BLOCKS").ok();
+            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, index, Rc::new(ctx)));
             serve(src, &target, &cond).await
         }
     }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use carport_core::block::Block;
 use carport_core::gateway::file::{ByteRange, FileReader, FileStep};
 use carport_core::gateway::http::{
-    car_content_type, content_disposition, etag, if_none_match, listing_etag, parse_range, roots_header, Format, RangeReq, Target, IMMUTABLE, LISTING, MUTABLE, RAW_TYPE,
+    car_content_type, content_disposition, etag, if_none_match, listing_etag, parse_range, roots_header, Codec, Format, RangeReq, Target, IMMUTABLE, LISTING, MUTABLE, RAW_TYPE,
 };
 use carport_core::gateway::listing::{self, Origin};
 use carport_core::gateway::resolve::{NodeKind, ResolveError, Resolved, Resolver, Step};
@@ -18,13 +18,15 @@ use futures_util::stream;
 use worker::{Headers, Response, ResponseBody};
 
 use crate::reply::text;
-use crate::sources::{CarStream, Sources, Unavailable};
+use crate::sources::{CarStream, Missing, Sources, Unavailable};
 
 /// Request headers that change the answer.
 pub struct Conditions {
     pub head: bool,
     pub range: Option<String>,
     pub if_none_match: Option<String>,
+    /// `Cache-Control: only-if-cached`: answer 412 unless the root block is held here.
+    pub only_if_cached: bool,
 }
 
 /// Why serving stopped before the response started.
@@ -49,8 +51,11 @@ impl From<ResolveError> for Fail {
 impl Fail {
     pub fn response(&self) -> worker::Result<Response> {
         match self {
-            Fail::Unavailable(u) if u.not_found => text(404, &format!("404 not found: {u}")),
-            Fail::Unavailable(u) => text(502, &format!("502 bad gateway: {u}")),
+            Fail::Unavailable(u) => match u.why {
+                Missing::NotFound => text(404, &format!("404 not found: {u}")),
+                Missing::Timeout => text(504, &format!("504 gateway timeout: {u}")),
+                Missing::Invalid => text(502, &format!("502 bad gateway: {u}")),
+            },
             Fail::Resolve(e @ ResolveError::NotFound { .. }) => text(404, &format!("404 not found: {e}")),
             Fail::Resolve(e @ ResolveError::Unsupported { .. }) => text(501, &format!("501 not implemented: {e}")),
             Fail::Resolve(e) => text(502, &format!("502 bad gateway: {e}")),
@@ -348,6 +353,9 @@ async fn serve_file(src: Rc<Sources>, feed: Option<Feed>, t: &Target, file: &Res
 pub async fn serve(src: Rc<Sources>, t: &Target, cond: &Conditions) -> worker::Result<Response> {
     let t0 = js_sys::Date::now();
     src.use_root(&t.content.root).await;
+    if cond.only_if_cached && src.local(&t.content.root, &mut Vec::new()).await.is_none() {
+        return text(412, &format!("412 precondition failed: {} is not held by this gateway (only-if-cached)", t.content.root));
+    }
     let t1 = js_sys::Date::now();
     let mut resp = match serve_inner(src, t, cond).await {
         Ok(r) => r?,
@@ -382,8 +390,28 @@ async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<
     match t.format {
         Format::Raw => serve_raw(t, &resolved, cond),
         Format::Car(p) => serve_car(src, t, resolved, p, cond),
+        Format::Codec(c) => serve_codec(src, t, resolved, c, cond).await,
         Format::Default => serve_default(src, feed, t, resolved, cond).await,
     }
+}
+
+/// A block asked for in its own codec (`?format=dag-json` …): as-is when the CID has that codec,
+/// a UnixFS file as its bytes when JSON is asked of it, else 406: no conversion (IPIP-0524).
+async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+    if r.cid.codec() == codec.code() {
+        let tag = etag(&r.cid, &Format::Codec(codec));
+        if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
+            return Ok(not_modified(t, &r.roots, &tag));
+        }
+        let mut h = Head::new(200);
+        common(&mut h, t, &r.roots, &tag);
+        h.set("Content-Type", codec.media_type()).set("X-Content-Type-Options", "nosniff").set("Content-Length", &r.block.len().to_string());
+        return Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(r.block) }));
+    }
+    if codec == Codec::Json && r.kind.file_size().is_some() {
+        return serve_default(src, None, t, r, cond).await;
+    }
+    Err(Fail::Other(406, format!("406 not acceptable: {} has codec 0x{:x}, not {}; this gateway does not convert between codecs (ask for ?format=raw and decode it yourself)", r.cid, r.cid.codec(), codec.name())))
 }
 
 fn serve_raw(t: &Target, r: &Resolved, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {

@@ -1,5 +1,6 @@
-//! Where blocks come from, in order: the isolate's memory, the carport store (R2, a CARv2 read by
-//! its index with one ranged get), the Cache API, then the upstream trustless gateways, asked in
+//! Where blocks come from, in order: the isolate's memory, the carport store (R2: a block is found
+//! through the stored CARs of the request's root, or else by its own multihash in the block index,
+//! and read with one ranged get), the Cache API, then the upstream trustless gateways, asked in
 //! parallel with a timeout, the fastest valid answer winning. Every block is checked against its
 //! CID (`digest::check`: core's `verify_block`, or the runtime's native SHA-256 for large blocks)
 //! before it is used; a block that does not match is dropped and the next source is tried.
@@ -14,8 +15,9 @@ use std::time::Duration;
 use carport_core::car::{CarReader, Event};
 use carport_core::gateway::memory::BlockMemory;
 use carport_core::gateway::store::{read_v2_header, section_block, CarIndex, V2_PREFIX_LEN};
-use carport_core::gateway::inline_block;
+use carport_core::gateway::{inline_block, MAX_BLOCK_SIZE};
 
+use crate::block_index::{self, Place};
 use crate::body::BodyReader;
 use crate::digest;
 use carport_core::Cid;
@@ -23,15 +25,26 @@ use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
-use worker::{AbortController, Bucket, Cache, Context, Delay, Range, Response};
+use worker::{AbortController, Bucket, Cache, Context, Delay, ObjectNamespace, Range, Response};
 
 /// No source had a valid copy of a block.
 #[derive(Debug, Clone)]
 pub struct Unavailable {
     pub cid: Cid,
     pub reasons: Vec<String>,
-    /// Every source answered "not found" (rather than lying or failing).
-    pub not_found: bool,
+    pub why: Missing,
+}
+
+/// Why a block could not be had, worst first: it decides the status (502, 504, 404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Missing {
+    /// A source answered with bytes that are not the block, or failed in a way that is not "I do
+    /// not have it".
+    Invalid,
+    /// A source did not answer in time.
+    Timeout,
+    /// No source has it: the store does not, every upstream said so or could not be reached.
+    NotFound,
 }
 
 impl std::fmt::Display for Unavailable {
@@ -73,9 +86,15 @@ pub struct Sources {
     pub timeout: Duration,
     pub cache_blocks: bool,
     pub store: Option<Bucket>,
+    /// The block index (Durable Objects), when the worker has one bound.
+    pub index: Option<ObjectNamespace>,
     pub ctx: Rc<Context>,
-    /// The stored CARs holding the request's root (an upload's shards), once looked up.
+    /// The stored CARs holding the request's root (an upload's shards), once looked up, and the
+    /// shards whose indexes the request loaded since.
     stored: RefCell<Option<Vec<StoredCar>>>,
+    /// Blocks this request found through the block index, per shard: from the second on, the
+    /// shard's own index is loaded so its other blocks need no lookup.
+    index_hits: RefCell<HashMap<String, u32>>,
 }
 
 fn cache_key(cid: &Cid) -> String {
@@ -91,9 +110,9 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 }
 
 impl Sources {
-    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, ctx: Rc<Context>) -> Self {
+    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, index: Option<ObjectNamespace>, ctx: Rc<Context>) -> Self {
         MEMORY.with(|m| m.borrow_mut().set_budget(memory_blocks));
-        Sources { upstreams, timeout, cache_blocks, store, ctx, stored: RefCell::new(None) }
+        Sources { upstreams, timeout, cache_blocks, store, index, ctx, stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
     }
 
     /// Looks up whether the store holds CARs for `root` (R2 object `roots/{root}` lists them,
@@ -158,11 +177,33 @@ impl Sources {
         Ok(Some(ix))
     }
 
+    /// Where the store holds `cid`: in a CAR this request has the index of, or else by the block
+    /// index.
+    async fn place(&self, b: &Bucket, cid: &Cid) -> Result<Option<(String, std::ops::Range<u64>)>, String> {
+        let known = self.stored.borrow().iter().flatten().find_map(|(name, ix)| ix.locate(cid).map(|r| (name.clone(), r)));
+        if known.is_some() {
+            return Ok(known);
+        }
+        let Some(ns) = &self.index else { return Ok(None) };
+        let Some(Place { shard, start, end }) = block_index::find(ns, cid).await? else { return Ok(None) };
+        let hits = {
+            let mut h = self.index_hits.borrow_mut();
+            let n = h.entry(shard.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if hits == 2 {
+            if let Ok(Some(ix)) = self.load_index(b, &format!("{shard}.idx")).await {
+                self.stored.borrow_mut().get_or_insert_with(Vec::new).push((shard.clone(), ix));
+            }
+        }
+        Ok(Some((shard, start..end)))
+    }
+
     /// A block from the store, verified; `Err` says why the store's copy was not used.
     async fn stored_copy(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
         let Some(b) = &self.store else { return Ok(None) };
-        let found = self.stored.borrow().iter().flatten().find_map(|(name, ix)| ix.locate(cid).map(|r| (name.clone(), r)));
-        let Some((name, range)) = found else { return Ok(None) };
+        let Some((name, range)) = self.place(b, cid).await? else { return Ok(None) };
         let obj = b
             .get(&name)
             .range(Range::OffsetWithLength { offset: range.start, length: range.end - range.start })
@@ -234,15 +275,15 @@ impl Sources {
     /// Asks every upstream for the raw block at once; the first that verifies wins.
     pub async fn ask_upstreams(&self, cid: &Cid, mut reasons: Vec<String>) -> Result<Vec<u8>, Unavailable> {
         let mut pending: FuturesUnordered<_> = self.upstreams.iter().map(|u| self.raw_from(u, cid)).collect();
-        let mut not_found = !self.upstreams.is_empty();
+        let mut why = Missing::NotFound;
         while let Some(r) = pending.next().await {
             match r {
                 Ok(data) => {
                     self.remember(cid, &data);
                     return Ok(data);
                 }
-                Err((nf, reason)) => {
-                    not_found &= nf;
+                Err((w, reason)) => {
+                    why = why.min(w);
                     reasons.push(reason);
                 }
             }
@@ -250,29 +291,38 @@ impl Sources {
         if self.upstreams.is_empty() {
             reasons.push("no upstream gateways configured".into());
         }
-        Err(Unavailable { cid: *cid, reasons, not_found })
+        Err(Unavailable { cid: *cid, reasons, why })
     }
 
-    async fn raw_from(&self, upstream: &str, cid: &Cid) -> Result<Vec<u8>, (bool, String)> {
+    async fn raw_from(&self, upstream: &str, cid: &Cid) -> Result<Vec<u8>, (Missing, String)> {
         let url = format!("{upstream}/ipfs/{cid}?format=raw");
         let ctl = AbortController::default();
         let signal = ctl.signal();
         let fut = async {
-            let mut resp = fetch(&url, "application/vnd.ipld.raw", &signal).await.map_err(|e| (false, format!("{upstream}: {e}")))?;
+            // An upstream that cannot be reached does not have the block for us.
+            let mut resp = fetch(&url, "application/vnd.ipld.raw", &signal).await.map_err(|e| (Missing::NotFound, format!("{upstream}: {e}")))?;
             match resp.status_code() {
                 200 => {}
-                404 | 410 => return Err((true, format!("{upstream}: not found"))),
-                s => return Err((false, format!("{upstream}: HTTP {s}"))),
+                404 | 410 => return Err((Missing::NotFound, format!("{upstream}: not found"))),
+                504 => return Err((Missing::Timeout, format!("{upstream}: HTTP 504"))),
+                s => return Err((Missing::Invalid, format!("{upstream}: HTTP {s}"))),
             }
-            let data = resp.bytes().await.map_err(|e| (false, format!("{upstream}: {e}")))?;
-            digest::check(cid, &data).await.map_err(|e| (false, format!("{upstream}: {e}")))?;
+            let announced = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+            if announced.is_some_and(|n| n > MAX_BLOCK_SIZE) {
+                return Err((Missing::Invalid, format!("{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", announced.unwrap_or(0))));
+            }
+            let data = resp.bytes().await.map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
+            if data.len() > MAX_BLOCK_SIZE {
+                return Err((Missing::Invalid, format!("{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", data.len())));
+            }
+            digest::check(cid, &data).await.map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
             Ok(data)
         };
         match with_timeout(self.timeout, fut).await {
             Some(r) => r,
             None => {
                 ctl.abort();
-                Err((false, format!("{upstream}: timed out after {} ms", self.timeout.as_millis())))
+                Err((Missing::Timeout, format!("{upstream}: timed out after {} ms", self.timeout.as_millis())))
             }
         }
     }
@@ -309,7 +359,7 @@ impl Sources {
         .await
         .flatten();
         let (upstream, body, ctl) = first?;
-        Some(CarStream { upstream, body, ctl: Some(ctl), reader: CarReader::new(), stash: HashMap::new(), stash_bytes: 0, dead: false, timeout: self.timeout })
+        Some(CarStream { upstream, body, ctl: Some(ctl), reader: CarReader::with_max_section(MAX_SECTION_FROM_UPSTREAM), stash: HashMap::new(), stash_bytes: 0, dead: false, timeout: self.timeout })
     }
 }
 
@@ -327,6 +377,8 @@ async fn fetch(url: &str, accept: &str, signal: &worker::AbortSignal) -> worker:
     Ok(Response::from(resp.dyn_into::<web_sys::Response>()?))
 }
 
+/// Longest section read from an upstream's CAR: a block at the size limit and its CID.
+const MAX_SECTION_FROM_UPSTREAM: u64 = MAX_BLOCK_SIZE as u64 + 128;
 /// Largest number of bytes of out-of-order blocks kept from a CAR stream.
 const STASH_LIMIT: usize = 32 << 20;
 /// At the end of a response, read on to the end of the CAR if it comes within this many bytes
@@ -425,6 +477,10 @@ impl CarStream {
         loop {
             match self.reader.next_event() {
                 Ok(Some(Event::Block { cid, data, .. })) => {
+                    if data.len() > MAX_BLOCK_SIZE {
+                        self.kill();
+                        return Err(format!("{}: block {cid} of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", self.upstream, data.len()));
+                    }
                     if let Err(e) = digest::check(&cid, &data).await {
                         self.kill();
                         return Err(format!("{}: {e}", self.upstream));

@@ -9,8 +9,10 @@
 //!
 //! Store layout: the shard's bytes as uploaded at `shards/{random}` (the piece CID is over those
 //! bytes), its index at `shards/{random}.idx`, its dangling links at `shards/{random}.links`, and,
-//! once the upload is complete, `roots/{root}` listing `{object} {object}.idx` per shard, which is
-//! how the gateway finds them.
+//! once the upload is complete, `roots/{root}` listing `{object} {object}.idx` per shard. Every
+//! block of a shard that is kept also gets a row in the block index (`block_index`), written once
+//! the ledger has the shard and removed again if the upload then fails, so the gateway finds any
+//! stored block by its own CID.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,6 +24,7 @@ use futures_util::StreamExt;
 use worker::{Bucket, Env, FixedLengthStream, Request, Response};
 
 use crate::archivist::{NewShard, StoredShard};
+use crate::block_index;
 use crate::quota::{Ask, Verdict};
 use crate::reply::{error, json};
 use crate::settings::DoorSettings;
@@ -177,7 +180,7 @@ async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, clai
         (None, None) => return Err(Refused::Other(400, "this shard declares no root: send the upload's root in X-Carport-Root".into())),
     };
     let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let mut prior: Vec<StoredShard> = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
+    let prior: Vec<StoredShard> = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
     if last {
         // The whole DAG must be in this shard and the ones stored before it.
         let mut check = UploadCheck::new();
@@ -196,16 +199,30 @@ async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, clai
     let answer: serde_json::Value = call(&archivist, "POST", "/shard", Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
     let known = answer.get("known").and_then(|k| k.as_bool()).unwrap_or(false);
     if known {
-        // Stored before: keep the first copy, drop this one.
+        // Stored before: keep the first copy (whose blocks are indexed already), drop this one.
         delete_objects(bucket, key).await;
+    } else if let Err(e) = block_index::add(env, key, &shard.index).await {
+        let _ = block_index::remove(env, key, &shard.index).await;
+        return Err(Refused::Other(500, format!("indexing the shard's blocks failed: {e}")));
     }
     if last {
-        prior = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
-        let listing: String = prior.iter().map(|s| format!("{0} {0}.idx\n", s.key)).collect();
-        bucket.put(format!("roots/{root}"), listing).execute().await?;
-        let _: bool = call(&archivist, "POST", "/complete", Some(serde_json::to_string(&root.to_string()).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+        if let Err(e) = complete(bucket, &archivist, &root).await {
+            if !known {
+                let _ = block_index::remove(env, key, &shard.index).await;
+            }
+            return Err(e);
+        }
     }
     Ok(Accepted { shard, root, complete: last, known })
+}
+
+/// The upload is whole: `roots/{root}` lists its shards, and the ledger marks it complete.
+async fn complete(bucket: &Bucket, archivist: &worker::Stub, root: &Cid) -> Result<(), Refused> {
+    let shards: Vec<StoredShard> = call(archivist, "GET", &format!("/upload/{root}"), None).await?;
+    let listing: String = shards.iter().map(|s| format!("{0} {0}.idx\n", s.key)).collect();
+    bucket.put(format!("roots/{root}"), listing).execute().await?;
+    let _: bool = call(archivist, "POST", "/complete", Some(serde_json::to_string(&root.to_string()).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    Ok(())
 }
 
 async fn read(bucket: &Bucket, key: &str) -> Result<Vec<u8>, Refused> {

@@ -9,6 +9,7 @@ import { trustless } from './suites/trustless.mjs'
 import { lying } from './suites/lying.mjs'
 import { web } from './suites/web.mjs'
 import { store } from './suites/store.mjs'
+import { broken } from './suites/broken.mjs'
 
 const world = {}
 
@@ -31,4 +32,5 @@ trustless(world)
 lying(world)
 web(world)
 store(world)
+broken(world)
 

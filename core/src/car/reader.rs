@@ -38,17 +38,25 @@ pub struct CarReader {
     offset: u64,
     eof: bool,
     state: State,
+    /// Longest section taken; a longer one is an error before its bytes are buffered.
+    max_section: u64,
 }
 
 impl Default for CarReader {
     fn default() -> Self {
-        CarReader { buf: Vec::new(), start: 0, offset: 0, eof: false, state: State::Start }
+        CarReader { buf: Vec::new(), start: 0, offset: 0, eof: false, state: State::Start, max_section: MAX_SECTION }
     }
 }
 
 impl CarReader {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A reader that refuses sections over `max` bytes (an untrusted source's CAR, read under a
+    /// block size limit), instead of [`MAX_SECTION`].
+    pub fn with_max_section(max: u64) -> Self {
+        CarReader { max_section: max.min(MAX_SECTION), ..Self::default() }
     }
 
     /// Adds the next bytes of the file.
@@ -192,7 +200,7 @@ impl CarReader {
                         self.state = State::Done;
                         continue;
                     }
-                    let max = end.map_or(MAX_SECTION, |e| MAX_SECTION.min(e - self.offset));
+                    let max = end.map_or(self.max_section, |e| self.max_section.min(e - self.offset));
                     let Some((at, n, len)) = self.frame(max)? else { return Ok(None) };
                     if len == 0 {
                         self.state = State::Done;
@@ -261,6 +269,23 @@ mod tests {
             assert_eq!(version(&h), v, "{name}");
             assert!(!blocks.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_section_over_the_reader_limit_is_refused_before_it_is_buffered() {
+        let bytes = std::fs::read(format!("{}/../../shared/fixtures/go-car-v2/sample-v1.car", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let (_, blocks) = read("sample-v1.car").unwrap();
+        let biggest = blocks.iter().map(|b| b.1.len()).max().unwrap() as u64;
+        let mut r = CarReader::with_max_section(biggest / 2);
+        // The first section over the limit is refused from its length alone.
+        r.push(&bytes);
+        let mut refused = None;
+        while let Ok(Some(ev)) = r.next_event().map_err(|e| refused = Some(e)) {
+            if ev == Event::End {
+                break;
+            }
+        }
+        assert!(matches!(refused, Some(CarError::SectionTooLarge { .. })), "{refused:?}");
     }
 
     #[test]

@@ -69,6 +69,60 @@ pub enum Format {
     Default,
     Raw,
     Car(CarParams),
+    /// The block as-is, when its CID's codec is this one (dag-json, dag-cbor, json, cbor); any
+    /// other codec gets 406, never a conversion (IPIP-0524).
+    Codec(Codec),
+}
+
+/// The IPLD codecs a block can be asked for as-is, with their `format=` names and media types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    DagJson,
+    DagCbor,
+    Json,
+    Cbor,
+}
+
+impl Codec {
+    const ALL: [Codec; 4] = [Codec::DagJson, Codec::DagCbor, Codec::Json, Codec::Cbor];
+
+    /// The multicodec code of the codec.
+    pub fn code(self) -> u64 {
+        match self {
+            Codec::DagJson => 0x0129,
+            Codec::DagCbor => 0x71,
+            Codec::Json => 0x0200,
+            Codec::Cbor => 0x51,
+        }
+    }
+
+    /// Its `format=` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::DagJson => "dag-json",
+            Codec::DagCbor => "dag-cbor",
+            Codec::Json => "json",
+            Codec::Cbor => "cbor",
+        }
+    }
+
+    /// Its media type (`Accept`, `Content-Type`).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Codec::DagJson => "application/vnd.ipld.dag-json",
+            Codec::DagCbor => "application/vnd.ipld.dag-cbor",
+            Codec::Json => "application/json",
+            Codec::Cbor => "application/cbor",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    fn from_media_type(ty: &str) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.media_type() == ty)
+    }
 }
 
 /// A request to serve content.
@@ -264,12 +318,12 @@ fn serve(req: &Request, content: ContentPath, origin: Origin, mutable: bool, ipf
 pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Format, (u16, String)> {
     let mut car_accept: Option<Vec<(String, String)>> = None;
     let format = match param(params, "format") {
-        Some("raw") => Some("raw"),
-        Some("car") => Some("car"),
+        Some(f @ ("raw" | "car")) => Some(f.to_string()),
+        Some(f) if Codec::from_name(f).is_some() => Some(f.to_string()),
         Some("") | None => None,
-        Some(f) => return Err((400, format!("unsupported format {f:?} (this gateway serves raw and car)"))),
+        Some(f) => return Err((400, format!("unsupported format {f:?} (this gateway serves raw, car, dag-json, dag-cbor, json and cbor)"))),
     };
-    let mut chosen = format.map(str::to_string);
+    let mut chosen = format;
     if let Some(accept) = accept {
         // (q, position, kind, media type parameters)
         type Ranked<'a> = (f32, usize, &'a str, Vec<(String, String)>);
@@ -281,6 +335,7 @@ pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Fo
             let q = ps.iter().find(|(k, _)| k == "q").and_then(|(_, v)| v.parse().ok()).unwrap_or(1.0);
             let kind = match ty.as_str() {
                 RAW_TYPE => "raw",
+                t if Codec::from_media_type(t).is_some() => Codec::from_media_type(t).map_or("", Codec::name),
                 CAR_TYPE => {
                     let bad = ps.iter().any(|(k, v)| (k == "version" && v != "1") || (k == "order" && v != "dfs" && v != "unk"));
                     if bad {
@@ -307,6 +362,7 @@ pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Fo
     match chosen.as_deref() {
         None => Ok(Format::Default),
         Some("raw") => Ok(Format::Raw),
+        Some(name) if name != "car" => Codec::from_name(name).map(Format::Codec).ok_or_else(|| (400, format!("unsupported format {name:?}"))),
         _ => {
             let ps = car_accept.unwrap_or_default();
             let get = |q: &str, a: &str| param(params, q).map(str::to_string).or_else(|| ps.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()));
@@ -339,6 +395,7 @@ pub fn etag(cid: &Cid, format: &Format) -> String {
     match format {
         Format::Default => format!("\"{cid}\""),
         Format::Raw => format!("\"{cid}.raw\""),
+        Format::Codec(c) => format!("\"{cid}.{}\"", c.name()),
         Format::Car(p) => {
             let bytes = p.bytes.map(|b| format!(".{}", b.to_param())).unwrap_or_default();
             format!("\"{cid}.car.{}{}.dups-{}\"", p.scope.as_str(), bytes, if p.dups { "y" } else { "n" })
@@ -483,6 +540,20 @@ mod tests {
         assert!(matches!(car, Format::Car(CarParams { scope: Scope::All, dups: true, .. })));
         assert_eq!(negotiate(&[], Some("text/html,*/*")), Ok(Format::Default));
         assert!(negotiate(&p("format=tar"), None).is_err());
+        assert_eq!(negotiate(&p("format=dag-json"), None), Ok(Format::Codec(Codec::DagJson)));
+        assert_eq!(negotiate(&[], Some("application/vnd.ipld.dag-cbor")), Ok(Format::Codec(Codec::DagCbor)));
+        assert_eq!(negotiate(&p("format=cbor"), Some("application/json")), Ok(Format::Codec(Codec::Cbor)));
+        assert_eq!(Codec::Json.code(), 0x0200);
+    }
+
+    #[test]
+    fn the_format_parameter_wins_over_accept() {
+        // IPIP-0523: even a specific Accept gives way to `format=`.
+        let p = |q: &str| query_params(q);
+        assert_eq!(negotiate(&p("format=raw"), Some("application/vnd.ipld.car")), Ok(Format::Raw));
+        let car = negotiate(&p("format=car"), Some("application/vnd.ipld.raw")).unwrap();
+        assert!(matches!(car, Format::Car(_)));
+        assert_eq!(negotiate(&p("format=raw"), Some("application/vnd.ipld.dag-json")), Ok(Format::Raw));
         assert!(negotiate(&p("format=car&dag-scope=nope"), None).is_err());
     }
 

@@ -15,7 +15,9 @@
 //! - [`memory`]: a bounded memory of verified folder and file nodes, kept across requests.
 //! - [`mime`]: Content-Type from the name and from the first bytes.
 //! - [`store`]: reading single blocks out of a CARv2 by its index, and DNSLink records.
+//! - [`block_index`]: the store-wide index that finds any stored block by its own multihash.
 
+pub mod block_index;
 pub mod cbor;
 pub mod file;
 pub mod http;
@@ -29,6 +31,11 @@ pub mod store;
 pub mod traverse;
 
 use cid::Cid;
+
+/// The largest block taken from an untrusted source: the trustless gateway spec's limit for
+/// clients (2 MiB), so a source cannot make the gateway buffer unbounded bytes before they can be
+/// checked against their CID.
+pub const MAX_BLOCK_SIZE: usize = 2 << 20;
 
 /// Why a block handed over by a source cannot be used.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

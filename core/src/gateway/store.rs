@@ -72,6 +72,11 @@ impl CarIndex {
         self.sections.get(&(mh.code(), mh.digest().to_vec())).cloned()
     }
 
+    /// Every block's multihash (code, digest) and the byte range of its section, in no order.
+    pub fn sections(&self) -> impl Iterator<Item = (u64, &[u8], Range<u64>)> + '_ {
+        self.sections.iter().map(|((code, digest), r)| (*code, digest.as_slice(), r.clone()))
+    }
+
     pub fn len(&self) -> usize {
         self.sections.len()
     }

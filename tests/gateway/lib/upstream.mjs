@@ -6,6 +6,7 @@
 //   truncate  – CAR responses stop in the middle of a block; raw blocks lose their last byte
 //   slow      – answers after `delayMs`
 //   down      – 500 for everything
+//   die       – the connection is destroyed where `cid` would be sent (raw, or inside a CAR)
 // Control: POST /_control/mode {mode, cid?, delayMs?, only?: "raw"|"car"}, POST /_control/car
 // (a CAR body: its blocks are added), POST /_control/dns {name, txt}, GET /_control/stats.
 import http from 'node:http'
@@ -118,6 +119,7 @@ export class Upstream {
     const b = this.get(cid)
     if (!b) return this.send(res, 404, `block ${cid} not found`)
     let bytes = b.bytes
+    if (this.mode.mode === 'die' && this.lies(cid, 'raw')) return res.destroy()
     if (this.mode.mode === 'corrupt' && this.lies(cid, 'raw')) {
       bytes = Buffer.from(bytes)
       bytes[0] ^= 0xff
@@ -203,6 +205,7 @@ export class Upstream {
         pending.length = 0
         return
       }
+      if (res.destroyed) return
       const ok = res.write(Buffer.concat(pending))
       pending.length = 0
       size = 0
@@ -218,6 +221,11 @@ export class Upstream {
         bytes[0] ^= 0xff
       }
       if (lying === 'truncate' && this.lies(cid, 'car') && written > 0) return false
+      if (lying === 'die' && this.lies(cid, 'car')) {
+        await flush()
+        res.destroy()
+        return false
+      }
       await writer.put({ cid, bytes })
       written++
       return true
