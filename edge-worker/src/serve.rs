@@ -49,6 +49,15 @@ impl From<ResolveError> for Fail {
 }
 
 impl Fail {
+    /// What went wrong, for a log line or a stream's error.
+    pub fn message(&self) -> String {
+        match self {
+            Fail::Unavailable(u) => u.to_string(),
+            Fail::Resolve(e) => e.to_string(),
+            Fail::Other(_, m) => m.clone(),
+        }
+    }
+
     pub fn response(&self) -> worker::Result<Response> {
         match self {
             Fail::Unavailable(u) => match u.why {
@@ -291,11 +300,7 @@ impl FileBody {
                     Ok(None) => None,
                     Err(e) => {
                         fb.failed = true;
-                        let msg = match e {
-                            Fail::Unavailable(u) => u.to_string(),
-                            Fail::Resolve(e) => e.to_string(),
-                            Fail::Other(_, m) => m,
-                        };
+                        let msg = e.message();
                         worker::console_error!("carport-edge: body aborted: {msg}");
                         Some((Err(worker::Error::RustError(msg)), (fb, None)))
                     }
@@ -389,16 +394,24 @@ async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<
     };
     match t.format {
         Format::Raw => serve_raw(t, &resolved, cond),
-        Format::Car(p) => serve_car(src, t, resolved, p, cond),
+        Format::Car(p) => serve_car(src, t, resolved, p, cond).await,
         Format::Codec(c) => serve_codec(src, t, resolved, c, cond).await,
         Format::Default => serve_default(src, feed, t, resolved, cond).await,
     }
 }
 
+/// `Content-Disposition` of a block served in its codec: JSON inline, CBOR as an attachment (a
+/// browser cannot show it), `?filename=` and `?download=true` as asked.
+fn codec_disposition(t: &Target, cid: &Cid, codec: Codec) -> String {
+    let json = matches!(codec, Codec::Json | Codec::DagJson);
+    let name = t.filename.clone().unwrap_or_else(|| format!("{cid}.{}", if json { "json" } else { "cbor" }));
+    content_disposition(if t.download || !json { "attachment" } else { "inline" }, &name)
+}
+
 /// A block asked for in its own codec (`?format=dag-json` …): as-is when the CID has that codec,
 /// a UnixFS file as its bytes when JSON is asked of it, else 406: no conversion (IPIP-0524).
 async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
-    if r.cid.codec() == codec.code() {
+    if codec.serves(r.cid.codec()) {
         let tag = etag(&r.cid, &Format::Codec(codec));
         if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
             return Ok(not_modified(t, &r.roots, &tag));
@@ -406,6 +419,7 @@ async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, co
         let mut h = Head::new(200);
         common(&mut h, t, &r.roots, &tag);
         h.set("Content-Type", codec.media_type()).set("X-Content-Type-Options", "nosniff").set("Content-Length", &r.block.len().to_string());
+        h.set("Content-Disposition", &codec_disposition(t, &r.cid, codec));
         return Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(r.block) }));
     }
     if codec == Codec::Json && r.kind.file_size().is_some() {
@@ -447,7 +461,7 @@ fn serve_raw(t: &Target, r: &Resolved, cond: &Conditions) -> Result<worker::Resu
     Ok(h.respond(ResponseBody::Body(body)))
 }
 
-/// Streams a CAR: header, then each block as the traversal reaches it.
+/// A CAR's bytes: header, then each block as the traversal reaches it.
 struct CarBody {
     header: Option<Vec<u8>>,
     trav: Traversal,
@@ -456,15 +470,16 @@ struct CarBody {
 }
 
 impl CarBody {
-    async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+    async fn next(&mut self) -> Result<Option<Vec<u8>>, Fail> {
         if let Some(h) = self.header.take() {
             return Ok(Some(h));
         }
+        let broken = |e: carport_core::gateway::traverse::TraverseError| Fail::Other(502, format!("502 bad gateway: {e}"));
         loop {
-            match self.trav.step().map_err(|e| e.to_string())? {
+            match self.trav.step().map_err(broken)? {
                 TStep::Need(c) => {
-                    let b = self.feed.get(&c).await.map_err(|e| e.to_string())?;
-                    self.trav.provide(&c, b).map_err(|e| e.to_string())?;
+                    let b = self.feed.get(&c).await?;
+                    self.trav.provide(&c, b).map_err(broken)?;
                 }
                 TStep::Emit(cid, data) => {
                     let mut out = Vec::with_capacity(data.len() + 48);
@@ -480,7 +495,13 @@ impl CarBody {
     }
 }
 
-fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::gateway::http::CarParams, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+/// A CAR response. Up to the worker's CAR buffer it is made whole before the headers go out, so
+/// it is answered with its `Content-Length` (a client or cache sees a cut short), or, when a
+/// block cannot be had, with the status that says why instead of a 200. A longer CAR streams
+/// chunked; workerd ends a chunked body cleanly even when its stream fails, so such a response
+/// cannot say "broken" on the wire and is marked `no-store` instead of immutable, and its CAR
+/// ends short of the blocks (clients must check a CAR is complete, as the spec says).
+async fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::gateway::http::CarParams, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
     let tag = etag(&r.cid, &Format::Car(p));
     if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
         return Ok(not_modified(t, &r.roots, &tag));
@@ -500,19 +521,35 @@ fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::gateway
         _ => None,
     };
     let roots = vec![t.content.root];
-    let body = CarBody { header: Some(car_header(&roots)), trav: Traversal::new(r, p.scope, p.bytes, p.dups), feed: Feed::new(src, car_req), failed: false };
-    let body = stream_body(body, None, |mut b| {
+    let limit = src.car_buffer;
+    let mut body = CarBody { header: Some(car_header(&roots)), trav: Traversal::new(r, p.scope, p.bytes, p.dups), feed: Feed::new(src, car_req), failed: false };
+    let mut held = Vec::new();
+    while held.len() <= limit {
+        match body.next().await? {
+            Some(d) => held.extend(d),
+            None => {
+                h.set("Content-Length", &held.len().to_string());
+                return Ok(h.respond(ResponseBody::Body(held)));
+            }
+        }
+    }
+    h.set("Cache-Control", "no-store");
+    let body = stream_body((body, Some(held)), None, |(mut b, first)| {
         Box::pin(async move {
+            if let Some(d) = first {
+                return Some((Ok(d), (b, None)));
+            }
             if b.failed {
                 return None;
             }
             match b.next().await {
-                Ok(Some(d)) => Some((Ok(d), b)),
+                Ok(Some(d)) => Some((Ok(d), (b, None))),
                 Ok(None) => None,
                 Err(e) => {
                     b.failed = true;
-                    worker::console_error!("carport-edge: CAR aborted: {e}");
-                    Some((Err(worker::Error::RustError(e)), b))
+                    let msg = e.message();
+                    worker::console_error!("carport-edge: CAR aborted: {msg}");
+                    Some((Err(worker::Error::RustError(msg)), (b, None)))
                 }
             }
         })
@@ -592,7 +629,10 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
             };
             let mut h = Head::new(200);
             common(&mut h, t, &r.roots, &tag);
-            h.set("Content-Type", ctype).set("X-Content-Type-Options", "nosniff");
+            h.set("Content-Type", ctype).set("X-Content-Type-Options", "nosniff").set("Content-Length", &r.block.len().to_string());
+            if let Some(codec) = Codec::of(r.cid.codec()) {
+                h.set("Content-Disposition", &codec_disposition(t, &r.cid, codec));
+            }
             Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(r.block.clone()) }))
         }
     }

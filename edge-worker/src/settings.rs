@@ -27,6 +27,8 @@ pub struct Settings {
     pub cache_blocks: bool,
     /// Bytes of verified folder and file nodes each isolate keeps in memory (0: none).
     pub memory_blocks: usize,
+    /// Bytes of a CAR response made whole before its headers go out (longer ones stream).
+    pub car_buffer: usize,
     pub bench_proxy: bool,
 }
 
@@ -40,6 +42,7 @@ impl Settings {
             dnslink_ttl: num(env, "DNSLINK_TTL", 300),
             cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
             memory_blocks: num(env, "MEMORY_BLOCKS_BYTES", 16 << 20) as usize,
+            car_buffer: num(env, "CAR_BUFFER_BYTES", crate::sources::DEFAULT_CAR_BUFFER as u64) as usize,
             bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
         }
     }

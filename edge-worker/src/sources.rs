@@ -78,6 +78,9 @@ fn stored_objects(line: &str) -> Option<(String, String)> {
 
 const ROOT_MISS_TTL_MS: f64 = 60_000.0;
 
+/// Default of `CAR_BUFFER_BYTES`: well under a Worker's 128 MB, over most single entities.
+pub const DEFAULT_CAR_BUFFER: usize = 16 << 20;
+
 /// A stored CAR: its object name and index.
 type StoredCar = (String, Rc<CarIndex>);
 
@@ -89,6 +92,8 @@ pub struct Sources {
     /// The block index (Durable Objects), when the worker has one bound.
     pub index: Option<ObjectNamespace>,
     pub ctx: Rc<Context>,
+    /// Bytes of a CAR response made whole before its headers are sent (see `serve::serve_car`).
+    pub car_buffer: usize,
     /// The stored CARs holding the request's root (an upload's shards), once looked up, and the
     /// shards whose indexes the request loaded since.
     stored: RefCell<Option<Vec<StoredCar>>>,
@@ -112,7 +117,13 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 impl Sources {
     pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, index: Option<ObjectNamespace>, ctx: Rc<Context>) -> Self {
         MEMORY.with(|m| m.borrow_mut().set_budget(memory_blocks));
-        Sources { upstreams, timeout, cache_blocks, store, index, ctx, stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
+        Sources { upstreams, timeout, cache_blocks, store, index, ctx, car_buffer: DEFAULT_CAR_BUFFER, stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
+    }
+
+    /// Sets how much of a CAR response is made whole before its headers go out.
+    pub fn with_car_buffer(mut self, bytes: usize) -> Self {
+        self.car_buffer = bytes;
+        self
     }
 
     /// Looks up whether the store holds CARs for `root` (R2 object `roots/{root}` lists them,

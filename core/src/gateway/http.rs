@@ -116,6 +116,17 @@ impl Codec {
         }
     }
 
+    /// The codec of a multicodec code, if it is one of these.
+    pub fn of(code: u64) -> Option<Codec> {
+        Codec::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// Whether a block of codec `code` is served as-is when this codec is asked for: its own,
+    /// and DAG-JSON as JSON or DAG-CBOR as CBOR (the same bytes; only the media type differs).
+    pub fn serves(self, code: u64) -> bool {
+        code == self.code() || (self == Codec::Json && code == Codec::DagJson.code()) || (self == Codec::Cbor && code == Codec::DagCbor.code())
+    }
+
     fn from_name(name: &str) -> Option<Codec> {
         Codec::ALL.into_iter().find(|c| c.name() == name)
     }
@@ -544,6 +555,7 @@ mod tests {
         assert_eq!(negotiate(&[], Some("application/vnd.ipld.dag-cbor")), Ok(Format::Codec(Codec::DagCbor)));
         assert_eq!(negotiate(&p("format=cbor"), Some("application/json")), Ok(Format::Codec(Codec::Cbor)));
         assert_eq!(Codec::Json.code(), 0x0200);
+        assert!(Codec::Json.serves(0x0129) && Codec::Cbor.serves(0x71) && !Codec::DagJson.serves(0x0200) && !Codec::DagCbor.serves(0x70));
     }
 
     #[test]

@@ -212,6 +212,8 @@ export async function startWorld ({ timeoutMs = 2000, cache = 'on' } = {}) {
     DOH_URL: `${a.url}/dns-query`,
     DNSLINK_TTL: '1',
     CACHE_BLOCKS: cache,
+    // Small, so that the tests see CARs made whole before their headers and CARs streamed.
+    CAR_BUFFER_BYTES: String(2 * 1024 * 1024),
     ADMIN_TOKEN
   }
   const worker = await startWrangler(port, state, vars)

@@ -133,13 +133,13 @@ export function lying (world) {
       assert.ok(took < 4000, `took ${took} ms`)
     })
 
-    test('only a slow upstream: gives up after the timeout with a 502', async () => {
+    test('only a slow upstream: gives up after the timeout with a 504', async () => {
       const { root, car } = pack(700)
       await world.a.addCar(car)
       world.a.mode = { mode: 'slow', delayMs: 6000 }
       const t0 = Date.now()
       const r = await get(`/ipfs/${root}`)
-      assert.equal(r.status, 502)
+      assert.equal(r.status, 504)
       assert.ok(r.body.toString().includes(root))
       assert.match(r.body.toString(), /timed out/)
       assert.ok(Date.now() - t0 < 5500)
