@@ -246,4 +246,103 @@ export function trustless (world) {
       assert.match(r.headers['content-type'], /order=dfs/)
     })
   })
+
+  // What the current spec adds: 404 for a root nobody has, `dups` always stated, identity blocks
+  // left out of CARs, the probe CID, IPIP-0523's precedence of `format=`, IPIP-0524's 406, the
+  // 2 MiB block limit and `only-if-cached`.
+  describe('trustless gateway spec, 2026 additions', () => {
+    const MISSING = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+
+    test('a root nobody has: 404 for raw, for a CAR, and for HEAD', async () => {
+      for (const q of ['format=raw', 'format=car', 'format=car&dag-scope=entity']) {
+        assert.equal((await get(`/ipfs/${MISSING}?${q}`)).status, 404, q)
+      }
+      assert.equal((await world.client.request(`/ipfs/${MISSING}?format=raw`, { method: 'HEAD' })).status, 404)
+    })
+
+    test('the probe CID bafkqaaa: GET and HEAD answer 200, raw and CAR', async () => {
+      const raw = await get('/ipfs/bafkqaaa?format=raw')
+      assert.equal(raw.status, 200)
+      assert.equal(raw.body.length, 0)
+      const head = await world.client.request('/ipfs/bafkqaaa', { method: 'HEAD', headers: { Accept: 'application/vnd.ipld.raw' } })
+      assert.equal(head.status, 200)
+      const car = await get('/ipfs/bafkqaaa?format=car')
+      assert.equal(car.status, 200)
+      const { CarReader } = await import('@ipld/car/reader')
+      const reader = await CarReader.fromBytes(car.body)
+      assert.deepEqual((await reader.getRoots()).map(String), ['bafkqaaa'])
+    })
+
+    test('dups is stated in every CAR Content-Type, asked for or not', async () => {
+      const d = await Fixture.open('trustless_gateway_car/dir-with-duplicate-files.car')
+      for (const [q, h, dups] of [['format=car', {}, 'n'], ['format=car&car-dups=y', {}, 'y'], ['', { Accept: 'application/vnd.ipld.car' }, 'n'], ['', { Accept: 'application/vnd.ipld.car; dups=y' }, 'y']]) {
+        const r = await get(`/ipfs/${d.roots[0]}?${q}`, h)
+        assert.match(r.headers['content-type'], new RegExp(`dups=${dups}`), `${q} ${JSON.stringify(h)}`)
+      }
+    })
+
+    test('identity blocks are never in a CAR', async () => {
+      // A folder linking an identity CID (a tiny inlined file), made here with dag-pb.
+      const dagPb = await import('@ipld/dag-pb')
+      const { CID } = await import('multiformats/cid')
+      const { identity } = await import('multiformats/hashes/identity')
+      const { sha256 } = await import('multiformats/hashes/sha2')
+      const { CarWriter } = await import('@ipld/car/writer')
+      const inline = CID.createV1(0x55, identity.digest(Buffer.from('hi')))
+      const dir = dagPb.encode({ Data: Uint8Array.from([0x08, 0x01]), Links: [{ Name: 'hi.txt', Hash: inline, Tsize: 2 }] })
+      const root = CID.createV1(dagPb.code, await sha256.digest(dir))
+      const { writer, out } = CarWriter.create([root])
+      const parts = []
+      const collected = (async () => { for await (const c of out) parts.push(c) })()
+      await writer.put({ cid: root, bytes: dir })
+      await writer.close()
+      await collected
+      await world.a.addCar(Buffer.concat(parts))
+      const blocks = await carBlocks((await get(`/ipfs/${root}?format=car`)).body)
+      assert.deepEqual(blocks, [root.toString()])
+      const file = await get(`/ipfs/${root}/hi.txt`)
+      assert.equal(file.body.toString(), 'hi')
+    })
+
+    test('format= wins over a specific Accept (IPIP-0523)', async () => {
+      const f = await Fixture.open('gateway-raw-block.car')
+      const root = f.roots[0]
+      const raw = await get(`/ipfs/${root}?format=raw`, { Accept: 'application/vnd.ipld.car' })
+      assert.equal(raw.headers['content-type'], 'application/vnd.ipld.raw')
+      const car = await get(`/ipfs/${root}?format=car`, { Accept: 'application/vnd.ipld.raw' })
+      assert.match(car.headers['content-type'], /application\/vnd\.ipld\.car/)
+    })
+
+    test('a codec that is not the block\'s: 406, never a conversion (IPIP-0524)', async () => {
+      const f = await Fixture.open('gateway-raw-block.car')
+      for (const fmt of ['dag-json', 'dag-cbor', 'cbor']) {
+        const r = await get(`/ipfs/${f.roots[0]}?format=${fmt}`)
+        assert.equal(r.status, 406, fmt)
+        assert.match(r.body.toString(), /format=raw/)
+      }
+    })
+
+    test('a block over 2 MiB from an upstream is refused, even when it hashes right', async () => {
+      const { CID } = await import('multiformats/cid')
+      const { sha256 } = await import('multiformats/hashes/sha2')
+      const big = Buffer.alloc(2 * 1024 * 1024 + 1, 7)
+      const cid = CID.createV1(0x55, await sha256.digest(big))
+      const { CarWriter } = await import('@ipld/car/writer')
+      const { writer, out } = CarWriter.create([cid])
+      const parts = []
+      const collected = (async () => { for await (const c of out) parts.push(c) })()
+      await writer.put({ cid, bytes: big })
+      await writer.close()
+      await collected
+      await world.a.addCar(Buffer.concat(parts))
+      const r = await get(`/ipfs/${cid}?format=raw`)
+      assert.equal(r.status, 502)
+      assert.match(r.body.toString(), /over the 2097152-byte limit/)
+    })
+
+    test('Cache-Control: only-if-cached: 412 for a root not held here', async () => {
+      const r = await get(`/ipfs/${MISSING}?format=raw`, { 'Cache-Control': 'only-if-cached' })
+      assert.equal(r.status, 412)
+    })
+  })
 }
