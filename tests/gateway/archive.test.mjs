@@ -121,6 +121,38 @@ describe('a multi-shard site', () => {
     assert.throws(() => execFileSync(carportBin(), ['archive-status', `http://127.0.0.1:${world.port}`, packed.root, other], { stdio: 'pipe' }), /not proven/)
   })
 
+  test('every block of every shard, asked for by its own CID from a fresh worker: raw and CAR', async () => {
+    // A fresh isolate (after the deal, which a restart would interrupt): nothing can come from
+    // memory left by the requests above.
+    await world.restartWorker()
+    const { CarBlockIterator } = await import('@ipld/car/iterator')
+    let n = 0
+    for (const s of packed.shards) {
+      for await (const { cid, bytes } of await CarBlockIterator.fromBytes(s.bytes)) {
+        const r = await world.client.get(`/ipfs/${cid}?format=raw`)
+        assert.equal(r.status, 200, `${cid}: ${r.body}`)
+        assert.ok(r.body.equals(Buffer.from(bytes)), `${cid}: the stored bytes`)
+        const block = await world.client.get(`/ipfs/${cid}?format=car&dag-scope=block`)
+        assert.equal(block.status, 200, `${cid}: ${block.body}`)
+        n++
+      }
+    }
+    assert.ok(n > packed.shards.length, `${n} blocks`)
+    // A path that starts below the upload's root: the image's own file node.
+    const { CarBlockIterator: It } = await import('@ipld/car/iterator')
+    const rootShard = packed.shards.at(-1)
+    const dagPb = await import('@ipld/dag-pb')
+    let imgCid
+    for await (const { cid, bytes } of await It.fromBytes(rootShard.bytes)) {
+      if (cid.toString() === packed.root) imgCid = dagPb.decode(bytes).Links.find((l) => l.Name === 'img.bin').Hash
+    }
+    const img = await world.client.get(`/ipfs/${imgCid}`)
+    assert.equal(img.status, 200)
+    assert.ok(img.body.equals(image))
+    const car = await world.client.get(`/ipfs/${imgCid}?format=car&dag-scope=entity&entity-bytes=0:99`)
+    assert.equal(car.status, 200)
+  })
+
   test('the same upload twice is stored once', async () => {
     const before = await objects(world.client, 'shards/')
     for (const s of packed.shards) {
@@ -173,6 +205,17 @@ describe('refusals: a 4xx naming the problem and the CID, and nothing stored', (
     bad[bad.length - 100] ^= 1
     const b = await refused(bad, {}, 422, /does not match its CID/)
     assert.ok(b.cid.startsWith('bafy') || b.cid.startsWith('bafk'), b.cid)
+  })
+
+  test('a refused shard leaves nothing in the block index: its good blocks are not found', async () => {
+    const packed = await packSite(site('i').entries)
+    const last = packed.shards.at(-1)
+    await refused(last.bytes, { 'X-Carport-Root': packed.root }, 422, /missing/)
+    const { CarBlockIterator } = await import('@ipld/car/iterator')
+    for await (const { cid } of await CarBlockIterator.fromBytes(last.bytes)) {
+      const r = await world.client.get(`/ipfs/${cid}?format=raw`)
+      assert.equal(r.status, 404, `${cid} must not be served from a refused shard`)
+    }
   })
 
   test('a CAR whose root is missing blocks', async () => {
