@@ -68,11 +68,16 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Response> {
-    let url = req.url()?;
+    // The runtime builds the URL from the Host header: a host that is no host name breaks it.
+    let Ok(url) = req.url() else { return text(400, "400 bad request: the Host header does not make a URL") };
     let h = req.headers();
     let host_header = h.get("Host")?.unwrap_or_else(|| url.host_str().unwrap_or("").to_string());
-    let forwarded_host = h.get("X-Forwarded-Host")?;
-    let forwarded_proto = h.get("X-Forwarded-Proto")?;
+    // Forwarding headers say where a proxy in front got the request; from anyone else they are a
+    // lie that would steer routing, redirects and DNSLink lookups.
+    let from_proxy = h.get("CF-Connecting-IP")?.is_some_and(|ip| s.trusted_proxies.iter().any(|p| p == ip.trim()));
+    let forwarded_host = if from_proxy { h.get("X-Forwarded-Host")? } else { None };
+    let forwarded_proto = if from_proxy { h.get("X-Forwarded-Proto")? } else { None };
+    let service_worker = h.get("Service-Worker")?;
     let accept = h.get("Accept")?;
     let method = req.method().to_string();
     let raw_path = url.path().to_string();
@@ -84,6 +89,7 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         forwarded_host: forwarded_host.as_deref(),
         scheme: &scheme,
         forwarded_proto: forwarded_proto.as_deref(),
+        service_worker: service_worker.as_deref(),
         path: &raw_path,
         query: &query,
         accept: accept.as_deref(),
@@ -103,6 +109,10 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::Redirect { status, location } => {
             let mut resp = Response::empty()?.with_status(status);
             resp.headers_mut().set("Location", &location)?;
+            // The same request always redirects the same way (it names an immutable CID), but
+            // where to depends on the host and, behind a trusted proxy, its forwarding headers.
+            resp.headers_mut().set("Cache-Control", http::IMMUTABLE)?;
+            resp.headers_mut().set("Vary", "Host, X-Forwarded-Host, X-Forwarded-Proto")?;
             Ok(resp)
         }
         Route::Error { status, message } => text(status, &message),
@@ -176,14 +186,20 @@ fn content_path(v: &str) -> Option<ContentPath> {
     parse_cid(v).map(|root| ContentPath { root, segments: Vec::new(), trailing_slash: false })
 }
 
+/// `host` has been checked as a DNS name by the router; the query and the cache key are built
+/// with URL encoding all the same, and the key is the exact name (no path to normalise).
 async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
-    let key = format!("https://dnslink.carport.invalid/{host}");
+    let mut key = Url::parse("https://dnslink.carport.invalid/").ok()?;
+    key.query_pairs_mut().append_pair("name", host);
+    let key = key.to_string();
     let cache = Cache::default();
     if let Ok(Some(mut hit)) = cache.get(key.as_str(), true).await {
         let v = hit.text().await.ok()?;
         return content_path(&v);
     }
-    let url = format!("{}?name=_dnslink.{host}&type=TXT", s.doh_url);
+    let mut url = Url::parse(&s.doh_url).ok()?;
+    url.query_pairs_mut().append_pair("name", &format!("_dnslink.{host}")).append_pair("type", "TXT");
+    let url = url.to_string();
     let headers = Headers::new();
     headers.set("Accept", "application/dns-json").ok()?;
     let mut init = RequestInit::new();

@@ -10,6 +10,7 @@ import { lying } from './suites/lying.mjs'
 import { web } from './suites/web.mjs'
 import { store } from './suites/store.mjs'
 import { broken } from './suites/broken.mjs'
+import { hardening } from './suites/hardening.mjs'
 
 const world = {}
 
@@ -33,4 +34,5 @@ lying(world)
 web(world)
 store(world)
 broken(world)
+hardening(world)
 

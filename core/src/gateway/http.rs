@@ -5,7 +5,7 @@ use cid::Cid;
 
 use crate::gateway::file::ByteRange;
 use crate::gateway::listing::{Origin, VERSION};
-use crate::gateway::path::{dns_label, encode_path, host_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath};
+use crate::gateway::path::{dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath};
 use crate::gateway::traverse::{EntityBytes, Scope};
 
 /// `Cache-Control` of anything under an immutable CID.
@@ -39,6 +39,8 @@ pub struct Request<'a> {
     /// `http` or `https`, from the URL.
     pub scheme: &'a str,
     pub forwarded_proto: Option<&'a str>,
+    /// `Service-Worker` (browsers send `script` when fetching a service worker's script).
+    pub service_worker: Option<&'a str>,
     /// The URL path, percent-encoded as received.
     pub path: &'a str,
     /// The query string without `?`.
@@ -215,11 +217,17 @@ pub fn route(req: &Request, cfg: &Config) -> Route {
     if is_local(&name) {
         return route_path(req);
     }
+    // The name goes into a DNS query and a cache key: only a DNS name goes anywhere.
+    if !is_dns_name(&name) {
+        return error(400, format!("invalid host name {name:?}"));
+    }
     Route::LookupHost { host: name }
 }
 
+/// The scheme for redirects: a forwarded one only when it is `http` or `https`.
 fn proto(req: &Request) -> String {
-    req.forwarded_proto.unwrap_or(req.scheme).trim_end_matches(':').to_string()
+    let forwarded = req.forwarded_proto.map(|p| p.trim().to_ascii_lowercase()).filter(|p| p == "http" || p == "https");
+    forwarded.unwrap_or_else(|| req.scheme.trim_end_matches(':').to_string())
 }
 
 fn with_query(s: String, query: &str) -> String {
@@ -315,6 +323,11 @@ pub fn route_domain(req: &Request, root: &ContentPath) -> Route {
 }
 
 fn serve(req: &Request, content: ContentPath, origin: Origin, mutable: bool, ipfs_path: String) -> Route {
+    // On a path gateway every CID shares one origin: a service worker registered from one could
+    // answer for all of `/ipfs/` and so for every other CID, unverified (as boxo refuses it).
+    if origin == Origin::Path && req.service_worker.is_some_and(|v| v.trim() == "script") {
+        return error(400, "navigator.serviceWorker: registration is not allowed on a path gateway, where every CID shares one origin; use the subdomain gateway ({cid}.ipfs.{host})");
+    }
     let params = query_params(req.query);
     let format = match negotiate(&params, req.accept) {
         Ok(f) => f,
@@ -519,6 +532,40 @@ mod tests {
         match route(&req("example.com", "/ipfs/QmInvalidCID", ""), &cfg()) {
             Route::Error { status: 400, message } => assert!(message.contains("invalid path \"/ipfs/QmInvalidCID\"")),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_service_worker_script_is_refused_on_the_path_gateway_only() {
+        let sw = |host: &'static str, path: String| route(&Request { service_worker: Some("script"), ..req(host, Box::leak(path.into_boxed_str()), "filename=sw.js") }, &cfg());
+        assert!(matches!(sw("127.0.0.1:8787", format!("/ipfs/{V1}")), Route::Error { status: 400, .. }));
+        // The gateway host's own trustless answers are path-origin too.
+        assert!(matches!(route(&Request { service_worker: Some("script"), ..req("example.com", Box::leak(format!("/ipfs/{V1}").into_boxed_str()), "format=raw") }, &cfg()), Route::Error { status: 400, .. }));
+        // An isolated origin may have its own service worker.
+        assert!(matches!(sw("bafkqabtimvwgy3yk.ipfs.example.com", "/sw.js".into()), Route::Serve(_)));
+        assert!(matches!(route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), "filename=sw.js"), &cfg()), Route::Serve(_)));
+    }
+
+    #[test]
+    fn host_names_are_checked_before_any_use() {
+        for bad in ["attacker.test&x=/../../victim.test", "a..b.com", "evil.example/x.com"] {
+            let r = route(&Request { forwarded_host: Some(bad), ..req("127.0.0.1", "/", "") }, &cfg());
+            assert!(matches!(r, Route::Error { status: 400, .. }), "{bad}: {r:?}");
+            assert!(matches!(route(&req(bad, "/", ""), &cfg()), Route::Error { status: 400, .. }), "{bad}");
+        }
+        assert!(matches!(route(&req("Victim.Test", "/", ""), &cfg()), Route::LookupHost { host } if host == "victim.test"));
+    }
+
+    #[test]
+    fn only_http_or_https_is_taken_from_x_forwarded_proto() {
+        let loc = |proto: &'static str| match route(&Request { forwarded_proto: Some(proto), ..req("example.com", Box::leak(format!("/ipfs/{V1}/").into_boxed_str()), "") }, &cfg()) {
+            Route::Redirect { location, .. } => location,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(loc("https"), format!("https://{V1}.ipfs.example.com/"));
+        assert_eq!(loc("HTTPS"), format!("https://{V1}.ipfs.example.com/"));
+        for evil in ["https://evil.example/", "javascript", "https:", ""] {
+            assert_eq!(loc(evil), format!("http://{V1}.ipfs.example.com/"), "{evil}");
         }
     }
 

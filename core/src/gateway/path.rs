@@ -147,9 +147,31 @@ pub fn host_name(host: &str) -> String {
     h.to_ascii_lowercase()
 }
 
+/// Whether `name` (lowercase, no port) is a DNS host name: dot-separated labels of 1–63 letters,
+/// digits and inner hyphens, at most 253 bytes in all (one trailing dot allowed). A host name is
+/// pasted into DoH queries, cache keys and redirect URLs: anything else is refused before use.
+pub fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_names() {
+        for ok in ["example.com", "a.b-c.d", "xn--bcher-kva.example", "localhost", "example.com.", &format!("{}.com", "a".repeat(63))] {
+            assert!(is_dns_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "a..b", "-a.com", "a-.com", "attacker.test&x=/../../victim.test", "a b.com", "A.com", "a.com/x", &format!("{}.com", "a".repeat(64)), &"a.".repeat(128), "a_b.com", "%2e.com"] {
+            assert!(!is_dns_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_paths() {

@@ -21,6 +21,8 @@ export const edgeDir = path.join(repo, 'edge-worker')
 export const fixturesDir = path.resolve(repo, '../shared/fixtures/gateway-conformance')
 export const ADMIN_TOKEN = 'test-admin-token'
 export const GW_HOST = 'example.com'
+/** The address of the one proxy the test worker trusts: send it as `CF-Connecting-IP`. */
+export const TRUSTED_PROXY = '203.0.113.7'
 
 export function fixturePath (name) {
   return path.join(fixturesDir, name)
@@ -214,6 +216,8 @@ export async function startWorld ({ timeoutMs = 2000, cache = 'on' } = {}) {
     CACHE_BLOCKS: cache,
     // Small, so that the tests see CARs made whole before their headers and CARs streamed.
     CAR_BUFFER_BYTES: String(2 * 1024 * 1024),
+    // The proxy whose forwarding headers the worker believes (as Cloudflare names its address).
+    TRUSTED_PROXIES: TRUSTED_PROXY,
     ADMIN_TOKEN
   }
   const worker = await startWrangler(port, state, vars)

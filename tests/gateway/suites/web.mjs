@@ -3,7 +3,7 @@
 // Ports TestGatewaySubdomains and TestRedirectsFileSupport (+ its DNSLink and SPA variants).
 import { describe, test, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { Fixture, GW_HOST, ADMIN_TOKEN } from '../lib/harness.mjs'
+import { Fixture, GW_HOST, ADMIN_TOKEN, TRUSTED_PROXY } from '../lib/harness.mjs'
 import { CID } from 'multiformats/cid'
 import { base32 } from 'multiformats/bases/base32'
 
@@ -80,7 +80,7 @@ export function web (world) {
     })
     test('X-Forwarded-Proto picks the scheme of the redirect', async () => {
       for (const proto of ['https', 'http']) {
-        const r = await at(GW_HOST, `/ipfs/${cidv1}/`, { 'X-Forwarded-Proto': proto })
+        const r = await at(GW_HOST, `/ipfs/${cidv1}/`, { 'X-Forwarded-Proto': proto, 'CF-Connecting-IP': TRUSTED_PROXY })
         assert.equal(r.status, 301)
         assert.equal(r.headers.location, `${proto}://${cidv1}.ipfs.${GW_HOST}/`)
       }
@@ -102,7 +102,7 @@ export function web (world) {
     })
     test('X-Forwarded-Host makes it the subdomain gateway', async () => {
       for (const proto of [undefined, 'https', 'http']) {
-        const h = { 'X-Forwarded-Host': GW_HOST }
+        const h = { 'X-Forwarded-Host': GW_HOST, 'CF-Connecting-IP': TRUSTED_PROXY }
         if (proto) h['X-Forwarded-Proto'] = proto
         const r = await at('fake.domain.com', `/ipfs/${cidv1}`, h)
         assert.equal(r.status, 301)
