@@ -201,7 +201,7 @@ export async function carBlocks (bytes) {
 
 // --- the world -------------------------------------------------------------------------------
 
-export async function startWorld ({ timeoutMs = 2000, cache = 'on' } = {}) {
+export async function startWorld ({ timeoutMs = 2000, cache = 'on', vars: extra = {} } = {}) {
   const a = await new Upstream('A').listen()
   const b = await new Upstream('B').listen()
   for (const u of [a, b]) await u.addCarsUnder(fixturesDir)
@@ -218,7 +218,8 @@ export async function startWorld ({ timeoutMs = 2000, cache = 'on' } = {}) {
     CAR_BUFFER_BYTES: String(2 * 1024 * 1024),
     // The proxy whose forwarding headers the worker believes (as Cloudflare names its address).
     TRUSTED_PROXIES: TRUSTED_PROXY,
-    ADMIN_TOKEN
+    ADMIN_TOKEN,
+    ...extra
   }
   const worker = await startWrangler(port, state, vars)
   const client = new Client(port)
