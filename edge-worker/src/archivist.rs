@@ -58,6 +58,9 @@ pub struct UploadEntry {
     pub shards: Vec<String>,
     pub complete: bool,
     pub created: u64,
+    /// The id of the token whose first shard started the upload: only it may add shards.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// An aggregate and its deal.
@@ -100,6 +103,8 @@ pub struct NewShard {
     pub key: String,
     pub size: u64,
     pub piece: String,
+    /// The uploading token's id.
+    pub owner: String,
 }
 
 /// A shard of an upload and where it is stored, for the completeness check and the gateway.
@@ -145,8 +150,10 @@ impl DurableObject for Archivist {
         let resp = match (req.method(), path.as_str()) {
             (Method::Post, "/shard") => {
                 let new: NewShard = req.json().await?;
-                let known = add_shard(&s, new).await?;
-                json(200, &serde_json::json!({ "known": known }))
+                match add_shard(&s, new).await? {
+                    Ok(known) => json(200, &serde_json::json!({ "known": known })),
+                    Err(conflict) => json(200, &serde_json::json!({ "conflict": conflict })),
+                }
             }
             (Method::Post, "/complete") => {
                 let root: String = req.json().await?;
@@ -317,7 +324,16 @@ impl Archivist {
     }
 }
 
-async fn add_shard(s: &Storage, new: NewShard) -> worker::Result<bool> {
+/// Records a stored shard under its upload; `Err` (nothing recorded) when the upload belongs to
+/// another token: an upload's shards are its owner's alone, so nobody can attach a shard to
+/// someone else's root (to break its completeness check or join its archive).
+async fn add_shard(s: &Storage, new: NewShard) -> worker::Result<Result<bool, String>> {
+    let ukey = format!("upload:{}", new.root);
+    let upload: Option<UploadEntry> = s.get(&ukey).await?;
+    if upload.as_ref().and_then(|u| u.owner.as_ref()).is_some_and(|o| *o != new.owner) {
+        let state = if upload.as_ref().is_some_and(|u| u.complete) { "is stored and complete" } else { "was started" };
+        return Ok(Err(format!("the upload of root {} {state} by another token: its shards can only come from that token", new.root)));
+    }
     let key = format!("shard:{}", new.car);
     let existing: Option<ShardEntry> = s.get(&key).await?;
     let known = existing.is_some();
@@ -326,13 +342,13 @@ async fn add_shard(s: &Storage, new: NewShard) -> worker::Result<bool> {
         shard.roots.push(new.root.clone());
     }
     s.put(&key, &shard).await?;
-    let ukey = format!("upload:{}", new.root);
-    let mut upload: UploadEntry = s.get(&ukey).await?.unwrap_or(UploadEntry { root: new.root, shards: Vec::new(), complete: false, created: now() });
+    let mut upload = upload.unwrap_or(UploadEntry { root: new.root, shards: Vec::new(), complete: false, created: now(), owner: None });
+    upload.owner.get_or_insert(new.owner);
     if !upload.shards.contains(&new.car) {
         upload.shards.push(new.car);
     }
     s.put(&ukey, &upload).await?;
-    Ok(known)
+    Ok(Ok(known))
 }
 
 /// The upload's DAG was found complete: its shards join the queue.

@@ -120,7 +120,7 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
             let index = env.durable_object("BLOCKS").ok();
-            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, index, Rc::new(ctx)).with_car_buffer(s.car_buffer));
+            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, index, Rc::new(ctx)).with_car_buffer(s.car_buffer).with_block_budget(s.block_budget));
             serve(src, &target, &cond).await
         }
     }

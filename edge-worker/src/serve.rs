@@ -63,6 +63,7 @@ impl Fail {
             Fail::Unavailable(u) => match u.why {
                 Missing::NotFound => text(404, &format!("404 not found: {u}")),
                 Missing::Timeout => text(504, &format!("504 gateway timeout: {u}")),
+                Missing::Budget => text(413, &format!("413 content too large: {u}")),
                 Missing::Invalid => text(502, &format!("502 bad gateway: {u}")),
             },
             Fail::Resolve(e @ ResolveError::NotFound { .. }) => text(404, &format!("404 not found: {e}")),
@@ -131,6 +132,7 @@ impl Feed {
     }
 
     pub async fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
+        self.src.spend(cid)?;
         let mut reasons = Vec::new();
         if let Some(car) = &mut self.car {
             match car.take(cid).await {
@@ -648,13 +650,21 @@ async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -
     let blocks = if r.kind == NodeKind::HamtDir {
         let mut trav = Traversal::new(Resolved { path_blocks: Vec::new(), ..r }, Scope::Entity, None, false);
         let mut out = Vec::new();
+        // Links seen so far, shard links included: past the listing's limit, no more shards.
+        let mut links = 0;
         loop {
             match trav.step().map_err(|e| Fail::Other(502, e.to_string()))? {
                 TStep::Need(c) => {
                     let b = src.block(&c).await?;
                     trav.provide(&c, b).map_err(|e| Fail::Other(502, e.to_string()))?;
                 }
-                TStep::Emit(cid, data) => out.push(Block { cid, data }),
+                TStep::Emit(cid, data) => {
+                    links += carport_core::dagpb::PbNode::decode(&data).map_or(0, |n| n.links.len());
+                    out.push(Block { cid, data });
+                    if links > listing::MAX_LISTING_ENTRIES * 2 {
+                        break out;
+                    }
+                }
                 TStep::Done => break out,
             }
         }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub memory_blocks: usize,
     /// Bytes of a CAR response made whole before its headers go out (longer ones stream).
     pub car_buffer: usize,
+    /// Blocks one request may read.
+    pub block_budget: u64,
     /// Addresses (`CF-Connecting-IP`) of the proxies whose `X-Forwarded-Host`/`-Proto` are taken.
     pub trusted_proxies: Vec<String>,
     pub bench_proxy: bool,
@@ -45,6 +47,7 @@ impl Settings {
             cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
             memory_blocks: num(env, "MEMORY_BLOCKS_BYTES", 16 << 20) as usize,
             car_buffer: num(env, "CAR_BUFFER_BYTES", crate::sources::DEFAULT_CAR_BUFFER as u64) as usize,
+            block_budget: num(env, "REQUEST_BLOCK_BUDGET", crate::sources::DEFAULT_BLOCK_BUDGET),
             trusted_proxies: list(var(env, "TRUSTED_PROXIES")),
             bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
         }

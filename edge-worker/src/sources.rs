@@ -41,6 +41,9 @@ pub enum Missing {
     /// A source answered with bytes that are not the block, or failed in a way that is not "I do
     /// not have it".
     Invalid,
+    /// The request used up its block budget (`REQUEST_BLOCK_BUDGET`): a DAG that links the same
+    /// blocks over and over cannot make one request run without end.
+    Budget,
     /// A source did not answer in time.
     Timeout,
     /// No source has it: the store does not, every upstream said so or could not be reached.
@@ -81,6 +84,9 @@ const ROOT_MISS_TTL_MS: f64 = 60_000.0;
 /// Default of `CAR_BUFFER_BYTES`: well under a Worker's 128 MB, over most single entities.
 pub const DEFAULT_CAR_BUFFER: usize = 16 << 20;
 
+/// Default of `REQUEST_BLOCK_BUDGET`: 64 GiB of 1 MiB leaves, or a site of a million blocks.
+pub const DEFAULT_BLOCK_BUDGET: u64 = 1 << 20;
+
 /// A stored CAR: its object name and index.
 type StoredCar = (String, Rc<CarIndex>);
 
@@ -94,6 +100,8 @@ pub struct Sources {
     pub ctx: Rc<Context>,
     /// Bytes of a CAR response made whole before its headers are sent (see `serve::serve_car`).
     pub car_buffer: usize,
+    /// Blocks this request may still read (identity blocks are free).
+    blocks_left: std::cell::Cell<u64>,
     /// The stored CARs holding the request's root (an upload's shards), once looked up, and the
     /// shards whose indexes the request loaded since.
     stored: RefCell<Option<Vec<StoredCar>>>,
@@ -117,7 +125,27 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 impl Sources {
     pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, index: Option<ObjectNamespace>, ctx: Rc<Context>) -> Self {
         MEMORY.with(|m| m.borrow_mut().set_budget(memory_blocks));
-        Sources { upstreams, timeout, cache_blocks, store, index, ctx, car_buffer: DEFAULT_CAR_BUFFER, stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
+        Sources { upstreams, timeout, cache_blocks, store, index, ctx, car_buffer: DEFAULT_CAR_BUFFER, blocks_left: std::cell::Cell::new(DEFAULT_BLOCK_BUDGET), stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
+    }
+
+    /// Sets how many blocks one request may read.
+    pub fn with_block_budget(self, blocks: u64) -> Self {
+        self.blocks_left.set(blocks);
+        self
+    }
+
+    /// Takes one block from the request's budget, or says it is spent.
+    pub fn spend(&self, cid: &Cid) -> Result<(), Unavailable> {
+        if inline_block(cid).is_some() {
+            return Ok(());
+        }
+        match self.blocks_left.get() {
+            0 => Err(Unavailable { cid: *cid, reasons: vec!["the response needs more blocks than one request may read (REQUEST_BLOCK_BUDGET)".into()], why: Missing::Budget }),
+            n => {
+                self.blocks_left.set(n - 1);
+                Ok(())
+            }
+        }
     }
 
     /// Sets how much of a CAR response is made whole before its headers go out.
@@ -276,6 +304,7 @@ impl Sources {
 
     /// A block from wherever it can be had, verified.
     pub async fn block(&self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
+        self.spend(cid)?;
         let mut reasons = Vec::new();
         if let Some(b) = self.local(cid, &mut reasons).await {
             return Ok(b);

@@ -110,7 +110,7 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
         return error(500, &format!("storing the shard failed: {e}"), None);
     }
     let Some(ingest) = ingest.borrow_mut().take() else { return error(500, "the shard was not read", None) };
-    match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root).await {
+    match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root, &caller.id).await {
         Ok(Accepted { shard, root, complete, known }) => {
             if !known {
                 charge(env, &caller, shard.size).await?;
@@ -165,7 +165,7 @@ impl From<worker::Error> for Refused {
 }
 
 /// The checks after the last byte, then the ledger. `Err`: the caller deletes what was written.
-async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, claimed_piece: Option<Cid>, claimed_root: Option<Cid>) -> Result<Accepted, Refused> {
+async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, claimed_piece: Option<Cid>, claimed_root: Option<Cid>, owner: &str) -> Result<Accepted, Refused> {
     let shard = ingest.finish()?;
     if let Some(claimed) = claimed_piece {
         if claimed != shard.piece.cid {
@@ -195,8 +195,11 @@ async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, clai
     }
     bucket.put(format!("{key}.idx"), shard.index.clone()).execute().await?;
     bucket.put(format!("{key}.links"), encode_cids(&shard.dangling)).execute().await?;
-    let new = NewShard { root: root.to_string(), car: shard.car.to_string(), key: key.to_string(), size: shard.size, piece: shard.piece.cid.to_string() };
+    let new = NewShard { root: root.to_string(), car: shard.car.to_string(), key: key.to_string(), size: shard.size, piece: shard.piece.cid.to_string(), owner: owner.to_string() };
     let answer: serde_json::Value = call(&archivist, "POST", "/shard", Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    if let Some(conflict) = answer.get("conflict").and_then(|c| c.as_str()) {
+        return Err(Refused::Other(403, format!("upload refused: {conflict}")));
+    }
     let known = answer.get("known").and_then(|k| k.as_bool()).unwrap_or(false);
     if known {
         // Stored before: keep the first copy (whose blocks are indexed already), drop this one.

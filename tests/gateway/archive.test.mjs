@@ -207,6 +207,28 @@ describe('refusals: a 4xx naming the problem and the CID, and nothing stored', (
     assert.ok(b.cid.startsWith('bafy') || b.cid.startsWith('bafk'), b.cid)
   })
 
+  test("another token cannot attach a shard to someone's upload, started or complete", async () => {
+    const owner = await newToken(world.client)
+    const squatter = await newToken(world.client)
+    const packed = await packSite(site('owned').entries)
+    // The owner starts the upload; the squatter tries to attach a shard with a dangling link.
+    const first = await upload(world.client, owner, packed.shards[0].bytes, { 'X-Carport-Root': packed.root })
+    assert.equal(first.status, 201, first.body.toString())
+    const junk = await packSite(site('junk', 2_500_000).entries, 1_500_000)
+    assert.equal(junk.shards[0].roots.length, 0, 'a shard before the last, with dangling links')
+    const b = await refused(junk.shards[0].bytes, { 'X-Carport-Root': packed.root }, 403, /another token/, squatter)
+    assert.match(b.error, new RegExp(packed.root))
+    // The owner's upload completes as if nothing happened, with its own shards only.
+    for (const s of packed.shards.slice(1)) {
+      const r = await upload(world.client, owner, s.bytes, { 'X-Carport-Root': packed.root })
+      assert.ok(r.status === 201 || r.status === 200, r.body.toString())
+    }
+    const record = body(await world.client.get(`/archive/${packed.root}`))
+    assert.equal(record.shards.length, packed.shards.length)
+    // Complete now: not reopened by another token either.
+    await refused(packed.shards.at(-1).bytes, { 'X-Carport-Root': packed.root }, 403, /stored and complete by another token/, squatter)
+  })
+
   test('a refused shard leaves nothing in the block index: its good blocks are not found', async () => {
     const packed = await packSite(site('i').entries)
     const last = packed.shards.at(-1)

@@ -5,7 +5,7 @@ use cid::Cid;
 
 use crate::gateway::file::ByteRange;
 use crate::gateway::listing::{Origin, VERSION};
-use crate::gateway::path::{dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath};
+use crate::gateway::path::{dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath, MAX_PATH_DEPTH};
 use crate::gateway::traverse::{EntityBytes, Scope};
 
 /// `Cache-Control` of anything under an immutable CID.
@@ -192,12 +192,18 @@ fn is_local(name: &str) -> bool {
     name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::IpAddr>().is_ok() || !name.contains('.')
 }
 
+/// The longest path and query taken (a URL past it is a 414, before any work).
+pub const MAX_URL_BYTES: usize = 8192;
+
 /// Routes a request by its host and path.
 pub fn route(req: &Request, cfg: &Config) -> Route {
     match req.method {
         "OPTIONS" => return Route::Preflight,
         "GET" | "HEAD" => {}
         m => return error(405, format!("method {m} not allowed")),
+    }
+    if req.path.len() + req.query.len() > MAX_URL_BYTES {
+        return error(414, format!("the URL is longer than {MAX_URL_BYTES} bytes"));
     }
     let host = req.forwarded_host.unwrap_or(req.host);
     let name = host_name(host);
@@ -317,6 +323,9 @@ pub fn route_domain(req: &Request, root: &ContentPath) -> Route {
     };
     let mut segments = root.segments.clone();
     segments.append(&mut segs);
+    if segments.len() > MAX_PATH_DEPTH {
+        return error(400, format!("the path is deeper than {MAX_PATH_DEPTH} segments"));
+    }
     let content = ContentPath { root: root.root, segments, trailing_slash };
     let ipfs_path = content.to_url_path();
     serve(req, content, Origin::Domain, true, ipfs_path)
@@ -544,6 +553,16 @@ mod tests {
         // An isolated origin may have its own service worker.
         assert!(matches!(sw("bafkqabtimvwgy3yk.ipfs.example.com", "/sw.js".into()), Route::Serve(_)));
         assert!(matches!(route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), "filename=sw.js"), &cfg()), Route::Serve(_)));
+    }
+
+    #[test]
+    fn long_urls_and_deep_paths_are_refused_before_any_work() {
+        let long = format!("/ipfs/{V1}/{}", "a".repeat(MAX_URL_BYTES));
+        assert!(matches!(route(&req("127.0.0.1", &long, ""), &cfg()), Route::Error { status: 414, .. }));
+        let deep = format!("/ipfs/{V1}{}", "/a".repeat(MAX_PATH_DEPTH + 1));
+        assert!(matches!(route(&req("127.0.0.1", &deep, ""), &cfg()), Route::Error { status: 400, .. }));
+        let root = ContentPath { root: V1.parse().unwrap(), segments: vec!["x".into(); MAX_PATH_DEPTH], trailing_slash: false };
+        assert!(matches!(route_domain(&req("site.example", "/more", ""), &root), Route::Error { status: 400, .. }));
     }
 
     #[test]

@@ -68,6 +68,10 @@ fn human(n: u64) -> String {
 }
 
 /// Renders the listing of the folder `dir` at `segments` under `root`.
+/// The most entries a listing shows. A HAMT folder can hold millions; past this the listing says
+/// so instead of growing without bound (the adapter stops reading shards once it has more).
+pub const MAX_LISTING_ENTRIES: usize = 10_000;
+
 pub fn render(root: &Cid, segments: &[String], dir: &Cid, origin: &Origin, entries: &[ListEntry]) -> String {
     let base = match origin {
         Origin::Path => format!("/ipfs/{root}"),
@@ -92,7 +96,7 @@ pub fn render(root: &Cid, segments: &[String], dir: &Cid, origin: &Origin, entri
     if !segments.is_empty() {
         rows.push_str(&format!("<tr><td class=\"type-icon\">&#8617;</td><td><a href=\"{}/..\">..</a></td><td></td><td></td></tr>\n", esc(&here)));
     }
-    for e in entries {
+    for e in entries.iter().take(MAX_LISTING_ENTRIES) {
         let href = format!("{here}/{}", escape_segment(&e.name));
         let hash = format!("{hash_base}{}?filename={}", e.cid, escape_query(&escape_segment(&e.name)));
         let size = e.tsize.map(human).unwrap_or_default();
@@ -105,6 +109,9 @@ pub fn render(root: &Cid, segments: &[String], dir: &Cid, origin: &Origin, entri
             size
         ));
     }
+    if entries.len() > MAX_LISTING_ENTRIES {
+        rows.push_str(&format!("<tr><td></td><td colspan=\"3\">This folder has more than {MAX_LISTING_ENTRIES} entries; {MAX_LISTING_ENTRIES} of them are listed. Ask for <code>?format=car</code> to have them all.</td></tr>\n"));
+    }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td{{padding:.2em .8em}}.ipfs-hash{{font-family:monospace;color:#888}}.size{{text-align:right}}</style>\n</head>\n<body>\n<header><strong>Index of</strong> {crumbs}</header>\n<p class=\"dir-cid\">{dir}</p>\n<table>\n{rows}</table>\n<footer><small>verified by carport-edge: every block was hashed and checked against its CID</small></footer>\n</body>\n</html>\n",
         title = esc(&title),
@@ -116,6 +123,16 @@ mod tests {
     use super::*;
     use crate::gateway::resolve::resolve_in;
     use crate::gateway::testutil::car;
+
+    #[test]
+    fn a_listing_stops_at_its_limit_and_says_so() {
+        let cid: Cid = "bafkqabtimvwgy3yk".parse().unwrap();
+        let many: Vec<ListEntry> = (0..MAX_LISTING_ENTRIES + 5).map(|i| ListEntry { name: format!("f{i}"), cid, tsize: Some(1) }).collect();
+        let html = render(&cid, &[], &cid, &Origin::Path, &many);
+        assert_eq!(html.matches("class=\"ipfs-hash\"").count(), MAX_LISTING_ENTRIES);
+        assert!(html.contains("more than 10000 entries"));
+        assert!(!render(&cid, &[], &cid, &Origin::Path, &many[..3]).contains("more than"));
+    }
 
     #[test]
     fn the_dir_listing_fixture() {

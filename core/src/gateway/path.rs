@@ -98,9 +98,17 @@ pub fn split_path(raw: &str) -> Result<(Vec<String>, bool), String> {
             }
             _ => segs.push(seg),
         }
+        if segs.len() > MAX_PATH_DEPTH {
+            return Err(format!("the path is deeper than {MAX_PATH_DEPTH} segments"));
+        }
     }
     Ok((segs, raw.ends_with('/')))
 }
+
+/// The most segments a content path may have. Every segment costs a resolution step, a
+/// breadcrumb in a listing and a CID in `X-Ipfs-Roots`: unbounded, a deep folder chain made a
+/// 20 KB URL answer with a 101 MB listing and a 620 KB header.
+pub const MAX_PATH_DEPTH: usize = 128;
 
 /// Parses `/ipfs/{cid}[/rest]` (percent-encoded, as in a URL).
 pub fn parse_ipfs_path(raw: &str) -> Result<ContentPath, PathError> {
@@ -162,6 +170,16 @@ pub fn is_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_deeper_than_the_limit_are_refused() {
+        let ok = "/a".repeat(MAX_PATH_DEPTH);
+        assert_eq!(split_path(&ok).unwrap().0.len(), MAX_PATH_DEPTH);
+        let deep = "/a".repeat(MAX_PATH_DEPTH + 1);
+        assert!(split_path(&deep).unwrap_err().contains("deeper than 128"));
+        // `..` cannot be used to smuggle depth: the limit holds at every step.
+        assert!(split_path(&format!("{deep}{}", "/..".repeat(10))).is_err());
+    }
 
     #[test]
     fn dns_names() {

@@ -218,6 +218,8 @@ export async function startWorld ({ timeoutMs = 2000, cache = 'on', vars: extra 
     CAR_BUFFER_BYTES: String(2 * 1024 * 1024),
     // The proxy whose forwarding headers the worker believes (as Cloudflare names its address).
     TRUSTED_PROXIES: TRUSTED_PROXY,
+    // Small, so that a DAG bomb hits it in a test's time.
+    REQUEST_BLOCK_BUDGET: '5000',
     ADMIN_TOKEN,
     ...extra
   }

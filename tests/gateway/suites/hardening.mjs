@@ -4,7 +4,39 @@
 // (tests/browser/service-worker.test.mjs).
 import { describe, test, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { Fixture, GW_HOST, TRUSTED_PROXY } from '../lib/harness.mjs'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import * as dagPb from '@ipld/dag-pb'
+import { CarWriter } from '@ipld/car/writer'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { Fixture, GW_HOST, TRUSTED_PROXY, carportBin } from '../lib/harness.mjs'
+
+function varint (n) {
+  const out = []
+  while (n >= 0x80) { out.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80) }
+  out.push(n)
+  return out
+}
+
+/** A UnixFS file node (dag-pb) over `links`, each child holding `childSize` bytes. */
+async function fileNode (child, links, childSize) {
+  const data = Uint8Array.from([0x08, 0x02, 0x18, ...varint(childSize * links), ...Array.from({ length: links }, () => [0x20, ...varint(childSize)]).flat()])
+  const bytes = dagPb.encode({ Data: data, Links: Array.from({ length: links }, () => ({ Hash: child, Tsize: childSize })) })
+  return { cid: CID.createV1(dagPb.code, await sha256.digest(bytes)), bytes }
+}
+
+async function carOf (root, blocks) {
+  const { writer, out } = CarWriter.create([root])
+  const parts = []
+  const done = (async () => { for await (const c of out) parts.push(c) })()
+  for (const b of blocks) await writer.put(b)
+  await writer.close()
+  await done
+  return Buffer.concat(parts)
+}
 
 export function hardening (world) {
   const at = (host, p, h = {}) => world.client.get(p, { Host: host, ...h })
@@ -61,6 +93,60 @@ export function hardening (world) {
         assert.equal(r.status, 301)
         assert.equal(r.headers.location, `http://${cid}.ipfs.${GW_HOST}/`, proto)
       }
+    })
+
+    test('a URL over 8 KiB is a 414; a path deeper than 128 segments a 400, before any block is read', async () => {
+      const f = await Fixture.open('path_gateway_unixfs/dir-with-files.car')
+      const root = f.roots[0]
+      const before = world.a.stats.raw + world.a.stats.car
+      const long = await at('127.0.0.1', `/ipfs/${root}/${'a'.repeat(9000)}`)
+      assert.equal(long.status, 414)
+      const deep = await at('127.0.0.1', `/ipfs/${root}${'/a'.repeat(129)}`)
+      assert.equal(deep.status, 400)
+      assert.match(deep.body.toString(), /deeper than 128 segments/)
+      assert.equal(world.a.stats.raw + world.a.stats.car, before, 'no block was asked for')
+    })
+
+    test('a folder of 10,050 entries lists 10,000 and says so: the listing is bounded', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carport-wide-'))
+      const site = path.join(dir, 'wide')
+      fs.mkdirSync(site)
+      for (let i = 0; i < 10050; i++) fs.writeFileSync(path.join(site, `f${i}`), String(i))
+      const car = path.join(dir, 'wide.car')
+      const root = execFileSync(carportBin(), ['pack', site, '-o', car, '--profile', 'ipfs-car'], { encoding: 'utf8' }).trim().split('\n').at(-1)
+      await world.a.addCar(fs.readFileSync(car))
+      fs.rmSync(dir, { recursive: true, force: true })
+      const r = await at('127.0.0.1', `/ipfs/${root}/`)
+      assert.equal(r.status, 200)
+      const html = r.body.toString()
+      assert.equal(html.match(/class="ipfs-hash"/g).length, 10000)
+      assert.match(html, /more than 10000 entries/)
+    })
+
+    test('a DAG bomb (a 200 KB upload naming 10^15 bytes) is cut off at the block budget', async () => {
+      // Five levels of a file node linking its child 1000 times, over a one-byte leaf.
+      const leafBytes = Uint8Array.from([0x61])
+      let child = { cid: CID.createV1(0x55, await sha256.digest(leafBytes)), bytes: leafBytes }
+      const blocks = [child]
+      let size = 1
+      for (let level = 0; level < 5; level++) {
+        child = await fileNode(child.cid, 1000, size)
+        size *= 1000
+        blocks.push(child)
+      }
+      const car = await carOf(child.cid, blocks)
+      assert.ok(car.length < 250_000, `${car.length} bytes`)
+      await world.a.addCar(car)
+      // Before the headers (a CAR within the buffer): the status says so.
+      const c = await world.client.get(`/ipfs/${child.cid}?format=car&dag-scope=entity`)
+      assert.equal(c.status, 413)
+      assert.match(c.body.toString(), /REQUEST_BLOCK_BUDGET/)
+      // A file body that started: it ends far short of its Content-Length, and soon.
+      const t0 = Date.now()
+      const r = await world.client.get(`/ipfs/${child.cid}`)
+      assert.equal(r.headers['content-length'], String(1e15))
+      assert.ok(r.body.length < 10_000, `${r.body.length} bytes`)
+      assert.ok(Date.now() - t0 < 60_000)
     })
 
     test('redirects say how long they hold and what they vary on', async () => {
