@@ -579,7 +579,7 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
                     loc = format!("{loc}?{}", t.query);
                 }
                 let mut h = Head::new(301);
-                h.set("Location", &loc);
+                h.set("Location", &loc).set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
                 return Ok(h.respond(ResponseBody::Empty));
             }
             // index.html, looked up in this folder (plain or HAMT).
@@ -681,7 +681,11 @@ async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -
 
 /// A path that does not exist on an isolated origin: the site's `_redirects` decides, else 404.
 async fn redirects_or_404(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
-    let path = format!("/{}", t.content.segments.join("/"));
+    // Percent-encoded, as `redirects::find` takes it: what a placeholder carries stays encoded.
+    let path = match carport_core::gateway::path::encode_path(&t.content.segments) {
+        p if p.is_empty() => "/".to_string(),
+        p => p,
+    };
     let not_found = || Ok(text(404, &format!("404 not found: {path}")));
     let file = match resolve(&src, t.content.root, vec!["_redirects".into()]).await {
         Ok(f) if f.kind.file_size().is_some() => f,
@@ -706,7 +710,7 @@ async fn redirects_or_404(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Re
     let Some(target) = redirects::find(&rules, &path, &t.query) else { return not_found() };
     if !target.serves_content() {
         let mut h = Head::new(target.status);
-        h.set("Location", &target.to);
+        h.set("Location", &target.to).set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
         return Ok(h.respond(ResponseBody::Empty));
     }
     let to_path = target.to.split('?').next().unwrap_or("");

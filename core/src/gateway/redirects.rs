@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 
+use crate::gateway::path::percent_decode;
+
 /// Largest `_redirects` file honoured (64 KiB).
 pub const MAX_SIZE: usize = 64 * 1024;
 
@@ -97,7 +99,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Rule>, RedirectsError> {
     Ok(rules)
 }
 
-/// The first rule matching `path` (decoded, starting with `/`), with `query` (raw, without `?`).
+/// The first rule matching `path` (percent-encoded, starting with `/`), with `query` (raw, without
+/// `?`). Rules match the decoded segments; placeholders and splats carry the segments as they were
+/// encoded, so a `%2F` in a request stays `%2F` in the target and cannot make it `//elsewhere`.
 pub fn find(rules: &[Rule], path: &str, query: &str) -> Option<Target> {
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
     for rule in rules {
@@ -109,10 +113,21 @@ pub fn find(rules: &[Rule], path: &str, query: &str) -> Option<Target> {
             for (k, v) in &vars {
                 to = to.replace(&format!(":{k}"), v);
             }
-            return Some(Target { to: merge_query(&to, query), status: rule.status });
+            return Some(Target { to: merge_query(&stay_on_site(&rule.to, to), query), status: rule.status });
         }
     }
     None
+}
+
+/// A rule whose target is a path on this site (`/…`) keeps its answer on this site: leading
+/// slashes and backslashes, which a browser reads as another host (`//evil.example`,
+/// `/\evil.example`), become one `/`.
+fn stay_on_site(rule_to: &str, to: String) -> String {
+    let on_site = rule_to.starts_with('/') && !rule_to.starts_with("//") && !rule_to.starts_with("/\\");
+    if !on_site {
+        return to;
+    }
+    format!("/{}", to.trim_start_matches(['/', '\\']))
 }
 
 fn matches(from: &str, path: &str) -> Option<Vec<(String, String)>> {
@@ -131,7 +146,7 @@ fn matches(from: &str, path: &str) -> Option<Vec<(String, String)>> {
                 return None;
             }
             vars.push((name.to_string(), p.to_string()));
-        } else if f != p {
+        } else if percent_decode(p).as_deref() != Some(*f) {
             return None;
         }
     }
@@ -185,6 +200,25 @@ mod tests {
         assert_eq!(find(&rules, "/source1/x", "static-query1=mine&a=b").unwrap().to, "/target-file?static-query2=static-val2&static-query1=mine&a=b");
         assert_eq!(find(&rules, "/source2/7/ann", "").unwrap().to, "/target-file?code=7&name=ann");
         assert_eq!(find(&rules, "/source3/a/b", "q=1").unwrap().to, "https://example.net/target3/a/b?q=1");
+    }
+
+    #[test]
+    fn a_placeholder_cannot_take_a_redirect_off_the_site() {
+        let rules = parse(b"/go/* /:splat 301\n/to/:place /:place 302\n/ext/* https://example.net/:splat 301").unwrap();
+        for (path, want) in [("/go/%2F%2Fevil.example", "/%2F%2Fevil.example"), ("/to/%2F%2Fevil.example", "/%2F%2Fevil.example"), ("/go/%5C%5Cevil.example", "/%5C%5Cevil.example")] {
+            assert_eq!(find(&rules, path, "").unwrap().to, want, "{path}");
+        }
+        // Even a splat of empty segments (`/go///evil.example`) stays on the site.
+        assert_eq!(find(&rules, "/go///evil.example", "").unwrap().to, "/evil.example");
+        assert_eq!(find(&rules, "/go/a/b", "").unwrap().to, "/a/b");
+        // A rule that leaves the site on purpose still does.
+        assert_eq!(find(&rules, "/ext/a", "").unwrap().to, "https://example.net/a");
+    }
+
+    #[test]
+    fn encoded_paths_match_decoded_rules() {
+        let rules = parse("/café /menu.html 301".as_bytes()).unwrap();
+        assert_eq!(find(&rules, "/caf%C3%A9", "").unwrap().to, "/menu.html");
     }
 
     #[test]

@@ -149,6 +149,23 @@ export function hardening (world) {
       assert.ok(Date.now() - t0 < 60_000)
     })
 
+    test('a _redirects placeholder cannot take a redirect off the site', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carport-redir-'))
+      const site = path.join(dir, 'site')
+      fs.mkdirSync(site)
+      fs.writeFileSync(path.join(site, 'index.html'), '<p>home</p>')
+      fs.writeFileSync(path.join(site, '_redirects'), '/go/* /:splat 301\n/to/:place /:place 302\n')
+      const car = path.join(dir, 'site.car')
+      const root = execFileSync(carportBin(), ['pack', site, '-o', car, '--cid-version', '1'], { encoding: 'utf8' }).trim().split('\n').at(-1)
+      await world.a.addCar(fs.readFileSync(car))
+      fs.rmSync(dir, { recursive: true, force: true })
+      for (const p of ['/go/%2F%2Fevil.example', '/to/%2F%2Fevil.example', '/go/%5C%5Cevil.example']) {
+        const r = await at(`${root}.ipfs.${GW_HOST}`, p)
+        assert.ok(r.status === 301 || r.status === 302, `${p}: ${r.status}`)
+        assert.match(r.headers.location, /^\/[^/\\]/, `${p} → ${r.headers.location}`)
+      }
+    })
+
     test('redirects say how long they hold and what they vary on', async () => {
       const f = await Fixture.open('subdomain_gateway/fixtures.car')
       const r = await at(GW_HOST, `/ipfs/${f.cid('hello-CIDv1')}/`)
