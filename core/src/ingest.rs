@@ -12,7 +12,7 @@
 //!
 //! Sans-IO like the rest of core: the caller pushes bytes and stores what comes out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use cid::Cid;
 
@@ -43,6 +43,8 @@ pub enum IngestError {
     RootMismatch { root: Cid, declared: Vec<Cid> },
     #[error("invalid stored index of shard {car}: {reason}")]
     Index { car: Cid, reason: String },
+    #[error("the CAR has {len} bytes outside its blocks at byte {offset} (padding, or data after its last block that is not its index): they would be stored and dealt as if they were content")]
+    OutsideBlocks { offset: u64, len: u64 },
 }
 
 impl From<CarError> for IngestError {
@@ -67,6 +69,15 @@ pub struct ShardIngest {
     held: HashSet<Cid>,
     links: Vec<Cid>,
     data_bytes: u64,
+    /// File offset just past the last section read (or the header, before any block).
+    data_end: u64,
+    /// A CARv2's index offset (0: none).
+    index_offset: u64,
+    /// The bytes after a CARv2's data, which may only be its own index.
+    tail: Vec<u8>,
+    /// Every section's data offset and multihash (code, digest), duplicates and identity blocks
+    /// included: what a CARv2's own index may say.
+    sections: HashMap<u64, (u64, Vec<u8>)>,
 }
 
 /// A shard that passed, and what the store keeps of it.
@@ -105,6 +116,10 @@ impl ShardIngest {
             held: HashSet::new(),
             links: Vec::new(),
             data_bytes: 0,
+            data_end: 0,
+            index_offset: 0,
+            tail: Vec::new(),
+            sections: HashMap::new(),
         }
     }
 
@@ -118,11 +133,21 @@ impl ShardIngest {
         if self.size + bytes.len() as u64 > self.limit {
             return Err(IngestError::TooLarge { limit: self.limit, offset: self.limit });
         }
+        let at = self.size;
         self.size += bytes.len() as u64;
         self.piece.update(bytes);
         self.car.update(bytes);
         self.reader.push(bytes);
-        self.drain()
+        self.drain()?;
+        // What lies past a CARv2's data is kept, to be checked as its index at the end.
+        if let Some(size) = self.data_size {
+            let end = self.data_offset + size;
+            if self.size > end {
+                let from = end.saturating_sub(at) as usize;
+                self.tail.extend_from_slice(&bytes[from..]);
+            }
+        }
+        Ok(())
     }
 
     /// Ends the input: the shard's names, index and dangling links.
@@ -132,6 +157,7 @@ impl ShardIngest {
         if self.entries.is_empty() {
             return Err(IngestError::NoBlocks);
         }
+        self.only_blocks()?;
         let piece = self.piece.finish()?;
         let data_size = self.data_size.unwrap_or(self.size - self.data_offset);
         let index = index_sidecar(self.data_offset, data_size, &self.entries);
@@ -154,6 +180,41 @@ impl ShardIngest {
         })
     }
 
+    /// Every byte is a header or a block: no padding before a CARv2's data, nothing after the
+    /// last block but a CARv2's own index (exactly the one its blocks give), nothing after that.
+    fn only_blocks(&self) -> Result<(), IngestError> {
+        let outside = |offset: u64, end: u64| Err(IngestError::OutsideBlocks { offset, len: end - offset });
+        let Some(data_size) = self.data_size else {
+            return if self.data_end < self.size { outside(self.data_end, self.size) } else { Ok(()) };
+        };
+        let prefix = V2_PREFIX_LEN as u64;
+        if self.data_offset > prefix {
+            return outside(prefix, self.data_offset);
+        }
+        let end = self.data_offset + data_size;
+        if self.data_end < end {
+            return outside(self.data_end, end);
+        }
+        if self.tail.is_empty() {
+            return Ok(());
+        }
+        if self.index_offset != end || !self.is_own_index() {
+            return outside(end, self.size);
+        }
+        Ok(())
+    }
+
+    /// Whether the bytes after the data are an index (either codec go-car writes) all of whose
+    /// records name a block of this CAR at its offset, each once.
+    fn is_own_index(&self) -> bool {
+        let Ok(records) = decode_index(&self.tail) else { return false };
+        let mut seen = HashSet::new();
+        records.iter().all(|r| {
+            let known = self.sections.get(&r.offset).is_some_and(|(code, digest)| (r.code == 0 || r.code == *code) && *digest == r.digest);
+            known && seen.insert(r.offset)
+        })
+    }
+
     fn drain(&mut self) -> Result<(), IngestError> {
         while let Some(ev) = self.reader.next_event()? {
             match ev {
@@ -163,7 +224,9 @@ impl ShardIngest {
                     if let Some(h) = v2 {
                         self.data_offset = h.data_offset;
                         self.data_size = Some(h.data_size);
+                        self.index_offset = h.index_offset;
                     }
+                    self.data_end = self.reader.offset();
                 }
                 Event::Block { cid, data, offset } => self.block(cid, &data, offset)?,
                 Event::End => break,
@@ -174,6 +237,9 @@ impl ShardIngest {
 
     fn block(&mut self, cid: Cid, data: &[u8], offset: u64) -> Result<(), IngestError> {
         self.links.extend(check_block(&cid, data, offset)?);
+        let section = (cid.encoded_len() + data.len()) as u64;
+        self.data_end = offset + crate::varint::len(section) as u64 + section;
+        self.sections.insert(offset - self.data_offset, (cid.hash().code(), cid.hash().digest().to_vec()));
         if self.held.insert(cid) {
             let mh = cid.hash();
             self.entries.push(IndexEntry { code: mh.code(), digest: mh.digest().to_vec(), offset: offset - self.data_offset });
@@ -289,6 +355,44 @@ mod tests {
             out
         };
         (write(&[], &blocks[..cut]), write(&roots, &blocks[cut..]), roots[0])
+    }
+
+    /// The CAR as a CARv2 written by carport: header, data, its index.
+    fn as_v2(car: &[u8]) -> Vec<u8> {
+        let (header, blocks) = read_all(car).unwrap();
+        let Event::Header { roots, .. } = header else { unreachable!() };
+        let (mut w, _) = CarWriter::new(2, &roots);
+        let mut body = Vec::new();
+        for (cid, data, _) in &blocks {
+            w.block(cid, data, &mut body);
+        }
+        let f = w.finish(&roots);
+        [f.header, body, f.trailer].concat()
+    }
+
+    #[test]
+    fn a_carv2_with_its_own_index_is_taken_and_bytes_outside_blocks_are_not() {
+        let car = fixture("gateway-conformance/dir_listing/fixtures.car");
+        let v2 = as_v2(&car);
+        ingest(&v2, 777).unwrap();
+        // Anything after a CARv1's last block is read as a section, and is not one.
+        assert!(ingest(&[car.clone(), b"smuggled".to_vec()].concat(), 1000).is_err());
+        // A zero-length section, then bytes the reader would not even look at.
+        let zero = [car.clone(), vec![0], b"hidden".to_vec()].concat();
+        assert!(matches!(ingest(&zero, 1000), Err(IngestError::OutsideBlocks { .. })));
+        // A CARv2 whose index is not its blocks' index, or has bytes after it.
+        let h = read_v2_header(&v2[..V2_PREFIX_LEN]).unwrap();
+        let mut forged = v2.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(ingest(&forged, 1000), Err(IngestError::OutsideBlocks { .. })));
+        let longer = [v2.clone(), vec![0; 16]].concat();
+        assert_eq!(ingest(&longer, 1000).unwrap_err(), IngestError::OutsideBlocks { offset: h.data_offset + h.data_size, len: longer.len() as u64 - h.data_offset - h.data_size });
+        // Padding between the CARv2 header and its data.
+        let pad = 8u64;
+        let padded_header = V2Header { data_offset: h.data_offset + pad, index_offset: h.index_offset + pad, ..h };
+        let padded = [PRAGMA.to_vec(), padded_header.encode().to_vec(), vec![0; pad as usize], v2[V2_PREFIX_LEN..].to_vec()].concat();
+        assert_eq!(ingest(&padded, 1000).unwrap_err(), IngestError::OutsideBlocks { offset: V2_PREFIX_LEN as u64, len: pad });
     }
 
     #[test]

@@ -229,6 +229,12 @@ describe('refusals: a 4xx naming the problem and the CID, and nothing stored', (
     await refused(packed.shards.at(-1).bytes, { 'X-Carport-Root': packed.root }, 403, /stored and complete by another token/, squatter)
   })
 
+  test('bytes outside the blocks (after a zero-length section) are refused, not stored and dealt', async () => {
+    const { shards } = await packSite(site('z', 200_000).entries, 10_000_000)
+    const smuggled = Buffer.concat([shards[0].bytes, Buffer.from([0]), Buffer.from('not a block, but it would be archived')])
+    await refused(smuggled, {}, 400, /outside its blocks/)
+  })
+
   test('a refused shard leaves nothing in the block index: its good blocks are not found', async () => {
     const packed = await packSite(site('i').entries)
     const last = packed.shards.at(-1)
