@@ -25,7 +25,7 @@ use worker::{Bucket, Env, FixedLengthStream, Request, Response};
 
 use crate::archivist::{NewShard, StoredShard};
 use crate::block_index;
-use crate::quota::{Ask, Verdict};
+use crate::quota::{Ask, Settle, Verdict};
 use crate::reply::{error, json};
 use crate::settings::DoorSettings;
 use crate::tokens::{authenticate, hex, random_bytes, Caller};
@@ -56,7 +56,7 @@ fn header_cid(req: &Request, name: &str) -> Result<Option<Cid>, String> {
     }
 }
 
-pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
+pub async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
     let settings = DoorSettings::from_env(env);
     let caller = match authenticate(&req, env).await {
         Ok(c) => c,
@@ -72,10 +72,22 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     if length > settings.max_shard_size {
         return error(413, &format!("the shard is {length} bytes; the limit is {} bytes (split the CAR into shards)", settings.max_shard_size), None);
     }
-    if let Some(refused) = check_quota(env, &caller, &settings, length).await? {
-        return Ok(refused);
-    }
+    let reservation = match reserve(env, &caller, &settings, length).await? {
+        Ok(r) => r,
+        Err(refused) => return Ok(refused),
+    };
+    let outcome = receive(req, env, &settings, length, claimed_piece, claimed_root, &caller.id).await;
+    let charged = match &outcome {
+        Ok((_, Some(bytes))) => *bytes,
+        _ => 0,
+    };
+    settle(env, &caller, &reservation, charged).await?;
+    outcome.map(|(resp, _)| resp)
+}
 
+/// Streams the shard into the store and checks it; the answer, and the bytes to charge (a new
+/// shard's size; `None` for a duplicate or a refusal).
+async fn receive(mut req: Request, env: &Env, settings: &DoorSettings, length: u64, claimed_piece: Option<Cid>, claimed_root: Option<Cid>, owner: &str) -> worker::Result<(Response, Option<u64>)> {
     let bucket = env.bucket("STORE")?;
     let key = format!("shards/{}", hex(&random_bytes::<16>()));
     let ingest = Rc::new(RefCell::new(Some(ShardIngest::new(settings.max_shard_size))));
@@ -99,22 +111,19 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
     let failed = failure.borrow_mut().take();
     if let Some(e) = failed {
         let _ = bucket.delete(&key).await;
-        return refuse(&e);
+        return Ok((refuse(&e)?, None));
     }
     if let Err(e) = put {
         let _ = bucket.delete(&key).await;
         let got = ingest.borrow().as_ref().map_or(0, |i| i.size());
         if got < length {
-            return refuse(&IngestError::Truncated { expected: length, got });
+            return Ok((refuse(&IngestError::Truncated { expected: length, got })?, None));
         }
-        return error(500, &format!("storing the shard failed: {e}"), None);
+        return Ok((error(500, &format!("storing the shard failed: {e}"), None)?, None));
     }
-    let Some(ingest) = ingest.borrow_mut().take() else { return error(500, "the shard was not read", None) };
-    match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root, &caller.id).await {
-        Ok(Accepted { shard, root, complete, known }) => {
-            if !known {
-                charge(env, &caller, shard.size).await?;
-            }
+    let Some(ingest) = ingest.borrow_mut().take() else { return Ok((error(500, "the shard was not read", None)?, None)) };
+    match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root, owner).await {
+        Ok(Accepted { shard, root, complete, known }) => Ok((
             json(
                 if known { 200 } else { 201 },
                 &serde_json::json!({
@@ -127,15 +136,16 @@ pub async fn handle(mut req: Request, env: &Env) -> worker::Result<Response> {
                     "duplicate": known,
                     "archive": format!("/archive/{root}"),
                 }),
-            )
-        }
+            )?,
+            (!known).then_some(shard.size),
+        )),
         Err(Refused::Ingest(e)) => {
             delete_objects(&bucket, &key).await;
-            refuse(&e)
+            Ok((refuse(&e)?, None))
         }
         Err(Refused::Other(status, msg)) => {
             delete_objects(&bucket, &key).await;
-            error(status, &msg, None)
+            Ok((error(status, &msg, None)?, None))
         }
     }
 }
@@ -257,20 +267,24 @@ fn quota_stub(env: &Env, caller: &Caller) -> worker::Result<worker::Stub> {
     env.durable_object("QUOTA")?.get_by_name(&caller.id)
 }
 
-async fn check_quota(env: &Env, caller: &Caller, settings: &DoorSettings, length: u64) -> worker::Result<Option<Response>> {
+/// Reserves the announced bytes against the token's quota before the body is read, so uploads
+/// running at the same time cannot together pass it; `Err` is the 429 to answer.
+async fn reserve(env: &Env, caller: &Caller, settings: &DoorSettings, length: u64) -> worker::Result<Result<String, Response>> {
     let ask = Ask { bytes: length, quota_bytes: caller.record.quota_bytes.unwrap_or(settings.quota_bytes), rate_per_minute: caller.record.rate_per_minute.unwrap_or(settings.rate_per_minute) };
     let verdict: Verdict = call(&quota_stub(env, caller)?, "POST", "/begin", Some(serde_json::to_string(&ask)?)).await?;
     if verdict.ok {
-        return Ok(None);
+        return Ok(Ok(verdict.reservation));
     }
     let mut resp = error(429, &format!("upload refused: {}", verdict.reason), None)?;
     if verdict.retry_after_secs > 0 {
         resp.headers_mut().set("Retry-After", &verdict.retry_after_secs.to_string())?;
     }
-    Ok(Some(resp))
+    Ok(Err(resp))
 }
 
-async fn charge(env: &Env, caller: &Caller, bytes: u64) -> worker::Result<()> {
-    let _: u64 = call(&quota_stub(env, caller)?, "POST", "/stored", Some(bytes.to_string())).await?;
+/// Ends a reservation: `bytes` stored are charged (0 for a refusal or a duplicate).
+async fn settle(env: &Env, caller: &Caller, reservation: &str, bytes: u64) -> worker::Result<()> {
+    let body = serde_json::to_string(&Settle { reservation: reservation.to_string(), bytes })?;
+    let _: u64 = call(&quota_stub(env, caller)?, "POST", "/settle", Some(body)).await?;
     Ok(())
 }

@@ -284,6 +284,21 @@ describe('refusals: a 4xx naming the problem and the CID, and nothing stored', (
   })
 })
 
+test('40 uploads at once cannot together pass a 2000-byte quota: bytes are reserved before the body', async () => {
+  const tok = await newToken(world.client, { quotaBytes: 2000 })
+  const cars = []
+  for (let i = 0; i < 40; i++) {
+    const { shards } = await packSite([{ path: 'a.txt', content: new TextEncoder().encode(`parallel upload ${i} ${'x'.repeat(200)}`) }], 10_000_000)
+    cars.push(shards[0].bytes)
+  }
+  const answers = await Promise.all(cars.map((c) => upload(world.client, tok, c, {})))
+  const stored = answers.filter((r) => r.status === 201)
+  const bytes = stored.reduce((n, r) => n + body(r).size, 0)
+  assert.ok(bytes <= 2000, `${stored.length} uploads stored ${bytes} bytes`)
+  assert.ok(stored.length >= 1, 'the quota still lets uploads in')
+  for (const r of answers.filter((r) => r.status !== 201)) assert.equal(r.status, 429, r.body.toString())
+})
+
 describe('the broker misbehaves; nothing is lost', () => {
   test('a broker that fails twice, then takes the deal', async () => {
     await brokerFaults(world, { fail_next: 2 })
