@@ -13,8 +13,9 @@
 //! After a failed deal the next aggregate waits a backoff that doubles with each failure in a row
 //! (a provider that refuses everything must not be offered a new aggregate on every tick).
 //!
-//! Storage keys: `shard:{car}`, `upload:{root}`, `agg:{id}`, `queue` (car CIDs waiting, in
-//! order), `active` (aggregate ids whose deal is not finished), `next-agg`, `hold`.
+//! Storage keys: `shard:{car}`, `upload:{root}`, `agg:{id}`, the queue of shards waiting (one
+//! `q:{position}` per shard and `q-ends`, see `queue.rs`), `active` (aggregate ids whose deal is
+//! not finished), `next-agg`, `hold`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, State, Storage};
 
 use crate::broker::{self, BrokerError, DealBroker, Offer, Progress, Proposal};
+use crate::queue::{Queue, Queued};
 use crate::reply::{error, json};
 use crate::settings::ArchiveSettings;
 
@@ -180,7 +182,8 @@ impl DurableObject for Archivist {
                 None => error(404, "no such aggregate", Some(p["/aggregate/".len()..].to_string())),
             },
             (Method::Get, "/state") => {
-                let queue: Vec<String> = s.get("queue").await?.unwrap_or_default();
+                let q = Queue::new(&s);
+                let queue = serde_json::json!({ "length": q.len().await?, "bytes": q.bytes().await?, "head": q.head(100).await?.into_iter().map(|e| e.car).collect::<Vec<_>>() });
                 let active: Vec<u64> = s.get("active").await?.unwrap_or_default();
                 let mut aggs = Vec::new();
                 let next: u64 = s.get("next-agg").await?.unwrap_or(0);
@@ -290,13 +293,12 @@ impl Archivist {
         let s = self.state.storage();
         let settings = ArchiveSettings::from_env(&self.env);
         let mut next: Option<u64> = None;
-        let queue: Vec<String> = s.get("queue").await?.unwrap_or_default();
-        if let Some(first) = queue.first() {
-            if let Some(sh) = s.get::<ShardEntry>(&format!("shard:{first}")).await? {
+        let queue = Queue::new(&s);
+        if let Some(first) = queue.head(1).await?.first() {
+            if let Some(sh) = s.get::<ShardEntry>(&format!("shard:{}", first.car)).await? {
                 next = Some(sh.stored + settings.max_age_ms);
             }
-            let total = queued_bytes(&s, &queue).await?;
-            if total >= settings.min_bytes {
+            if queue.bytes().await? >= settings.min_bytes {
                 next = Some(now());
             }
             let hold: Hold = s.get("hold").await?.unwrap_or_default();
@@ -357,7 +359,7 @@ async fn complete_upload(s: &Storage, root: &str) -> worker::Result<()> {
     let Some(mut upload) = s.get::<UploadEntry>(&ukey).await? else { return Err(worker::Error::RustError(format!("no upload {root}"))) };
     upload.complete = true;
     s.put(&ukey, &upload).await?;
-    let mut queue: Vec<String> = s.get("queue").await?.unwrap_or_default();
+    let queue = Queue::new(s);
     for car in &upload.shards {
         let key = format!("shard:{car}");
         if let Some(mut sh) = s.get::<ShardEntry>(&key).await? {
@@ -365,21 +367,11 @@ async fn complete_upload(s: &Storage, root: &str) -> worker::Result<()> {
                 sh.queued = true;
                 sh.stored = now();
                 s.put(&key, &sh).await?;
-                queue.push(car.clone());
+                queue.push_back(car, sh.size).await?;
             }
         }
     }
-    s.put("queue", &queue).await
-}
-
-async fn queued_bytes(s: &Storage, queue: &[String]) -> worker::Result<u64> {
-    let mut total = 0;
-    for car in queue {
-        if let Some(sh) = s.get::<ShardEntry>(&format!("shard:{car}")).await? {
-            total += sh.size;
-        }
-    }
-    Ok(total)
+    Ok(())
 }
 
 async fn shard_pieces(s: &Storage, cars: &[String]) -> worker::Result<Vec<Cid>> {
@@ -391,23 +383,28 @@ async fn shard_pieces(s: &Storage, cars: &[String]) -> worker::Result<Vec<Cid>> 
     Ok(out)
 }
 
+/// How many shards from the head of the queue one aggregate is chosen from.
+const AGGREGATE_PAGE: usize = 4096;
+
 /// Closes one aggregate from the head of the queue if the queue is due; its id.
 async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Result<Option<u64>> {
-    let queue: Vec<String> = s.get("queue").await?.unwrap_or_default();
+    let q = Queue::new(s);
+    let queue = q.head(AGGREGATE_PAGE).await?;
     let Some(first) = queue.first() else { return Ok(None) };
-    let oldest = s.get::<ShardEntry>(&format!("shard:{first}")).await?.map_or(0, |sh| sh.stored);
+    let oldest = s.get::<ShardEntry>(&format!("shard:{}", first.car)).await?.map_or(0, |sh| sh.stored);
     let t = now();
-    if queued_bytes(s, &queue).await? < settings.min_bytes && t < oldest + settings.max_age_ms {
+    if q.bytes().await? < settings.min_bytes && t < oldest + settings.max_age_ms {
         return Ok(None);
     }
     if t < s.get::<Hold>("hold").await?.unwrap_or_default().until {
         return Ok(None);
     }
-    let pieces = shard_pieces(s, &queue).await?;
+    let cars: Vec<String> = queue.iter().map(|e| e.car.clone()).collect();
+    let pieces = shard_pieces(s, &cars).await?;
     let pieces: Vec<Piece> = pieces.iter().map(Piece::from_cid).collect::<Result<_, _>>().map_err(|e| worker::Error::RustError(format!("queued piece: {e}")))?;
     let (agg, taken) = pack_deal(&pieces, settings.min_deal_size, settings.max_deal_size).map_err(|e| worker::Error::RustError(format!("aggregation: {e}")))?;
     let id: u64 = s.get("next-agg").await?.unwrap_or(0);
-    let shards: Vec<String> = queue[..taken].to_vec();
+    let shards: Vec<String> = cars[..taken].to_vec();
     for (n, car) in shards.iter().enumerate() {
         let key = format!("shard:{car}");
         let mut sh: ShardEntry = s.get(&key).await?.ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
@@ -436,7 +433,7 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
     };
     s.put(&format!("agg:{id}"), &entry).await?;
     s.put("next-agg", id + 1).await?;
-    s.put("queue", &queue[taken..]).await?;
+    q.pop_front(taken, queue[..taken].iter().map(|e| e.size).sum()).await?;
     let mut active: Vec<u64> = s.get("active").await?.unwrap_or_default();
     active.push(id);
     s.put("active", &active).await?;
@@ -447,6 +444,7 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
 /// head of the queue, to be aggregated again.
 async fn fail_aggregate(s: &Storage, mut agg: AggEntry, reason: String) -> worker::Result<()> {
     let note = format!("deal {} of aggregate {} failed: {reason}; back in the queue", agg.proposal.id(), agg.cid);
+    let mut requeued = Vec::with_capacity(agg.shards.len());
     for car in &agg.shards {
         let key = format!("shard:{car}");
         if let Some(mut sh) = s.get::<ShardEntry>(&key).await? {
@@ -454,11 +452,10 @@ async fn fail_aggregate(s: &Storage, mut agg: AggEntry, reason: String) -> worke
             sh.proof = None;
             sh.note = Some(note.clone());
             s.put(&key, &sh).await?;
+            requeued.push(Queued { car: car.clone(), size: sh.size });
         }
     }
-    let queue: Vec<String> = s.get("queue").await?.unwrap_or_default();
-    let requeued: Vec<String> = agg.shards.iter().cloned().chain(queue.into_iter().filter(|c| !agg.shards.contains(c))).collect();
-    s.put("queue", &requeued).await?;
+    Queue::new(s).push_front(&requeued).await?;
     agg.failed = Some(reason);
     agg.updated = now();
     s.put(&format!("agg:{}", agg.id), &agg).await?;

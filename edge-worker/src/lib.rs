@@ -15,6 +15,7 @@ mod block_index;
 mod body;
 mod broker;
 mod digest;
+mod queue;
 mod quota;
 mod reply;
 mod serve;
