@@ -37,6 +37,9 @@ pub struct Faults {
     /// The next N accepted deals fail instead of being processed.
     #[serde(default)]
     pub reject_next: u32,
+    /// The next N accepted deals go on to complete without pulling the aggregate.
+    #[serde(default)]
+    pub lie_next: u32,
 }
 
 /// A change to the faults: the counters given replace the current ones.
@@ -45,6 +48,7 @@ pub struct Faults {
 pub struct FaultsPatch {
     pub fail_next: Option<u32>,
     pub reject_next: Option<u32>,
+    pub lie_next: Option<u32>,
 }
 
 /// One deal as `GET /_broker/deals` lists it.
@@ -122,9 +126,11 @@ impl Broker {
             return Err(AcceptError::Duplicate);
         }
         let reject = state.faults.reject_next > 0;
-        let record = DealRecord { deal, progress: Progress::accepted(now_ms, reject) };
+        let lie = !reject && state.faults.lie_next > 0;
+        let record = DealRecord { deal, progress: Progress::accepted(now_ms, reject, lie) };
         self.store.save(&record)?;
         state.faults.reject_next = state.faults.reject_next.saturating_sub(u32::from(reject));
+        state.faults.lie_next = state.faults.lie_next.saturating_sub(u32::from(lie));
         state.deals.insert(record.id(), record);
         Ok(())
     }
@@ -142,6 +148,9 @@ impl Broker {
         }
         if let Some(n) = patch.reject_next {
             state.faults.reject_next = n;
+        }
+        if let Some(n) = patch.lie_next {
+            state.faults.lie_next = n;
         }
         state.faults
     }
@@ -188,7 +197,10 @@ impl Broker {
                 if record.progress.advance(now_ms, self.config.stage_ms, &mut take_id) {
                     self.persist(record);
                 }
-                if record.progress.wants_pull() && pulling.insert(record.id()) {
+                if record.progress.wants_pull() && record.progress.lie {
+                    record.progress.phase = Phase::Processing { pull: Pull::Verified { at_ms: now_ms } };
+                    self.persist(record);
+                } else if record.progress.wants_pull() && pulling.insert(record.id()) {
                     starts.push((record.id(), self.job(&record.deal)));
                 }
             }

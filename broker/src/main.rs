@@ -9,7 +9,8 @@
 //! next deal ID. Every deal is kept in `DIR/deals/` and picked up again after a restart.
 //!
 //! Routes: `POST /market/mk20/deal`, `GET /market/mk20/status/{id}` (as Curio), and for tests
-//! `POST /_broker/faults` (`{"fail_next": N}`, `{"reject_next": N}`) and `GET /_broker/deals`.
+//! `POST /_broker/faults` (`{"fail_next": N}`, `{"reject_next": N}`, `{"lie_next": N}`: complete
+//! without pulling the aggregate) and `GET /_broker/deals`.
 
 mod broker;
 mod clock;

@@ -67,12 +67,16 @@ pub struct Progress {
     pub since_ms: u64,
     /// Set by `reject_next`: fail instead of processing.
     pub reject: bool,
+    /// Set by `lie_next`: say the pull was verified without fetching a byte (a provider that
+    /// lies, for the archive's tests).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lie: bool,
 }
 
 impl Progress {
     /// A deal just accepted.
-    pub fn accepted(now_ms: u64, reject: bool) -> Progress {
-        Progress { phase: Phase::Accepted, since_ms: now_ms, reject }
+    pub fn accepted(now_ms: u64, reject: bool, lie: bool) -> Progress {
+        Progress { phase: Phase::Accepted, since_ms: now_ms, reject, lie }
     }
 
     /// Moves the deal on as far as `now_ms` allows; true when anything changed. `next_deal_id`
@@ -141,7 +145,7 @@ mod tests {
     #[test]
     fn walks_through_every_stage() {
         let mut ids = ids();
-        let mut p = Progress::accepted(10_000, false);
+        let mut p = Progress::accepted(10_000, false, false);
         assert!(!p.advance(10_999, STAGE, &mut ids));
         assert!(p.advance(11_000, STAGE, &mut ids));
         assert_eq!((p.phase.clone(), p.since_ms), (Phase::Processing { pull: Pull::Pending }, 11_000));
@@ -165,6 +169,7 @@ mod tests {
             phase: Phase::Processing { pull: Pull::Verified { at_ms: 15_000 } },
             since_ms: 11_000,
             reject: false,
+            lie: false,
         };
         assert!(!p.advance(14_999, STAGE, &mut ids));
         assert!(p.advance(15_000, STAGE, &mut ids));
@@ -178,6 +183,7 @@ mod tests {
             phase: Phase::Processing { pull: Pull::Verified { at_ms: 11_100 } },
             since_ms: 11_000,
             reject: false,
+            lie: false,
         };
         assert!(p.advance(100_000, STAGE, &mut ids));
         assert_eq!((p.phase.clone(), p.since_ms), (Phase::Complete { deal_id: 8 }, 13_000));
@@ -191,6 +197,7 @@ mod tests {
             phase: Phase::Processing { pull: Pull::Failed { reason: reason.clone() } },
             since_ms: 11_000,
             reject: false,
+            lie: false,
         };
         assert!(p.advance(11_001, STAGE, &mut ids));
         assert_eq!(p.phase, Phase::Failed { reason: reason.clone() });
@@ -200,7 +207,7 @@ mod tests {
     #[test]
     fn an_injected_rejection_fails_after_acceptance() {
         let mut ids = ids();
-        let mut p = Progress::accepted(0, true);
+        let mut p = Progress::accepted(0, true, false);
         assert_eq!(p.status().status, DealState::Accepted);
         assert!(p.advance(STAGE, STAGE, &mut ids));
         assert_eq!(p.phase, Phase::Failed { reason: INJECTED_REJECTION.to_string() });
@@ -209,7 +216,7 @@ mod tests {
 
     #[test]
     fn persists_as_flat_json() {
-        let p = Progress { phase: Phase::Processing { pull: Pull::Verified { at_ms: 5 } }, since_ms: 3, reject: false };
+        let p = Progress { phase: Phase::Processing { pull: Pull::Verified { at_ms: 5 } }, since_ms: 3, reject: false, lie: false };
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(
             json,

@@ -116,7 +116,7 @@ mod tests {
                 }),
                 products: Products::default(),
             },
-            progress: Progress::accepted(1000, false),
+            progress: Progress::accepted(1000, false, false),
         }
     }
 

@@ -71,6 +71,10 @@ pub struct StageTimes {
     pub offered: Option<u64>,
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub complete: Option<u64>,
+    /// When the provider first fetched the whole aggregate from the worker: without it, no
+    /// broker's word makes the archive complete.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub pulled: Option<u64>,
     /// Last change of any kind.
     pub updated: u64,
 }

@@ -33,11 +33,14 @@ pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response>
         Response::empty()?
     } else {
         let feed = Feed {
+            archivist,
+            cid: cid.to_string(),
             bucket: env.bucket("STORE")?,
             keys: source.pieces.into_iter().map(|(k, _)| k).collect(),
             runs: agg.payload_layout().into(),
             index: Rc::new(agg.index_payload()),
             body: None,
+            failed: false,
         };
         let body = stream::unfold(feed, |f| Box::pin(f.next()));
         let fixed: worker::worker_sys::FixedLengthStream = FixedLengthStream::wrap(body, len).into();
@@ -53,11 +56,16 @@ pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response>
 
 /// The payload being written out, run by run.
 struct Feed {
+    /// Told when the last byte has been handed out: the provider did pull the aggregate.
+    archivist: worker::Stub,
+    cid: String,
     bucket: Bucket,
     keys: Vec<String>,
     runs: VecDeque<PayloadRun>,
     index: Rc<Vec<u8>>,
     body: Option<ByteStream>,
+    /// Set once the payload broke off (or its pull was recorded): nothing more is recorded.
+    failed: bool,
 }
 
 impl Feed {
@@ -69,13 +77,24 @@ impl Feed {
                         if chunk.is_err() {
                             self.runs.clear();
                             self.body = None;
+                            self.failed = true;
                         }
                         return Some((chunk, self));
                     }
                     None => self.body = None,
                 }
             }
-            match self.runs.pop_front()? {
+            let Some(run) = self.runs.pop_front() else {
+                // Every byte went out: record the pull (a reader that stopped early never gets here).
+                if !self.failed {
+                    if let Err(e) = call::<bool>(&self.archivist, "POST", &format!("/pulled/{}", self.cid), None).await {
+                        worker::console_error!("aggregates: recording the pull of {}: {e}", self.cid);
+                    }
+                    self.failed = true;
+                }
+                return None;
+            };
+            match run {
                 PayloadRun::Zeros(n) => {
                     let k = n.min(ZERO_CHUNK);
                     if n > k {
@@ -104,6 +123,7 @@ impl Feed {
 
     fn fail(mut self, msg: String) -> Option<(worker::Result<Vec<u8>>, Self)> {
         self.runs.clear();
+        self.failed = true;
         Some((Err(worker::Error::RustError(msg)), self))
     }
 }

@@ -95,6 +95,9 @@ pub struct AggEntry {
     /// Set when the deal failed or was rejected (its pieces went back to the queue).
     #[serde(default)]
     pub failed: Option<String>,
+    /// When the provider first read the aggregate's payload from `/aggregates/{cid}` to its end.
+    #[serde(default)]
+    pub pulled: Option<u64>,
 }
 
 /// `POST /shard`: a shard the upload door stored.
@@ -177,6 +180,10 @@ impl DurableObject for Archivist {
                 Some(r) => json(200, &r),
                 None => error(404, "no upload with this root", Some(p["/archive/".len()..].to_string())),
             },
+            (Method::Post, p) if p.starts_with("/pulled/") => {
+                let found = record_pull(&s, &p["/pulled/".len()..]).await?;
+                json(if found { 200 } else { 404 }, &found)
+            }
             (Method::Get, p) if p.starts_with("/aggregate/") => match aggregate_source(&s, &p["/aggregate/".len()..]).await? {
                 Some(src) => json(200, &src),
                 None => error(404, "no such aggregate", Some(p["/aggregate/".len()..].to_string())),
@@ -430,6 +437,7 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
         provider: None,
         note: None,
         failed: None,
+        pulled: None,
     };
     s.put(&format!("agg:{id}"), &entry).await?;
     s.put("next-agg", id + 1).await?;
@@ -482,27 +490,53 @@ async fn archive_record(s: &Storage, root: &str) -> worker::Result<Option<Archiv
             },
             None => None,
         };
+        // A deal the broker calls complete counts only once the provider has pulled the bytes.
+        let unpulled = agg.as_ref().is_some_and(|a| a.stage == Stage::Complete && a.pulled.is_none());
         let times = StageTimes {
             stored: sh.stored,
             aggregated: agg.as_ref().map(|a| a.created),
             offered: agg.as_ref().and_then(|a| a.offered),
-            complete: agg.as_ref().and_then(|a| a.complete),
+            complete: agg.as_ref().and_then(|a| a.complete).filter(|_| !unpulled),
+            pulled: agg.as_ref().and_then(|a| a.pulled),
             updated: agg.as_ref().map_or(sh.stored, |a| a.updated),
+        };
+        let note = if unpulled {
+            Some("the deal broker says the deal is complete, but the provider never fetched the aggregate from this worker: not counted as archived".to_string())
+        } else {
+            agg.as_ref().and_then(|a| a.note.clone()).or(sh.note)
         };
         shards.push(ShardRecord {
             car: sh.car,
             size: sh.size,
             piece: sh.piece,
-            stage: agg.as_ref().map_or(Stage::Stored, |a| a.stage),
+            stage: agg.as_ref().map_or(Stage::Stored, |a| if unpulled { Stage::Sealing } else { a.stage }),
             aggregate: agg.as_ref().map(|a| a.cid.clone()),
             inclusion_proof: sh.proof,
             deal: agg.as_ref().filter(|a| a.stage > Stage::Aggregated).map(|a| DealRecord { proposal: a.proposal.id(), deal_id: a.deal_id.clone(), provider: a.provider.clone() }),
             times,
-            note: agg.as_ref().and_then(|a| a.note.clone()).or(sh.note),
+            note,
         });
     }
     let stage = shards.iter().map(|s| s.stage).min().unwrap_or(Stage::Stored);
     Ok(Some(ArchiveRecord { root: upload.root, complete: upload.complete, stage, shards }))
+}
+
+/// The provider read the aggregate `cid` to its end: the newest aggregate of that CID records it.
+async fn record_pull(s: &Storage, cid: &str) -> worker::Result<bool> {
+    let next: u64 = s.get("next-agg").await?.unwrap_or(0);
+    for id in (0..next).rev() {
+        let key = format!("agg:{id}");
+        let Some(mut agg) = s.get::<AggEntry>(&key).await? else { continue };
+        if agg.cid != cid {
+            continue;
+        }
+        if agg.pulled.is_none() {
+            agg.pulled = Some(now());
+            s.put(&key, &agg).await?;
+        }
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 async fn aggregate_source(s: &Storage, cid: &str) -> worker::Result<Option<AggregateSource>> {

@@ -96,6 +96,7 @@ describe('a multi-shard site', () => {
       assert.equal(s.deal.provider, 'f01000')
       assert.match(s.deal.proposal, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'an mk20 ULID')
       assert.ok(s.times.stored <= s.times.aggregated && s.times.aggregated <= s.times.offered && s.times.offered <= s.times.complete)
+      assert.ok(s.times.offered <= s.times.pulled && s.times.pulled <= s.times.complete, 'the provider pulled the aggregate before the deal completed')
     }
     const checks = await verifyArchive(record, { pieceCid: packed.shards.map((s) => s.piece) })
     for (const c of checks) assert.equal(c.aggregate, record.shards[0].aggregate)
@@ -323,6 +324,23 @@ describe('the broker misbehaves; nothing is lost', () => {
     assert.equal(mine.length, 2, 'a failed aggregate, then the next')
     assert.match(mine[0].failed, /rejected/)
     assert.equal(mine[1].stage, 'complete')
+  })
+
+  test('a provider that says complete without ever pulling the aggregate: never called archived', async () => {
+    await brokerFaults(world, { lie_next: 1 })
+    const packed = await packSite(site('lie').entries)
+    await uploadAll(packed)
+    const sealing = await waitFor(world.client, packed.root, (r) => r.shards.some((s) => /never fetched/.test(s.note ?? '')), { what: 'the unpulled deal noticed' })
+    // The broker's own word is "complete".
+    const deals = await brokerDeals(world)
+    const ours = deals.find((d) => d.piece_cid === sealing.shards[0].aggregate)
+    assert.equal(ours.stage, 'complete', JSON.stringify(ours))
+    assert.notEqual(sealing.stage, 'complete')
+    for (const s of sealing.shards) {
+      assert.equal(s.stage, 'sealing')
+      assert.equal(s.times.pulled, undefined)
+      assert.equal(s.times.complete, undefined)
+    }
   })
 
   test('the worker restarted mid-way: the state survives and the deal completes', async () => {
