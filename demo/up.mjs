@@ -88,7 +88,14 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
 /** Serves demo/ at /, the npm package at /carport/, and /config.json. */
 function serveDemo (port, config) {
   const roots = [['/carport/', path.join(repo, 'npm')], ['/', path.join(repo, 'demo')]]
+  // Only this machine's own names: a page on another name that resolves here (DNS rebinding)
+  // must not be handed the upload token.
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`])
   const server = http.createServer((req, res) => {
+    if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(421, { 'Content-Type': 'text/plain' })
+      return res.end(`this demo server answers only to ${[...hosts].join(', ')}\n`)
+    }
     const url = new URL(req.url, 'http://x')
     if (url.pathname === '/config.json') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
@@ -127,12 +134,14 @@ const brokerUrl = await new Promise((resolve) => {
   })
 })
 
+// Secrets go to wrangler in a file only this user can read, never on its command line (where
+// `ps` shows them to every user of the machine).
+const secretsFile = path.join(opt.state, 'worker.env')
+fs.writeFileSync(secretsFile, `ADMIN_TOKEN=${adminToken}\nMK20_CLIENT_KEY=${clientKey}\n`, { mode: 0o600 })
 const vars = {
-  ADMIN_TOKEN: adminToken,
   PUBLIC_URL: workerUrl,
   SUBDOMAIN_HOSTS: 'localhost',
   BROKER_URL: brokerUrl,
-  MK20_CLIENT_KEY: clientKey,
   // A demo aggregates at once and follows its deal closely.
   AGGREGATE_MIN_BYTES: '1',
   AGGREGATE_MAX_AGE_MS: '5000',
@@ -140,7 +149,7 @@ const vars = {
   RETRY_BASE_MS: '1000',
   RETRY_MAX_MS: '10000'
 }
-const args = ['dev', '--config', wranglerConfig(), '--ip', '127.0.0.1', '--port', String(workerPort), '--persist-to', path.join(opt.state, 'worker'), '--log-level', 'warn', '--show-interactive-dev-session=false']
+const args = ['dev', '--config', wranglerConfig(), '--ip', '127.0.0.1', '--port', String(workerPort), '--persist-to', path.join(opt.state, 'worker'), '--env-file', secretsFile, '--log-level', 'warn', '--show-interactive-dev-session=false']
 for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`)
 start('wrangler dev', path.join(edge, 'node_modules/.bin/wrangler'), args, {
   cwd: edge,

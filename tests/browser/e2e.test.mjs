@@ -8,7 +8,8 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import readline from 'node:readline'
@@ -186,4 +187,25 @@ test('errors a person can act on: upload refused, a file changed while read, wor
     .catch(async (e) => { throw new Error(`${e.message}; the page says: ${await p.textContent('#error')}`) })
   assert.match(await p.textContent('#error'), /The edge worker at http:\/\/127\.0\.0\.1:\d+ is unreachable/)
   await p.close()
+})
+
+test('no secret on a command line, and the demo server answers only to this machine\'s names', async () => {
+  const secrets = ['admin-token', 'client.key'].map((f) => readFileSync(join(tmp, 'state', f), 'utf8').trim())
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let cmdline
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8') } catch { continue }
+    for (const s of secrets) assert.ok(!cmdline.includes(s), `process ${pid} shows a secret in its command line`)
+  }
+  // DNS rebinding: a page on another name that resolves to 127.0.0.1 asks for the config.
+  const port = new URL(demo).port
+  const rebound = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/config.json', headers: { Host: `attacker.example:${port}` } }, (res) => {
+      let body = ''
+      res.on('data', (c) => { body += c })
+      res.on('end', () => resolve({ status: res.statusCode, body }))
+    }).on('error', reject)
+  })
+  assert.equal(rebound.status, 421)
+  assert.ok(!rebound.body.includes('token'))
+  assert.equal((await fetch(new URL('/config.json', demo))).status, 200)
 })
