@@ -192,7 +192,7 @@ pub fn symlink(settings: &Settings, target: &str, meta: Metadata, out: &mut Vec<
 
 fn split(path: &str) -> Result<Vec<String>, ImportError> {
     let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
-    let bad = parts.is_empty() || parts.iter().any(|p| p == "." || p == ".." || p.contains('\0'));
+    let bad = parts.is_empty() || parts.iter().any(|p| crate::name::check(p).is_err());
     if bad {
         return Err(ImportError::BadPath(path.to_string()));
     }

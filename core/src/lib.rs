@@ -28,6 +28,7 @@ pub mod car;
 pub mod verify;
 pub mod pack;
 pub mod walk;
+pub mod name;
 pub mod shard;
 pub mod options;
 pub mod gateway;

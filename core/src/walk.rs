@@ -1,11 +1,14 @@
 //! Reading a UnixFS DAG back: list a tree and stream a file's bytes, through plain and HAMT
 //! folders. The caller hands blocks over by CID, from wherever it keeps them.
 
+use std::collections::HashSet;
+
 use cid::Cid;
 
 use crate::cids::{DAG_PB, IDENTITY, RAW};
 use crate::dagpb::PbNode;
 use crate::error::DecodeError;
+use crate::name::{self, NameFault};
 use crate::unixfs::{Data, NodeType};
 
 /// Why a walk stopped.
@@ -23,6 +26,12 @@ pub enum WalkError {
     NotAFile(Cid, NodeType),
     #[error("the sink refused the bytes: {0}")]
     Sink(String),
+    #[error("folder {folder} has an entry named {name:?}, which {fault}")]
+    BadName { folder: Cid, name: String, fault: NameFault },
+    #[error("folder {folder} has two entries named {name:?}")]
+    DuplicateName { folder: Cid, name: String },
+    #[error("HAMT folder {folder} links its shard {shard} more than once")]
+    RepeatedShard { folder: Cid, shard: Cid },
 }
 
 /// Where blocks come from (a CAR, a blockstore, a gateway).
@@ -75,7 +84,9 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
     }
 }
 
-/// Lists the tree under `root` depth-first, names in order, the root first.
+/// Lists the tree under `root` depth-first, names in order, the root first. Every folder's names
+/// pass [`crate::name::check`] and are unique, so no two entries share a path and no path leaves
+/// the root.
 pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError> {
     let mut out = Vec::new();
     let mut stack = vec![(String::new(), *root)];
@@ -88,8 +99,8 @@ pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError>
                     let target = String::from_utf8_lossy(data.data.as_deref().unwrap_or_default()).into_owned();
                     (Kind::Symlink { target }, data.mode, Vec::new())
                 }
-                NodeType::Directory => (Kind::Dir, data.mode, named_links(&pb)),
-                NodeType::HamtShard => (Kind::Dir, data.mode, hamt_entries(get, &pb, &data)?),
+                NodeType::Directory => (Kind::Dir, data.mode, named_links(&cid, &pb)?),
+                NodeType::HamtShard => (Kind::Dir, data.mode, hamt_entries(get, &cid, &pb, &data)?),
                 NodeType::Metadata => return Err(WalkError::NotUnixfs(cid, DAG_PB)),
             },
         };
@@ -102,26 +113,55 @@ pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError>
     Ok(out)
 }
 
-fn named_links(pb: &PbNode) -> Vec<(String, Cid)> {
-    pb.links.iter().map(|l| (l.name.clone().unwrap_or_default(), l.hash)).collect()
+/// The entries of the plain folder `folder`, in link order, each name checked and unique.
+fn named_links(folder: &Cid, pb: &PbNode) -> Result<Vec<(String, Cid)>, WalkError> {
+    let mut names = HashSet::with_capacity(pb.links.len());
+    let mut out = Vec::with_capacity(pb.links.len());
+    for link in &pb.links {
+        let name = link.name.as_deref().unwrap_or_default();
+        checked_name(folder, name)?;
+        if !names.insert(name) {
+            return Err(WalkError::DuplicateName { folder: *folder, name: name.to_string() });
+        }
+        out.push((name.to_string(), link.hash));
+    }
+    Ok(out)
 }
 
-/// Entries of a HAMT shard and its child shards, in name order.
-fn hamt_entries(get: &mut dyn BlockGet, pb: &PbNode, data: &Data) -> Result<Vec<(String, Cid)>, WalkError> {
+fn checked_name(folder: &Cid, name: &str) -> Result<(), WalkError> {
+    name::check(name).map_err(|fault| WalkError::BadName { folder: *folder, name: name.to_string(), fault })
+}
+
+/// Entries of the HAMT folder `folder` (its root shard `pb`) and its child shards, in name
+/// order, each name checked and unique. A child shard linked twice is refused: a real HAMT
+/// places each name by its hash, so it cannot hold one shard at two places, and refusing it
+/// keeps what this collects to the size of the folder's own blocks.
+fn hamt_entries(get: &mut dyn BlockGet, folder: &Cid, pb: &PbNode, data: &Data) -> Result<Vec<(String, Cid)>, WalkError> {
     let width = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     let mut shards = vec![pb.clone()];
     while let Some(shard) = shards.pop() {
         for link in &shard.links {
             let name = link.name.as_deref().unwrap_or_default();
-            if name.len() > width {
-                out.push((name[width..].to_string(), link.hash));
-            } else if let Node::Pb(child, _) = load(get, &link.hash)? {
-                shards.push(child);
+            if name.len() <= width {
+                if !seen.insert(link.hash) {
+                    return Err(WalkError::RepeatedShard { folder: *folder, shard: link.hash });
+                }
+                if let Node::Pb(child, _) = load(get, &link.hash)? {
+                    shards.push(child);
+                }
+                continue;
             }
+            let (_slot, entry) = name.split_at_checked(width).ok_or_else(|| WalkError::BadName { folder: *folder, name: name.to_string(), fault: NameFault::Slot })?;
+            checked_name(folder, entry)?;
+            out.push((entry.to_string(), link.hash));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = out.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(WalkError::DuplicateName { folder: *folder, name: w[0].0.clone() });
+    }
     Ok(out)
 }
 
@@ -164,6 +204,105 @@ mod tests {
     use crate::import::Importer;
     use crate::settings::{Profile, ShardRule};
     use std::collections::HashMap;
+
+    use crate::cids::{CidRule, HashAlg};
+    use crate::dagpb::PbLink;
+
+    /// Blocks made by hand, as a hostile producer would make them.
+    #[derive(Default)]
+    struct Dag(HashMap<Cid, Vec<u8>>);
+
+    impl Dag {
+        fn put(&mut self, codec: u64, bytes: Vec<u8>) -> Cid {
+            let cid = CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None }.cid(codec, &bytes);
+            self.0.insert(cid, bytes);
+            cid
+        }
+
+        fn node(&mut self, data: Data, links: &[(Option<&str>, Cid)]) -> Cid {
+            let links = links.iter().map(|&(name, hash)| PbLink { hash, name: name.map(str::to_string), tsize: Some(0) }).collect();
+            self.put(DAG_PB, PbNode { links, data: Some(data.encode()) }.encode())
+        }
+
+        fn dir(&mut self, links: &[(&str, Cid)]) -> Cid {
+            let links: Vec<_> = links.iter().map(|&(n, c)| (Some(n), c)).collect();
+            self.node(Data::new(NodeType::Directory), &links)
+        }
+
+        fn hamt(&mut self, links: &[(&str, Cid)]) -> Cid {
+            let mut data = Data::new(NodeType::HamtShard);
+            data.fanout = Some(256);
+            data.hash_type = Some(crate::hamt::HASH_TYPE);
+            let links: Vec<_> = links.iter().map(|&(n, c)| (Some(n), c)).collect();
+            self.node(data, &links)
+        }
+
+        fn symlink(&mut self, target: &str) -> Cid {
+            let mut data = Data::new(NodeType::Symlink);
+            data.data = Some(target.as_bytes().to_vec());
+            self.node(data, &[])
+        }
+
+        fn file(&mut self, bytes: &[u8]) -> Cid {
+            self.put(RAW, bytes.to_vec())
+        }
+    }
+
+    #[test]
+    fn paths_join_the_names_depth_first() {
+        let mut dag = Dag::default();
+        let (x, y) = (dag.file(b"x"), dag.file(b"y"));
+        let a = dag.dir(&[("x", x), ("y", y)]);
+        let root = dag.dir(&[("a", a), ("b", y)]);
+        let paths: Vec<String> = list(&mut dag.0, &root).unwrap().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["", "a", "a/x", "a/y", "b"]);
+    }
+
+    /// The review's symlink attacks: after a symlink `s` to somewhere outside, an entry `s/x`, a
+    /// second `s` that is a folder, and a file named `s`.
+    #[test]
+    fn refuses_a_name_that_would_reach_through_a_symlink() {
+        let mut dag = Dag::default();
+        let s = dag.symlink("/tmp");
+        let f = dag.file(b"pwned");
+        let inner = dag.dir(&[("x", f)]);
+        let slash = dag.dir(&[("s", s), ("s/x", f)]);
+        assert_eq!(list(&mut dag.0, &slash), Err(WalkError::BadName { folder: slash, name: "s/x".into(), fault: NameFault::Slash }));
+        for second in [inner, f] {
+            let twice = dag.dir(&[("s", s), ("s", second)]);
+            assert_eq!(list(&mut dag.0, &twice), Err(WalkError::DuplicateName { folder: twice, name: "s".into() }));
+        }
+    }
+
+    #[test]
+    fn refuses_dots_nul_and_empty_names() {
+        let mut dag = Dag::default();
+        let f = dag.file(b"x");
+        for (name, fault) in [("..", NameFault::Dots), (".", NameFault::Dots), ("", NameFault::Empty), ("a\0b", NameFault::Nul)] {
+            let d = dag.dir(&[("ok", f), (name, f)]);
+            assert_eq!(list(&mut dag.0, &d), Err(WalkError::BadName { folder: d, name: name.into(), fault }), "{name:?}");
+        }
+        let unnamed = dag.node(Data::new(NodeType::Directory), &[(None, f)]);
+        assert_eq!(list(&mut dag.0, &unnamed), Err(WalkError::BadName { folder: unnamed, name: String::new(), fault: NameFault::Empty }));
+    }
+
+    #[test]
+    fn refuses_bad_names_in_a_hamt() {
+        let mut dag = Dag::default();
+        let f = dag.file(b"x");
+        let child = dag.hamt(&[("05x", f)]);
+        let dup = dag.hamt(&[("00", child), ("01x", f)]);
+        assert_eq!(list(&mut dag.0, &dup), Err(WalkError::DuplicateName { folder: dup, name: "x".into() }));
+        let repeated = dag.hamt(&[("00", child), ("01", child)]);
+        assert_eq!(list(&mut dag.0, &repeated), Err(WalkError::RepeatedShard { folder: repeated, shard: child }));
+        let dots = dag.hamt(&[("00..", f)]);
+        assert_eq!(list(&mut dag.0, &dots), Err(WalkError::BadName { folder: dots, name: "..".into(), fault: NameFault::Dots }));
+        let slash = dag.hamt(&[("00a/b", f)]);
+        assert_eq!(list(&mut dag.0, &slash), Err(WalkError::BadName { folder: slash, name: "a/b".into(), fault: NameFault::Slash }));
+        // A slot that is not two ASCII digits: splitting it off would cut a character in two.
+        let slot = dag.hamt(&[("aé", f)]);
+        assert_eq!(list(&mut dag.0, &slot), Err(WalkError::BadName { folder: slot, name: "aé".into(), fault: NameFault::Slot }));
+    }
 
     #[test]
     fn lists_and_reads_back_a_sharded_tree() {

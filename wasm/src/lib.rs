@@ -80,6 +80,9 @@ fn walk_error(e: &WalkError) -> JsValue {
         WalkError::NotUnixfs(cid, _) => js_error("NotUnixfs", msg, Some(cid), None),
         WalkError::NotAFile(cid, _) => js_error("NotAFile", msg, Some(cid), None),
         WalkError::Sink(_) => js_error("Sink", msg, None, None),
+        WalkError::BadName { folder, .. } => js_error("BadName", msg, Some(folder), None),
+        WalkError::DuplicateName { folder, .. } => js_error("DuplicateName", msg, Some(folder), None),
+        WalkError::RepeatedShard { folder, .. } => js_error("RepeatedShard", msg, Some(folder), None),
     }
 }
 
