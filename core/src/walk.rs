@@ -32,6 +32,8 @@ pub enum WalkError {
     DuplicateName { folder: Cid, name: String },
     #[error("HAMT folder {folder} links its shard {shard} more than once")]
     RepeatedShard { folder: Cid, shard: Cid },
+    #[error("the tree has more than {limit} entries (the next would be {cid})")]
+    TooManyEntries { limit: u64, cid: Cid },
 }
 
 /// Where blocks come from (a CAR, a blockstore, a gateway).
@@ -84,13 +86,47 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
     }
 }
 
-/// Lists the tree under `root` depth-first, names in order, the root first. Every folder's names
-/// pass [`crate::name::check`] and are unique, so no two entries share a path and no path leaves
-/// the root.
-pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError> {
-    let mut out = Vec::new();
-    let mut stack = vec![(String::new(), *root)];
-    while let Some((path, cid)) = stack.pop() {
+/// A depth-first walk of the tree under a root that hands out one entry at a time, names in
+/// order, the root first.
+///
+/// It holds only the folders on the way to the entry it is at (the links of each not yet
+/// visited), never the listing: a DAG whose folders link one sub-folder many times names far
+/// more entries than it has blocks (a few kilobytes can name a billion), and walking it costs no
+/// more memory than walking a plain tree. Every folder's names pass [`crate::name::check`] and
+/// are unique, so no two entries share a path and no path leaves the root.
+pub struct Walker {
+    /// Entries reached but not yet handed out; the last is next.
+    stack: Vec<Pending>,
+    /// Names of the folders from the root down to the entry last handed out.
+    dirs: Vec<String>,
+    max_entries: u64,
+    handed_out: u64,
+}
+
+/// An entry waiting in its folder: the root is at depth 0, its entries at depth 1.
+struct Pending {
+    depth: usize,
+    name: String,
+    cid: Cid,
+}
+
+impl Walker {
+    /// A walk from `root` that fails with [`WalkError::TooManyEntries`] rather than hand out
+    /// more than `max_entries` entries.
+    pub fn new(root: Cid, max_entries: u64) -> Self {
+        Walker { stack: vec![Pending { depth: 0, name: String::new(), cid: root }], dirs: Vec::new(), max_entries, handed_out: 0 }
+    }
+
+    /// The next entry, or `None` once the whole tree has been handed out.
+    pub fn next_entry(&mut self, get: &mut dyn BlockGet) -> Result<Option<Entry>, WalkError> {
+        let Some(Pending { depth, name, cid }) = self.stack.pop() else {
+            return Ok(None);
+        };
+        if self.handed_out == self.max_entries {
+            return Err(WalkError::TooManyEntries { limit: self.max_entries, cid });
+        }
+        self.handed_out += 1;
+        self.dirs.truncate(depth.saturating_sub(1));
         let (kind, mode, children) = match load(get, &cid)? {
             Node::Raw(bytes) => (Kind::File { size: bytes.len() as u64 }, None, Vec::new()),
             Node::Pb(pb, data) => match data.kind {
@@ -104,11 +140,28 @@ pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError>
                 NodeType::Metadata => return Err(WalkError::NotUnixfs(cid, DAG_PB)),
             },
         };
-        for (name, child) in children.into_iter().rev() {
-            let p = if path.is_empty() { name } else { format!("{path}/{name}") };
-            stack.push((p, child));
+        let mut path = self.dirs.join("/");
+        if !path.is_empty() {
+            path.push('/');
         }
-        out.push(Entry { path, cid, kind, mode });
+        path.push_str(&name);
+        if !children.is_empty() {
+            if depth > 0 {
+                self.dirs.push(name);
+            }
+            self.stack.extend(children.into_iter().rev().map(|(name, cid)| Pending { depth: depth + 1, name, cid }));
+        }
+        Ok(Some(Entry { path, cid, kind, mode }))
+    }
+}
+
+/// Lists the whole tree under `root` (see [`Walker`]), for callers that keep the listing anyway;
+/// one that may be handed a hostile DAG walks it with a limit instead.
+pub fn list(get: &mut dyn BlockGet, root: &Cid) -> Result<Vec<Entry>, WalkError> {
+    let mut walker = Walker::new(*root, u64::MAX);
+    let mut out = Vec::new();
+    while let Some(e) = walker.next_entry(get)? {
+        out.push(e);
     }
     Ok(out)
 }
@@ -302,6 +355,53 @@ mod tests {
         // A slot that is not two ASCII digits: splitting it off would cut a character in two.
         let slot = dag.hamt(&[("aé", f)]);
         assert_eq!(list(&mut dag.0, &slot), Err(WalkError::BadName { folder: slot, name: "aé".into(), fault: NameFault::Slot }));
+    }
+
+    /// Counts the blocks a walk asks for.
+    struct Counting<'a>(&'a mut HashMap<Cid, Vec<u8>>, usize);
+
+    impl BlockGet for Counting<'_> {
+        fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, WalkError> {
+            self.1 += 1;
+            BlockGet::get(self.0, cid)
+        }
+    }
+
+    /// 30 folders, each linking the one below twice: 31 blocks naming 2^31 - 1 entries.
+    fn bomb(dag: &mut Dag) -> Cid {
+        let mut cid = dag.file(b"leaf");
+        for _ in 0..30 {
+            cid = dag.dir(&[("a", cid), ("b", cid)]);
+        }
+        cid
+    }
+
+    #[test]
+    fn walks_a_directory_bomb_one_entry_at_a_time_up_to_the_limit() {
+        let mut dag = Dag::default();
+        let root = bomb(&mut dag);
+        let mut get = Counting(&mut dag.0, 0);
+        let mut walker = Walker::new(root, 1000);
+        let first = walker.next_entry(&mut get).unwrap().unwrap();
+        assert_eq!((first.path.as_str(), get.1), ("", 1), "the root comes out before anything below it is read");
+        let mut paths = vec![first.path];
+        loop {
+            match walker.next_entry(&mut get) {
+                Ok(Some(e)) => paths.push(e.path),
+                Ok(None) => panic!("a bomb of 2^31 entries ended after {}", paths.len()),
+                Err(e) => {
+                    assert!(matches!(e, WalkError::TooManyEntries { limit: 1000, .. }), "{e}");
+                    break;
+                }
+            }
+            // The stack holds the two links of each folder on the way down, no more.
+            assert!(walker.stack.len() <= 2 * 31, "{} waiting", walker.stack.len());
+        }
+        assert_eq!(paths.len(), 1000);
+        assert_eq!(get.1, 1000, "one block read per entry handed out");
+        assert_eq!(paths[2], "a/a");
+        assert_eq!(paths[30], ["a"; 30].join("/"));
+        assert_eq!(paths[31], [&["a"; 29][..], &["b"]].concat().join("/"));
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn walk_error(e: &WalkError) -> JsValue {
         WalkError::BadName { folder, .. } => js_error("BadName", msg, Some(folder), None),
         WalkError::DuplicateName { folder, .. } => js_error("DuplicateName", msg, Some(folder), None),
         WalkError::RepeatedShard { folder, .. } => js_error("RepeatedShard", msg, Some(folder), None),
+        WalkError::TooManyEntries { cid, .. } => js_error("TooManyEntries", msg, Some(cid), None),
     }
 }
 
