@@ -10,6 +10,7 @@ mod inspect;
 mod pack;
 mod piece;
 mod progress;
+mod size;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
