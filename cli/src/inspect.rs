@@ -1,18 +1,19 @@
-//! The reading commands: verify, ls, unpack, roots, blocks.
+//! The reading commands: verify, ls, roots, blocks.
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use carport_core::car::Event;
 use carport_core::verify::Verifier;
-use carport_core::walk::{self, Kind};
+use carport_core::walk::{Kind, WalkError, Walker};
 use carport_core::Cid;
 
 use crate::carfile::{stream, CarFile};
 use crate::progress;
+use crate::unpack::{self, entry_limit};
 
-pub fn verify(path: &Path, root: Option<&str>) -> Result<()> {
+pub fn verify(path: &Path, root: Option<&str>, max_entries: u64) -> Result<()> {
     let expected = root.map(|r| r.parse::<Cid>().with_context(|| format!("invalid CID {r:?}"))).transpose()?;
     let size = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?.len();
     let bar = progress::bytes(size, "verifying");
@@ -30,8 +31,27 @@ pub fn verify(path: &Path, root: Option<&str>) -> Result<()> {
     let report = verifier.finish()?;
     bar.finish_and_clear();
     let roots: Vec<String> = report.roots.iter().map(Cid::to_string).collect();
+    let tree = unpackable(path, &report.roots[0], max_entries)?;
     println!("ok: CARv{}, {} blocks, {} bytes of data, roots {}", report.version, report.blocks, report.data_bytes, roots.join(" "));
+    println!("{tree}");
     Ok(())
+}
+
+/// Whether `unpack` would take the tree under `root`, found by walking it as unpack does: an
+/// intact CAR can still hold a folder whose names leave the output folder, repeat, or name a
+/// billion entries. A root that is not UnixFS at all is not walked.
+fn unpackable(path: &Path, root: &Cid, max_entries: u64) -> Result<String> {
+    let mut car = CarFile::open(path)?;
+    match unpack::plan(&mut car, root, max_entries, None) {
+        Ok(p) => Ok(format!("unpacks to {} entries, {} bytes of files", p.entries, p.file_bytes)),
+        Err(e) if is_not_unixfs(&e, root) => Ok(format!("not UnixFS: {e}")),
+        Err(e) => Err(e.context("the CAR is intact, but `carport unpack` would refuse it")),
+    }
+}
+
+/// The root itself is not a UnixFS node (another codec, or dag-pb without UnixFS data).
+fn is_not_unixfs(e: &anyhow::Error, root: &Cid) -> bool {
+    matches!(e.downcast_ref::<WalkError>(), Some(WalkError::NotUnixfs(cid, _) | WalkError::Decode { cid, .. }) if cid == root)
 }
 
 pub fn roots(path: &Path) -> Result<()> {
@@ -59,57 +79,23 @@ pub fn blocks(path: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn ls(path: &Path) -> Result<()> {
+pub fn ls(path: &Path, max_entries: u64) -> Result<()> {
     let mut car = CarFile::open(path)?;
     let root = car.root()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for e in walk::list(&mut car, &root)? {
-        let name = if e.path.is_empty() { "." } else { &e.path };
-        match e.kind {
-            Kind::File { size } => writeln!(out, "{}\t{size}\t{name}", e.cid)?,
-            Kind::Dir => writeln!(out, "{}\t-\t{name}/", e.cid)?,
-            Kind::Symlink { target } => writeln!(out, "{}\t-\t{name} -> {target}", e.cid)?,
+    let mut walker = Walker::new(root, max_entries);
+    let listed = (|| -> Result<()> {
+        while let Some(e) = walker.next_entry(&mut car).map_err(entry_limit(max_entries))? {
+            let name = if e.path.is_empty() { "." } else { &e.path };
+            match e.kind {
+                Kind::File { size } => writeln!(out, "{}\t{size}\t{name}", e.cid)?,
+                Kind::Dir => writeln!(out, "{}\t-\t{name}/", e.cid)?,
+                Kind::Symlink { target } => writeln!(out, "{}\t-\t{name} -> {target}", e.cid)?,
+            }
         }
-    }
+        Ok(())
+    })();
+    // What was listed before an error is still printed, ahead of the error.
     out.flush()?;
-    Ok(())
-}
-
-pub fn unpack(path: &Path, dest: &Path) -> Result<()> {
-    let mut car = CarFile::open(path)?;
-    let root = car.root()?;
-    let entries = walk::list(&mut car, &root)?;
-    for e in &entries {
-        if !e.path.is_empty() && e.path.split('/').any(|c| c.is_empty() || c == "." || c == ".." || c.contains('\\')) {
-            bail!("refusing to unpack {:?} ({}): the name would leave {}", e.path, e.cid, dest.display());
-        }
-        let target = if e.path.is_empty() { dest.to_path_buf() } else { dest.join(&e.path) };
-        match &e.kind {
-            Kind::Dir => std::fs::create_dir_all(&target).with_context(|| format!("cannot create {}", target.display()))?,
-            Kind::File { .. } => {
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let mut file = std::io::BufWriter::new(
-                    std::fs::File::create(&target).with_context(|| format!("cannot create {}", target.display()))?,
-                );
-                let written = walk::read_file(&mut car, &e.cid, &mut |b| file.write_all(b).map_err(|err| err.to_string()))
-                    .map_err(anyhow::Error::from)
-                    .and_then(|_| Ok(file.flush()?));
-                if let Err(err) = written {
-                    drop(file);
-                    let _ = std::fs::remove_file(&target);
-                    return Err(err.context(format!("{} not written", e.path)));
-                }
-            }
-            Kind::Symlink { target: to } => {
-                if target.symlink_metadata().is_ok() {
-                    bail!("{} already exists", target.display());
-                }
-                std::os::unix::fs::symlink(to, &target).with_context(|| format!("cannot link {}", target.display()))?;
-            }
-        }
-    }
-    println!("{root}");
-    Ok(())
+    listed
 }

@@ -11,6 +11,8 @@ mod pack;
 mod piece;
 mod progress;
 mod size;
+mod target;
+mod unpack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,20 +31,27 @@ enum Command {
     /// Pack a file or folder into a CAR; prints the root CID as the last line.
     Pack(pack::PackArgs),
     /// Check every block's hash, that every linked block is present, and the roots.
+    /// Then walk the first root's UnixFS tree as `unpack` would, and fail if unpack would refuse
+    /// it (a bad or repeated name, too many entries).
     Verify {
         car: PathBuf,
         /// Also require this root.
         #[arg(long)]
         root: Option<String>,
+        /// Refuse a tree of more entries than this (as `unpack` does).
+        #[arg(long, default_value_t = unpack::DEFAULT_MAX_ENTRIES)]
+        max_entries: u64,
     },
-    /// List the files and folders in a CAR.
-    Ls { car: PathBuf },
-    /// Write a CAR's files and folders out to a folder.
-    Unpack {
+    /// List the files and folders in a CAR, each as it is reached.
+    Ls {
         car: PathBuf,
-        #[arg(short, long)]
-        output: PathBuf,
+        /// Stop with an error after this many entries.
+        #[arg(long, default_value_t = unpack::DEFAULT_MAX_ENTRIES)]
+        max_entries: u64,
     },
+    /// Write a CAR's files, folders and symlinks out to a folder, never through a symlink;
+    /// refused before anything is written if a name is unsafe or the tree is too big.
+    Unpack(unpack::UnpackArgs),
     /// Print a CAR's roots.
     Roots { car: PathBuf },
     /// Print every block's CID, offset and size.
@@ -69,9 +78,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pack(args) => pack::run(args),
-        Command::Verify { car, root } => inspect::verify(&car, root.as_deref()),
-        Command::Ls { car } => inspect::ls(&car),
-        Command::Unpack { car, output } => inspect::unpack(&car, &output),
+        Command::Verify { car, root, max_entries } => inspect::verify(&car, root.as_deref(), max_entries),
+        Command::Ls { car, max_entries } => inspect::ls(&car, max_entries),
+        Command::Unpack(args) => unpack::run(&args),
         Command::Roots { car } => inspect::roots(&car),
         Command::Blocks { car } => inspect::blocks(&car),
         Command::Piece { file, v1 } => piece::run(&file, v1),
