@@ -3,6 +3,7 @@
 // (CARPORT_BIN, default ../target/release/carport).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -273,6 +274,42 @@ describe('folders', () => {
     const car = readFileSync(join(tmp, 'dir-unixfs-v1-2025.car'))
     assert.deepEqual((await ls(car)).map((e) => e.path), listed.map((e) => e.path))
   })
+})
+
+// Hostile CARs, made by hand: dag-pb folders whose link names a producer chose to make unsafe.
+const varint = (n) => {
+  const out = []
+  for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80)
+  return [...out, n]
+}
+const field = (tag, bytes) => [tag, ...varint(bytes.length), ...bytes]
+const cidOf = (codec, block) => [1, codec, 0x12, 0x20, ...createHash('sha256').update(Uint8Array.from(block)).digest()]
+/** A dag-pb node: links (field 2: hash, name, tsize 0), then the UnixFS data (field 1). */
+const pbNode = (links, data) => [...links.flatMap(([name, cid]) => field(0x12, [...field(0x0a, cid), ...field(0x12, [...Buffer.from(name)]), 0x18, 0])), ...field(0x0a, data)]
+/** A CARv1 of `blocks` (`[codec, bytes]`), rooted at the last. */
+function hostileCar (blocks) {
+  const cids = blocks.map(([codec, b]) => cidOf(codec, b))
+  const header = [0xa2, 0x65, ...Buffer.from('roots'), 0x81, 0xd8, 0x2a, 0x58, 0x25, 0, ...cids.at(-1), 0x67, ...Buffer.from('version'), 1]
+  return Uint8Array.from([...varint(header.length), ...header, ...blocks.flatMap(([, b], i) => [...varint(cids[i].length + b.length), ...cids[i], ...b])])
+}
+
+describe('hostile CARs: ls and unpack refuse unsafe names (core\'s rule, as `carport unpack` does)', () => {
+  const symlink = pbNode([], [0x08, 0x04, ...field(0x12, [...Buffer.from('/etc')])])
+  const file = [...Buffer.from('pwned')]
+  const cases = [['s/x', 'BadName', /"s\/x", which contains `\/`/], ['s', 'DuplicateName', /two entries named "s"/]]
+  for (const [name, code, message] of cases) {
+    test(`a symlink s, then an entry ${name}: ${code}, naming the folder`, async () => {
+      const folder = pbNode([['s', cidOf(0x70, symlink)], [name, cidOf(0x55, file)]], [0x08, 0x01])
+      const car = hostileCar([[0x70, symlink], [0x55, file], [0x70, folder]])
+      const path = join(tmp, `hostile-${code}.car`)
+      writeFileSync(path, car)
+      const root = cli('roots', path)
+      await verifyCar(car) // intact: verifyCar checks the blocks, not what a tree's names mean
+      for (const op of [ls, unpack]) {
+        await assert.rejects(op(car), (e) => e instanceof CarportError && e.code === code && e.cid === root && message.test(e.message))
+      }
+    })
+  }
 })
 
 describe('verifyCar', () => {
