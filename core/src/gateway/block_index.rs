@@ -69,8 +69,10 @@ mod tests {
     use crate::gateway::store::section_block;
     use crate::ingest::ShardIngest;
 
-    /// A shard as the upload door ingests it: its bytes and its index sidecar.
-    fn ingested(name: &str) -> (Vec<u8>, Vec<u8>, Vec<(Cid, Vec<u8>)>) {
+    /// A shard's bytes, its index sidecar as the upload door makes it, and its blocks.
+    type Ingested = (Vec<u8>, Vec<u8>, Vec<(Cid, Vec<u8>)>);
+
+    fn ingested(name: &str) -> Ingested {
         let path = format!("{}/../../shared/fixtures/gateway-conformance/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(path).unwrap();
         let (_, blocks) = crate::car::read_all(&bytes).unwrap();
