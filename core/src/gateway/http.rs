@@ -210,7 +210,9 @@ pub fn route(req: &Request, cfg: &Config) -> Route {
     for gw in &cfg.subdomain_hosts {
         let gw = gw.to_ascii_lowercase();
         if let Some(label) = name.strip_suffix(&format!(".ipfs.{gw}")) {
-            let gateway = host[host.len() - (host.len() - label.len() - ".ipfs.".len())..].to_string();
+            // The gateway's own host as links name it: the configured name and the request's port.
+            let port = host.rsplit_once(':').map(|(_, p)| p).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            let gateway = port.map_or_else(|| gw.clone(), |p| format!("{gw}:{p}"));
             return route_subdomain(req, label, gateway);
         }
         if name.ends_with(&format!(".ipns.{gw}")) {
@@ -563,6 +565,18 @@ mod tests {
         assert!(matches!(route(&req("127.0.0.1", &deep, ""), &cfg()), Route::Error { status: 400, .. }));
         let root = ContentPath { root: V1.parse().unwrap(), segments: vec!["x".into(); MAX_PATH_DEPTH], trailing_slash: false };
         assert!(matches!(route_domain(&req("site.example", "/more", ""), &root), Route::Error { status: 400, .. }));
+    }
+
+    #[test]
+    fn a_bracketed_host_does_not_break_routing() {
+        // Found by the gateway_route fuzz target: offsets into the host were taken from its
+        // bracket-stripped, lowercased name, and sliced inside a character.
+        let host = "[[[[[[[zé.ipfs.example.com";
+        assert!(matches!(route(&req(host, "/", ""), &cfg()), Route::Error { status: 400, .. }));
+        match route(&req(&format!("{V1}.ipfs.example.com:8080"), "/", ""), &cfg()) {
+            Route::Serve(t) => assert_eq!(t.origin, Origin::Subdomain { gateway: "example.com:8080".into() }),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
