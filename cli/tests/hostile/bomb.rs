@@ -65,6 +65,13 @@ fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
+/// `carport unpack CAR -o OUT EXTRA...`, capped as [`run_capped`] runs it.
+fn unpack(dir: &Path, car: &Path, out: &Path, extra: &[&str]) -> (ExitStatus, String, String) {
+    let mut args = vec![os("unpack"), car.as_os_str(), os("-o"), out.as_os_str()];
+    args.extend(extra.iter().map(|a| os(a)));
+    run_capped(dir, &args)
+}
+
 #[test]
 fn ls_of_a_directory_bomb_stops_at_the_entry_limit() {
     let tmp = tempfile::tempdir().unwrap();
@@ -95,17 +102,7 @@ fn unpack_and_verify_of_a_directory_bomb_refuse_it_before_writing() {
     let mut dag = Dag::default();
     let root = directory_bomb(&mut dag);
     dag.write_car(root, &car);
-    let (status, _, stderr) = run_capped(
-        tmp.path(),
-        &[
-            os("unpack"),
-            car.as_os_str(),
-            os("-o"),
-            out.as_os_str(),
-            os("--max-entries"),
-            os("1000"),
-        ],
-    );
+    let (status, _, stderr) = unpack(tmp.path(), &car, &out, &["--max-entries", "1000"]);
     assert!(!status.success());
     assert!(
         stderr.contains("refusing to unpack") && stderr.contains("more than 1000 entries"),
@@ -146,10 +143,7 @@ fn a_file_of_a_pebibyte_is_refused_for_want_of_space_before_writing() {
     }
     let root = dag.dir(&[("big", node.0)]);
     dag.write_car(root, &car);
-    let (status, _, stderr) = run_capped(
-        tmp.path(),
-        &[os("unpack"), car.as_os_str(), os("-o"), out.as_os_str()],
-    );
+    let (status, _, stderr) = unpack(tmp.path(), &car, &out, &[]);
     assert!(!status.success());
     assert!(
         stderr.contains("more than") && stderr.contains("space free on"),
@@ -168,34 +162,14 @@ fn a_file_lying_about_its_size_stops_at_max_bytes() {
     let liar = wide(&mut dag, leaf, 1024, 10);
     let root = dag.dir(&[("liar", liar)]);
     dag.write_car(root, &car);
-    let (status, _, stderr) = run_capped(
-        tmp.path(),
-        &[
-            os("unpack"),
-            car.as_os_str(),
-            os("-o"),
-            out.as_os_str(),
-            os("--max-bytes"),
-            os("64KiB"),
-        ],
-    );
+    let (status, _, stderr) = unpack(tmp.path(), &car, &out, &["--max-bytes", "64KiB"]);
     assert!(!status.success());
     assert!(
         stderr.contains("more than 65536 bytes (--max-bytes)"),
         "{stderr}"
     );
     assert!(!out.join("liar").exists(), "the partial file is removed");
-    let (status, _, stderr) = run_capped(
-        tmp.path(),
-        &[
-            os("unpack"),
-            car.as_os_str(),
-            os("-o"),
-            out.as_os_str(),
-            os("--max-bytes"),
-            os("1MiB"),
-        ],
-    );
+    let (status, _, stderr) = unpack(tmp.path(), &car, &out, &["--max-bytes", "1MiB"]);
     assert!(status.success(), "exactly at the limit: {stderr}");
     assert_eq!(fs::metadata(out.join("liar")).unwrap().len(), 1 << 20);
 }
