@@ -93,7 +93,8 @@ struct State {
 impl Broker {
     /// The broker over the records in `store`, as they were left.
     pub fn new(config: Config, store: Store) -> Result<Arc<Broker>, StoreError> {
-        let deals: BTreeMap<Ulid, DealRecord> = store.load()?.into_iter().map(|r| (r.id(), r)).collect();
+        let deals: BTreeMap<Ulid, DealRecord> =
+            store.load()?.into_iter().map(|r| (r.id(), r)).collect();
         let last_id = deals
             .values()
             .filter_map(|r| match r.progress.phase {
@@ -102,7 +103,12 @@ impl Broker {
             })
             .max()
             .unwrap_or(0);
-        let state = State { deals, faults: Faults::default(), pulling: HashSet::new(), next_deal_id: last_id + 1 };
+        let state = State {
+            deals,
+            faults: Faults::default(),
+            pulling: HashSet::new(),
+            next_deal_id: last_id + 1,
+        };
         Ok(Arc::new(Broker { config, store, agent: pull::agent(), state: Mutex::new(state) }))
     }
 
@@ -162,8 +168,12 @@ impl Broker {
     }
 
     fn summary(&self, r: &DealRecord) -> DealSummary {
-        let provider =
-            r.deal.products.ddo_v1.as_ref().map_or_else(|| self.config.provider.clone(), |d| d.provider.clone());
+        let provider = r
+            .deal
+            .products
+            .ddo_v1
+            .as_ref()
+            .map_or_else(|| self.config.provider.clone(), |d| d.provider.clone());
         DealSummary {
             id: r.id().to_string(),
             client: r.deal.client.clone(),
@@ -198,7 +208,8 @@ impl Broker {
                     self.persist(record);
                 }
                 if record.progress.wants_pull() && record.progress.lie {
-                    record.progress.phase = Phase::Processing { pull: Pull::Verified { at_ms: now_ms } };
+                    record.progress.phase =
+                        Phase::Processing { pull: Pull::Verified { at_ms: now_ms } };
                     self.persist(record);
                 } else if record.progress.wants_pull() && pulling.insert(record.id()) {
                     starts.push((record.id(), self.job(&record.deal)));
@@ -220,7 +231,12 @@ impl Broker {
         let piece = data.piece_cid.0;
         Ok(PullJob {
             piece,
-            sub_pieces: data.format.aggregate.iter().flat_map(|a| a.sub.iter().map(|s| s.piece_cid.0)).collect(),
+            sub_pieces: data
+                .format
+                .aggregate
+                .iter()
+                .flat_map(|a| a.sub.iter().map(|s| s.piece_cid.0))
+                .collect(),
             urls: data.source_http.as_ref().map(|s| s.urls.clone()).unwrap_or_default(),
             dest: self.store.aggregate_path(&piece.to_string()),
             partial: self.store.partial_path(&deal.identifier),

@@ -74,8 +74,10 @@ fn run(args: Args) -> Result<(), String> {
     let config = config(&args)?;
     let store = Store::open(&args.data).map_err(|e| e.to_string())?;
     let broker = Broker::new(config, store).map_err(|e| e.to_string())?;
-    let server =
-        Arc::new(tiny_http::Server::http(args.listen).map_err(|e| format!("listening on {}: {e}", args.listen))?);
+    let server = Arc::new(
+        tiny_http::Server::http(args.listen)
+            .map_err(|e| format!("listening on {}: {e}", args.listen))?,
+    );
     let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
 
     let tick = Duration::from_millis((broker.config.stage_ms / 4).clamp(5, 100));
@@ -101,16 +103,26 @@ fn run(args: Args) -> Result<(), String> {
 
 /// The configuration, with the addresses checked against one another.
 fn config(args: &Args) -> Result<Config, String> {
-    let network = Network::of_address(&args.provider)
-        .filter(|_| is_id_address(&args.provider))
-        .ok_or_else(|| format!("--provider {:?} is not an actor ID address such as f01000", args.provider))?;
-    if let Some(other) = args.allow.iter().flatten().find(|a| Network::of_address(a) != Some(network)) {
+    let network =
+        Network::of_address(&args.provider).filter(|_| is_id_address(&args.provider)).ok_or_else(
+            || format!("--provider {:?} is not an actor ID address such as f01000", args.provider),
+        )?;
+    if let Some(other) =
+        args.allow.iter().flatten().find(|a| Network::of_address(a) != Some(network))
+    {
         return Err(format!("--allow {other:?} is not an address of the provider's network"));
     }
-    Ok(Config { provider: args.provider.clone(), network, allow: args.allow.clone(), stage_ms: args.stage_ms })
+    Ok(Config {
+        provider: args.provider.clone(),
+        network,
+        allow: args.allow.clone(),
+        stage_ms: args.stage_ms,
+    })
 }
 
 /// `f0…` or `t0…` followed by digits.
 fn is_id_address(address: &str) -> bool {
-    address.len() > 2 && address.as_bytes()[1] == b'0' && address[2..].bytes().all(|b| b.is_ascii_digit())
+    address.len() > 2
+        && address.as_bytes()[1] == b'0'
+        && address[2..].bytes().all(|b| b.is_ascii_digit())
 }

@@ -33,7 +33,10 @@ pub struct PullJob {
 
 /// The HTTP client pulls use.
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout_read(Duration::from_secs(60)).build()
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(10))
+        .timeout_read(Duration::from_secs(60))
+        .build()
 }
 
 /// Runs a pull; the error is the reason the deal fails with.
@@ -74,7 +77,8 @@ fn fetch(url: &HttpUrl, piece: &Piece, job: &PullJob, agent: &ureq::Agent) -> Re
     })?;
     let expected = piece.payload_size();
     let mut reader = response.into_reader();
-    let mut file = File::create(&job.partial).map_err(|e| format!("{}: {e}", job.partial.display()))?;
+    let mut file =
+        File::create(&job.partial).map_err(|e| format!("{}: {e}", job.partial.display()))?;
     let mut hasher = PieceHasher::new();
     let mut buf = vec![0u8; READ_SIZE];
     let mut total = 0u64;
@@ -96,7 +100,10 @@ fn fetch(url: &HttpUrl, piece: &Piece, job: &PullJob, agent: &ureq::Agent) -> Re
     file.sync_all().map_err(|e| format!("{}: {e}", job.partial.display()))?;
     let got = hasher.finish().map_err(|e| format!("piece commitment: {e}"))?.cid;
     if got != job.piece {
-        return Err(format!("piece commitment mismatch: the bytes hash to {got}, the deal names {}", job.piece));
+        return Err(format!(
+            "piece commitment mismatch: the bytes hash to {got}, the deal names {}",
+            job.piece
+        ));
     }
     fs::rename(&job.partial, &job.dest).map_err(|e| format!("{}: {e}", job.dest.display()))
 }

@@ -45,12 +45,20 @@ pub struct Reply {
 impl Reply {
     /// Go's `http.Error`: the text and a newline.
     fn error(status: u16, text: &str) -> Reply {
-        Reply { status, content_type: "text/plain; charset=utf-8", body: format!("{text}\n").into_bytes() }
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("{text}\n").into_bytes(),
+        }
     }
 
     /// The deal handler's `Reason: <text>`.
     fn reason(status: u16, text: &str) -> Reply {
-        Reply { status, content_type: "text/plain; charset=utf-8", body: format!("Reason: {text}").into_bytes() }
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("Reason: {text}").into_bytes(),
+        }
     }
 
     fn json(value: &impl serde::Serialize) -> Reply {
@@ -98,8 +106,10 @@ fn respond(broker: &Arc<Broker>, mut request: Request) {
         }
     }
     let reply = handle(broker, &asked);
-    let content_type = Header::from_bytes("Content-Type", reply.content_type).expect("a valid header");
-    let response = Response::from_data(reply.body).with_status_code(reply.status).with_header(content_type);
+    let content_type =
+        Header::from_bytes("Content-Type", reply.content_type).expect("a valid header");
+    let response =
+        Response::from_data(reply.body).with_status_code(reply.status).with_header(content_type);
     if let Err(e) = request.respond(response) {
         eprintln!("carport-broker: answering {} {}: {e}", asked.method, asked.path);
     }
@@ -111,10 +121,14 @@ pub fn handle(broker: &Broker, asked: &Asked) -> Reply {
     let status_prefix = format!("{MARKET_PATH}/status/");
     match (asked.method.as_str(), asked.path.as_str()) {
         ("POST", p) if p == deal_path => post_deal(broker, asked),
-        ("GET", p) if p.starts_with(&status_prefix) => get_status(broker, asked, &p[status_prefix.len()..]),
+        ("GET", p) if p.starts_with(&status_prefix) => {
+            get_status(broker, asked, &p[status_prefix.len()..])
+        }
         ("POST", "/_broker/faults") => post_faults(broker, asked),
         ("GET", "/_broker/deals") => Reply::json(&broker.list()),
-        (_, p) if p == deal_path || p.starts_with(&status_prefix) || p.starts_with("/_broker/") => Reply::empty(405),
+        (_, p) if p == deal_path || p.starts_with(&status_prefix) || p.starts_with("/_broker/") => {
+            Reply::empty(405)
+        }
         _ => Reply::error(404, "404 page not found"),
     }
 }
@@ -125,8 +139,9 @@ fn authenticate(broker: &Broker, asked: &Asked) -> Result<String, Reply> {
         return Err(Reply::error(401, "Missing Authorization header"));
     };
     let now_secs = now_ms() / 1000;
-    let client = verify_authorization(header, &asked.method, &asked.path, now_secs, broker.config.network)
-        .map_err(|_| Reply::error(401, "Unauthorized"))?;
+    let client =
+        verify_authorization(header, &asked.method, &asked.path, now_secs, broker.config.network)
+            .map_err(|_| Reply::error(401, "Unauthorized"))?;
     match &broker.config.allow {
         Some(allowed) if !allowed.contains(&client) => Err(Reply::error(401, "Unauthorized")),
         _ => Ok(client),
@@ -176,7 +191,9 @@ fn get_status(broker: &Broker, asked: &Asked, id: &str) -> Reply {
     match broker.status(&id) {
         None => Reply::empty(404),
         Some((owner, _)) if owner != client => Reply::error(401, "Unauthorized"),
-        Some((_, status)) => Reply::json(&DealProductStatusResponse { ddo_v1: Some(status), pdp_v1: None }),
+        Some((_, status)) => {
+            Reply::json(&DealProductStatusResponse { ddo_v1: Some(status), pdp_v1: None })
+        }
     }
 }
 

@@ -81,7 +81,12 @@ impl Progress {
 
     /// Moves the deal on as far as `now_ms` allows; true when anything changed. `next_deal_id`
     /// gives the ID of a deal that completes.
-    pub fn advance(&mut self, now_ms: u64, stage_ms: u64, next_deal_id: &mut impl FnMut() -> u64) -> bool {
+    pub fn advance(
+        &mut self,
+        now_ms: u64,
+        stage_ms: u64,
+        next_deal_id: &mut impl FnMut() -> u64,
+    ) -> bool {
         let mut changed = false;
         while let Some((phase, since_ms)) = self.next(now_ms, stage_ms, next_deal_id) {
             self.phase = phase;
@@ -92,20 +97,29 @@ impl Progress {
     }
 
     /// The next phase and when it began, if it is due.
-    fn next(&self, now_ms: u64, stage_ms: u64, next_deal_id: &mut impl FnMut() -> u64) -> Option<(Phase, u64)> {
+    fn next(
+        &self,
+        now_ms: u64,
+        stage_ms: u64,
+        next_deal_id: &mut impl FnMut() -> u64,
+    ) -> Option<(Phase, u64)> {
         let due = self.since_ms.saturating_add(stage_ms);
         match &self.phase {
             Phase::Accepted if now_ms >= due && self.reject => {
                 Some((Phase::Failed { reason: INJECTED_REJECTION.to_string() }, due))
             }
-            Phase::Accepted if now_ms >= due => Some((Phase::Processing { pull: Pull::Pending }, due)),
+            Phase::Accepted if now_ms >= due => {
+                Some((Phase::Processing { pull: Pull::Pending }, due))
+            }
             Phase::Processing { pull: Pull::Failed { reason } } => {
                 Some((Phase::Failed { reason: reason.clone() }, now_ms))
             }
             Phase::Processing { pull: Pull::Verified { at_ms } } if now_ms >= due.max(*at_ms) => {
                 Some((Phase::Sealing, due.max(*at_ms)))
             }
-            Phase::Sealing if now_ms >= due => Some((Phase::Complete { deal_id: next_deal_id() }, due)),
+            Phase::Sealing if now_ms >= due => {
+                Some((Phase::Complete { deal_id: next_deal_id() }, due))
+            }
             _ => None,
         }
     }
@@ -148,7 +162,10 @@ mod tests {
         let mut p = Progress::accepted(10_000, false, false);
         assert!(!p.advance(10_999, STAGE, &mut ids));
         assert!(p.advance(11_000, STAGE, &mut ids));
-        assert_eq!((p.phase.clone(), p.since_ms), (Phase::Processing { pull: Pull::Pending }, 11_000));
+        assert_eq!(
+            (p.phase.clone(), p.since_ms),
+            (Phase::Processing { pull: Pull::Pending }, 11_000)
+        );
         assert!(p.wants_pull());
         // Processing lasts until the pull is verified, however long the clock says.
         assert!(!p.advance(50_000, STAGE, &mut ids));
@@ -159,7 +176,10 @@ mod tests {
         assert!(p.advance(13_000, STAGE, &mut ids));
         assert_eq!(p.phase, Phase::Complete { deal_id: 8 });
         assert!(!p.advance(99_000, STAGE, &mut ids));
-        assert_eq!(p.status(), DealStatusResponse { status: DealState::Complete, error_msg: String::new() });
+        assert_eq!(
+            p.status(),
+            DealStatusResponse { status: DealState::Complete, error_msg: String::new() }
+        );
     }
 
     #[test]
@@ -216,7 +236,12 @@ mod tests {
 
     #[test]
     fn persists_as_flat_json() {
-        let p = Progress { phase: Phase::Processing { pull: Pull::Verified { at_ms: 5 } }, since_ms: 3, reject: false, lie: false };
+        let p = Progress {
+            phase: Phase::Processing { pull: Pull::Verified { at_ms: 5 } },
+            since_ms: 3,
+            reject: false,
+            lie: false,
+        };
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(
             json,

@@ -49,7 +49,8 @@ impl Store {
     pub fn open(data: &Path) -> Result<Store, StoreError> {
         let store = Store { deals: data.join("deals"), aggregates: data.join("aggregates") };
         for dir in [&store.deals, &store.aggregates] {
-            fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+            fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Io { path: dir.clone(), source })?;
         }
         Ok(store)
     }
@@ -67,7 +68,8 @@ impl Store {
                 continue;
             }
             let bytes = fs::read(&path).map_err(io_err(&path))?;
-            let record = serde_json::from_slice(&bytes).map_err(|source| StoreError::Record { path, source })?;
+            let record = serde_json::from_slice(&bytes)
+                .map_err(|source| StoreError::Record { path, source })?;
             records.push(record);
         }
         Ok(records)
@@ -132,9 +134,12 @@ mod tests {
         let mut loaded = Store::open(dir.path()).unwrap().load().unwrap();
         loaded.sort_by_key(DealRecord::id);
         assert_eq!(loaded, vec![a, b]);
-        assert!(fs::read_dir(dir.path().join("deals"))
+        assert!(fs::read_dir(dir.path().join("deals")).unwrap().all(|e| e
             .unwrap()
-            .all(|e| e.unwrap().path().extension().unwrap() == "json"));
+            .path()
+            .extension()
+            .unwrap()
+            == "json"));
     }
 
     #[test]

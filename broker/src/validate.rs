@@ -30,7 +30,10 @@ pub fn validate(deal: &Deal, client: &str, provider: &str) -> Result<(), Refusal
         return refuse(DealCode::BadProposal, "client is empty");
     }
     if deal.client != client {
-        return refuse(DealCode::BadProposal, "client in deal does not match client in auth header");
+        return refuse(
+            DealCode::BadProposal,
+            "client in deal does not match client in auth header",
+        );
     }
     let ddo = products(&deal.products)?;
     let Some(data) = &deal.data else {
@@ -46,7 +49,10 @@ pub fn validate(deal: &Deal, client: &str, provider: &str) -> Result<(), Refusal
 /// `Products.Validate` and `DDOV1.Validate`; gives the `ddo_v1` product.
 fn products(products: &Products) -> Result<&DdoV1, Refusal> {
     if products.pdp_v1.is_some() {
-        return refuse(DealCode::UnsupportedProduct, "product pdp_v1 is not supported by the provider");
+        return refuse(
+            DealCode::UnsupportedProduct,
+            "product pdp_v1 is not supported by the provider",
+        );
     }
     let Some(ddo) = &products.ddo_v1 else {
         return refuse(DealCode::ProductValidationFailed, "no products defined");
@@ -61,16 +67,23 @@ fn products(products: &Products) -> Result<&DdoV1, Refusal> {
     match ddo.allocation_id {
         Some(0) => return failed("incorrect allocation id"),
         None if ddo.duration < MIN_DURATION => {
-            return refuse(DealCode::DurationTooShort, format!("duration must be at least {MIN_DURATION}"))
+            return refuse(
+                DealCode::DurationTooShort,
+                format!("duration must be at least {MIN_DURATION}"),
+            )
         }
         _ => {}
     }
     if ddo.market_address.as_deref().is_some_and(|a| !a.is_empty()) {
         return refuse(DealCode::BadProposal, "provider does not work with this market");
     }
-    match (ddo.notification_address.as_deref().filter(|a| !a.is_empty() && *a != "<empty>"), &ddo.notification_payload)
-    {
-        (None, Some(_)) => return failed("notification payload cannot be set without notification address"),
+    match (
+        ddo.notification_address.as_deref().filter(|a| !a.is_empty() && *a != "<empty>"),
+        &ddo.notification_payload,
+    ) {
+        (None, Some(_)) => {
+            return failed("notification payload cannot be set without notification address")
+        }
         (Some(_), None) => return failed("notification payload is not set"),
         _ => {}
     }
@@ -103,7 +116,10 @@ fn data_source(data: &DataSource) -> Result<(), Refusal> {
         _ => return refuse(DealCode::BadProposal, "multiple sources defined for data source"),
     }
     let unsupported = |name: &str| {
-        refuse(DealCode::UnsupportedDataSource, format!("data source {name} is not supported by the provider"))
+        refuse(
+            DealCode::UnsupportedDataSource,
+            format!("data source {name} is not supported by the provider"),
+        )
     };
     if let Some(aggregate) = &data.format.aggregate {
         if aggregate.kind != carport_mk20::types::AggregateType::V1 {
@@ -136,7 +152,10 @@ fn data_source(data: &DataSource) -> Result<(), Refusal> {
         return refuse(DealCode::MalformedDataSource, "no urls defined");
     }
     if http.urls.len() > MAX_URL_COUNT {
-        return refuse(DealCode::MalformedDataSource, format!("maximum {MAX_URL_COUNT} URLs are supported per piece"));
+        return refuse(
+            DealCode::MalformedDataSource,
+            format!("maximum {MAX_URL_COUNT} URLs are supported per piece"),
+        );
     }
     for url in &http.urls {
         if let Err(reason) = carport_mk20::deal::check_url(&url.url) {
@@ -170,7 +189,9 @@ fn sub_pieces(sub: &[DataSource]) -> Result<(), Refusal> {
         }
         match (p.format.car.is_some(), p.format.raw.is_some()) {
             (false, false) => return malformed("no format defined for sub piece in aggregate"),
-            (true, true) => return malformed("multiple formats defined for sub piece in aggregate"),
+            (true, true) => {
+                return malformed("multiple formats defined for sub piece in aggregate")
+            }
             _ => {}
         }
         if p.source_aggregate.is_some()
@@ -186,7 +207,8 @@ fn sub_pieces(sub: &[DataSource]) -> Result<(), Refusal> {
 
 /// `ValidatePieceCID`: a v2 piece CID with a payload.
 fn piece(data: &DataSource) -> Result<Piece, String> {
-    let piece = Piece::from_cid(&data.piece_cid.0).map_err(|e| format!("invalid piece cid: {e}"))?;
+    let piece =
+        Piece::from_cid(&data.piece_cid.0).map_err(|e| format!("invalid piece cid: {e}"))?;
     if piece.payload_size() == 0 {
         return Err("payload size is 0".to_string());
     }
@@ -194,7 +216,10 @@ fn piece(data: &DataSource) -> Result<Piece, String> {
 }
 
 fn format_count(format: &PieceDataFormat) -> usize {
-    [format.car.is_some(), format.aggregate.is_some(), format.raw.is_some()].iter().filter(|&&f| f).count()
+    [format.car.is_some(), format.aggregate.is_some(), format.raw.is_some()]
+        .iter()
+        .filter(|&&f| f)
+        .count()
 }
 
 #[cfg(test)]
@@ -207,7 +232,8 @@ mod tests {
     const CLIENT: &str = "f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba";
 
     fn deal() -> Deal {
-        let subs: Vec<_> = [200usize, 900].iter().map(|&n| piece_of(&vec![1; n]).unwrap().cid).collect();
+        let subs: Vec<_> =
+            [200usize, 900].iter().map(|&n| piece_of(&vec![1; n]).unwrap().cid).collect();
         let aggregate = Aggregate::new(4096, &subs).unwrap().cid();
         let sources = [Source { url: "http://127.0.0.1:9/a".into(), headers: vec![] }];
         aggregate_deal(&AggregateDeal {
@@ -220,7 +246,11 @@ mod tests {
             provider: "f01000",
             duration: MIN_DURATION,
             start_epoch: None,
-            retrieval: RetrievalV1 { indexing: true, announce_payload: false, announce_piece: false },
+            retrieval: RetrievalV1 {
+                indexing: true,
+                announce_payload: false,
+                announce_piece: false,
+            },
         })
         .unwrap()
     }
@@ -237,7 +267,10 @@ mod tests {
     #[test]
     fn refuses_with_curios_codes() {
         assert_eq!(validate(&deal(), "f1other", "f01000").unwrap_err().code, DealCode::BadProposal);
-        assert_eq!(validate(&deal(), CLIENT, "f02000").unwrap_err().reason, "Provider not available in Curio cluster");
+        assert_eq!(
+            validate(&deal(), CLIENT, "f02000").unwrap_err().reason,
+            "Provider not available in Curio cluster"
+        );
 
         let mut d = deal();
         d.products.ddo_v1.as_mut().unwrap().duration = 10;
@@ -256,7 +289,8 @@ mod tests {
         assert_eq!(code(&d), Some(DealCode::MalformedDataSource));
 
         let mut d = deal();
-        d.data.as_mut().unwrap().format.aggregate.as_mut().unwrap().sub[0].format = PieceDataFormat::default();
+        d.data.as_mut().unwrap().format.aggregate.as_mut().unwrap().sub[0].format =
+            PieceDataFormat::default();
         assert_eq!(code(&d), Some(DealCode::MalformedDataSource));
 
         let mut d = deal();
@@ -264,7 +298,8 @@ mod tests {
         assert_eq!(code(&d), Some(DealCode::MalformedDataSource));
 
         let mut d = deal();
-        d.data.as_mut().unwrap().source_http.as_mut().unwrap().urls[0].url = "file:///etc/passwd".into();
+        d.data.as_mut().unwrap().source_http.as_mut().unwrap().urls[0].url =
+            "file:///etc/passwd".into();
         assert_eq!(code(&d), Some(DealCode::BadProposal));
 
         let mut d = deal();

@@ -14,8 +14,9 @@ use carport_core::piece::{piece_of, Aggregate};
 use carport_core::Cid;
 use carport_mk20::types::RetrievalV1;
 use carport_mk20::{
-    aggregate_deal, client_address, deal_request, parse_deal_response, parse_status_response, status_request,
-    AggregateDeal, ClientKey, Deal, HttpRequest, Network, Source, Stage, MIN_DURATION,
+    aggregate_deal, client_address, deal_request, parse_deal_response, parse_status_response,
+    status_request, AggregateDeal, ClientKey, Deal, HttpRequest, Network, Source, Stage,
+    MIN_DURATION,
 };
 use serde_json::Value;
 
@@ -46,8 +47,11 @@ struct Built {
 }
 
 fn build_aggregate(seed: u64) -> Built {
-    let payloads: Vec<Vec<u8>> =
-        [1000usize, 3000, 127].iter().enumerate().map(|(i, &n)| random_bytes(seed + i as u64, n)).collect();
+    let payloads: Vec<Vec<u8>> = [1000usize, 3000, 127]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| random_bytes(seed + i as u64, n))
+        .collect();
     let subs: Vec<Cid> = payloads.iter().map(|p| piece_of(p).unwrap().cid).collect();
     let aggregate = Aggregate::new(DEAL_SIZE, &subs).unwrap();
     let mut bytes = vec![0u8; (DEAL_SIZE * 127 / 128) as usize];
@@ -58,7 +62,11 @@ fn build_aggregate(seed: u64) -> Built {
     let index = aggregate.index_payload();
     let at = aggregate.index_payload_offset() as usize;
     bytes[at..at + index.len()].copy_from_slice(&index);
-    assert_eq!(piece_of(&bytes).unwrap().cid, aggregate.cid(), "the test's aggregate bytes are wrong");
+    assert_eq!(
+        piece_of(&bytes).unwrap().cid,
+        aggregate.cid(),
+        "the test's aggregate bytes are wrong"
+    );
     Built { cid: aggregate.cid(), subs, bytes }
 }
 
@@ -142,7 +150,11 @@ impl Broker {
             child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
             panic!("the broker did not start: {err}");
         }
-        let base = line.trim().strip_prefix("carport-broker listening on ").expect("the start line").to_string();
+        let base = line
+            .trim()
+            .strip_prefix("carport-broker listening on ")
+            .expect("the start line")
+            .to_string();
         Broker { child, base }
     }
 
@@ -153,7 +165,8 @@ impl Broker {
     }
 
     fn faults(&self, json: &str) {
-        let response = ureq::post(&format!("{}/_broker/faults", self.base)).send_string(json).unwrap();
+        let response =
+            ureq::post(&format!("{}/_broker/faults", self.base)).send_string(json).unwrap();
         assert_eq!(response.status(), 200);
     }
 }
@@ -197,7 +210,8 @@ fn deal_for(key: &ClientKey, built: &Built, urls: &[String]) -> Deal {
     static RANDOM: AtomicU64 = AtomicU64::new(1);
     let mut random = [0u8; 10];
     random[..8].copy_from_slice(&RANDOM.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    let sources: Vec<Source> = urls.iter().map(|u| Source { url: u.clone(), headers: vec![] }).collect();
+    let sources: Vec<Source> =
+        urls.iter().map(|u| Source { url: u.clone(), headers: vec![] }).collect();
     aggregate_deal(&AggregateDeal {
         time_ms: now_ms(),
         random,
@@ -218,7 +232,8 @@ fn post(broker: &Broker, deal: &Deal, key: &ClientKey) -> (u16, Vec<u8>) {
 }
 
 fn stage(broker: &Broker, deal: &Deal, key: &ClientKey) -> Stage {
-    let (status, body) = send(&status_request(&broker.base, &deal.identifier, key, now_ms() / 1000).unwrap());
+    let (status, body) =
+        send(&status_request(&broker.base, &deal.identifier, key, now_ms() / 1000).unwrap());
     parse_status_response(status, &body).unwrap().stage()
 }
 
@@ -290,11 +305,15 @@ fn bad_auth_is_refused() {
     let (head, sig) = signed.rsplit_once(':').unwrap();
     let mut tampered = sig.as_bytes().to_vec();
     tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
-    request.headers.insert(0, ("Authorization".into(), format!("{head}:{}", String::from_utf8(tampered).unwrap())));
+    request.headers.insert(
+        0,
+        ("Authorization".into(), format!("{head}:{}", String::from_utf8(tampered).unwrap())),
+    );
     assert_eq!(send(&request).0, 401);
 
     // Signed for another route.
-    let status_req = status_request(&broker.base, &deal.identifier, &mine, now_ms() / 1000).unwrap();
+    let status_req =
+        status_request(&broker.base, &deal.identifier, &mine, now_ms() / 1000).unwrap();
     request.headers[0] = status_req.headers[0].clone();
     assert_eq!(send(&request).0, 401);
 
@@ -311,9 +330,11 @@ fn bad_auth_is_refused() {
     // Status: malformed id, unknown id, another client's deal.
     assert_eq!(post(&broker, &deal, &mine).0, 200);
     let unknown = deal_for(&mine, &built, &["http://127.0.0.1:9/x".to_string()]);
-    let (status, _) = send(&status_request(&broker.base, &unknown.identifier, &mine, now_ms() / 1000).unwrap());
+    let (status, _) =
+        send(&status_request(&broker.base, &unknown.identifier, &mine, now_ms() / 1000).unwrap());
     assert_eq!(status, 404);
-    let (status, _) = send(&status_request(&broker.base, &deal.identifier, &theirs, now_ms() / 1000).unwrap());
+    let (status, _) =
+        send(&status_request(&broker.base, &deal.identifier, &theirs, now_ms() / 1000).unwrap());
     assert_eq!(status, 401);
     let (status, _) = get(&format!("{}/market/mk20/status/{}", broker.base, deal.identifier));
     assert_eq!(status, 401);
@@ -339,17 +360,23 @@ fn lying_sources_fail_the_deal() {
     lie[500] ^= 0xff;
     let deal = deal_for(&key, &built, &[source.serve("/agg/lie", lie)]);
     assert_eq!(post(&broker, &deal, &key).0, 200);
-    let Stage::Failed { reason } = wait_for(&broker, &deal, &key, Stage::is_final) else { panic!("completed") };
+    let Stage::Failed { reason } = wait_for(&broker, &deal, &key, Stage::is_final) else {
+        panic!("completed")
+    };
     assert!(reason.contains("piece commitment mismatch"), "{reason}");
 
     let short = deal_for(&key, &built, &[source.serve("/agg/short", built.bytes[..1000].to_vec())]);
     assert_eq!(post(&broker, &short, &key).0, 200);
-    let Stage::Failed { reason } = wait_for(&broker, &short, &key, Stage::is_final) else { panic!("completed") };
+    let Stage::Failed { reason } = wait_for(&broker, &short, &key, Stage::is_final) else {
+        panic!("completed")
+    };
     assert!(reason.contains("1000 bytes"), "{reason}");
 
     let gone = deal_for(&key, &built, &[format!("{}/agg/missing", source.base)]);
     assert_eq!(post(&broker, &gone, &key).0, 200);
-    let Stage::Failed { reason } = wait_for(&broker, &gone, &key, Stage::is_final) else { panic!("completed") };
+    let Stage::Failed { reason } = wait_for(&broker, &gone, &key, Stage::is_final) else {
+        panic!("completed")
+    };
     assert!(reason.contains("HTTP 404"), "{reason}");
 
     // Sub-pieces in another order do not make this aggregate's index.
@@ -357,7 +384,9 @@ fn lying_sources_fail_the_deal() {
     let sub = &mut shuffled.data.as_mut().unwrap().format.aggregate.as_mut().unwrap().sub;
     sub.swap(0, 1);
     assert_eq!(post(&broker, &shuffled, &key).0, 200);
-    let Stage::Failed { reason } = wait_for(&broker, &shuffled, &key, Stage::is_final) else { panic!("completed") };
+    let Stage::Failed { reason } = wait_for(&broker, &shuffled, &key, Stage::is_final) else {
+        panic!("completed")
+    };
     assert!(reason.contains("data segment index"), "{reason}");
 }
 
@@ -392,7 +421,8 @@ fn injected_faults() {
     );
     assert_eq!(wait_for(&broker, &deal, &key, Stage::is_final), Stage::Complete);
     assert_eq!(wait_for(&broker, &after, &key, Stage::is_final), Stage::Complete);
-    let (status, _) = answer(ureq::post(&format!("{}/_broker/faults", broker.base)).send_string(r#"{"fail":1}"#));
+    let (status, _) =
+        answer(ureq::post(&format!("{}/_broker/faults", broker.base)).send_string(r#"{"fail":1}"#));
     assert_eq!(status, 400);
 }
 

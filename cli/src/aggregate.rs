@@ -50,7 +50,8 @@ pub struct VerifyInclusionArgs {
 /// Places the pieces in a deal; prints `PIECE_CID<TAB>PROOF` per piece, then the deal's v2 piece
 /// CID as the last line.
 pub fn aggregate(args: &AggregateArgs) -> Result<()> {
-    let deal_size = parse_size(&args.deal_size).with_context(|| format!("--deal-size {:?}", args.deal_size))?;
+    let deal_size =
+        parse_size(&args.deal_size).with_context(|| format!("--deal-size {:?}", args.deal_size))?;
     let cids = args.pieces.iter().map(|s| parse_cid(s)).collect::<Result<Vec<_>, _>>()?;
     let aggregate = Aggregate::new(deal_size, &cids)?;
     let mut out = BufWriter::new(io::stdout().lock());
@@ -71,7 +72,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<()> {
 pub fn verify(args: &VerifyInclusionArgs) -> Result<()> {
     let piece = parse_cid(&args.piece).context("piece CID")?;
     let aggregate = parse_cid(&args.aggregate).context("aggregate CID")?;
-    let proof = InclusionProof::from_text(args.proof.trim()).context("proof is not a dag-cbor inclusion proof in unpadded base64url")?;
+    let proof = InclusionProof::from_text(args.proof.trim())
+        .context("proof is not a dag-cbor inclusion proof in unpadded base64url")?;
     verify_inclusion(&piece, &aggregate, &proof).context("inclusion proof rejected")?;
     println!("ok");
     Ok(())

@@ -36,11 +36,23 @@ pub fn run(args: &ArchiveStatusArgs) -> Result<()> {
         .iter()
         .map(|p| {
             let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-            Ok((p.display().to_string(), piece::of_file(&mut f).with_context(|| p.display().to_string())?.cid))
+            Ok((
+                p.display().to_string(),
+                piece::of_file(&mut f).with_context(|| p.display().to_string())?.cid,
+            ))
         })
         .collect::<Result<_>>()?;
     let checks: Vec<(String, Cid)> = if mine.is_empty() {
-        record.shards.iter().map(|s| Ok((format!("shard {}", s.car), s.piece.parse().with_context(|| format!("record's piece CID {:?}", s.piece))?))).collect::<Result<_>>()?
+        record
+            .shards
+            .iter()
+            .map(|s| {
+                Ok((
+                    format!("shard {}", s.car),
+                    s.piece.parse().with_context(|| format!("record's piece CID {:?}", s.piece))?,
+                ))
+            })
+            .collect::<Result<_>>()?
     } else {
         mine
     };
@@ -52,8 +64,16 @@ pub fn run(args: &ArchiveStatusArgs) -> Result<()> {
     let mut failed = 0;
     for (what, piece) in &checks {
         match archive::verify(&record, piece) {
-            Ok(v) => println!("proof ok: {what}: piece {} is in aggregate {} ({})", v.piece, v.aggregate, v.stage.as_str()),
-            Err(archive::ArchiveError::NotAggregated { stage, .. }) => println!("waiting: {what}: piece {piece} is not in an aggregate yet ({})", stage.as_str()),
+            Ok(v) => println!(
+                "proof ok: {what}: piece {} is in aggregate {} ({})",
+                v.piece,
+                v.aggregate,
+                v.stage.as_str()
+            ),
+            Err(archive::ArchiveError::NotAggregated { stage, .. }) => println!(
+                "waiting: {what}: piece {piece} is not in an aggregate yet ({})",
+                stage.as_str()
+            ),
             Err(e) => {
                 failed += 1;
                 println!("PROOF FAILED: {what}: {e}");
@@ -72,7 +92,9 @@ pub fn run(args: &ArchiveStatusArgs) -> Result<()> {
 fn fetch(url: &str) -> Result<ArchiveRecord> {
     let resp = match ureq::get(url).call() {
         Ok(r) => r,
-        Err(ureq::Error::Status(code, r)) => bail!("{url}: HTTP {code}: {}", r.into_string().unwrap_or_default().trim()),
+        Err(ureq::Error::Status(code, r)) => {
+            bail!("{url}: HTTP {code}: {}", r.into_string().unwrap_or_default().trim())
+        }
         Err(e) => bail!("{url}: {e}"),
     };
     let body = resp.into_string().with_context(|| format!("{url}: reading the answer"))?;
@@ -81,7 +103,14 @@ fn fetch(url: &str) -> Result<ArchiveRecord> {
 
 fn print_record(r: &ArchiveRecord) {
     println!("root      {}", r.root);
-    println!("complete  {}", if r.complete { "yes (every block of the DAG is stored)" } else { "no (the shard that declares the root has not arrived)" });
+    println!(
+        "complete  {}",
+        if r.complete {
+            "yes (every block of the DAG is stored)"
+        } else {
+            "no (the shard that declares the root has not arrived)"
+        }
+    );
     println!("stage     {}", r.stage.as_str());
     for (n, s) in r.shards.iter().enumerate() {
         println!("shard {n}   {} ({} bytes)", s.car, s.size);
@@ -91,7 +120,12 @@ fn print_record(r: &ArchiveRecord) {
             println!("  aggregate  {a}");
         }
         if let Some(d) = &s.deal {
-            println!("  deal       proposal {}{}{}", d.proposal, d.deal_id.as_ref().map(|i| format!(", deal {i}")).unwrap_or_default(), d.provider.as_ref().map(|p| format!(", provider {p}")).unwrap_or_default());
+            println!(
+                "  deal       proposal {}{}{}",
+                d.proposal,
+                d.deal_id.as_ref().map(|i| format!(", deal {i}")).unwrap_or_default(),
+                d.provider.as_ref().map(|p| format!(", provider {p}")).unwrap_or_default()
+            );
         }
         if s.stage == Stage::Complete {
             if let Some(t) = s.times.complete {

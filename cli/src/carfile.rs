@@ -25,7 +25,9 @@ pub fn stream(path: &Path, mut on_event: impl FnMut(Event) -> Result<bool>) -> R
                 }
             }
             None => {
-                let n = file.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+                let n = file
+                    .read(&mut buf)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 if n == 0 {
                     reader.close();
                 } else {
@@ -51,7 +53,9 @@ impl CarFile {
             match ev {
                 Event::Header { roots: r, .. } => roots = r,
                 Event::Block { cid, data, offset } => {
-                    let section = carport_core::varint::len((cid.encoded_len() + data.len()) as u64) + cid.encoded_len();
+                    let section =
+                        carport_core::varint::len((cid.encoded_len() + data.len()) as u64)
+                            + cid.encoded_len();
                     index.insert(cid, (offset + section as u64, data.len()));
                 }
                 Event::End => {}

@@ -14,8 +14,10 @@ use crate::progress;
 use crate::unpack::{self, entry_limit};
 
 pub fn verify(path: &Path, root: Option<&str>, max_entries: u64) -> Result<()> {
-    let expected = root.map(|r| r.parse::<Cid>().with_context(|| format!("invalid CID {r:?}"))).transpose()?;
-    let size = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?.len();
+    let expected =
+        root.map(|r| r.parse::<Cid>().with_context(|| format!("invalid CID {r:?}"))).transpose()?;
+    let size =
+        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?.len();
     let bar = progress::bytes(size, "verifying");
     let mut verifier = Verifier::new(expected);
     let mut file = std::fs::File::open(path)?;
@@ -32,7 +34,13 @@ pub fn verify(path: &Path, root: Option<&str>, max_entries: u64) -> Result<()> {
     bar.finish_and_clear();
     let roots: Vec<String> = report.roots.iter().map(Cid::to_string).collect();
     let tree = unpackable(path, &report.roots[0], max_entries)?;
-    println!("ok: CARv{}, {} blocks, {} bytes of data, roots {}", report.version, report.blocks, report.data_bytes, roots.join(" "));
+    println!(
+        "ok: CARv{}, {} blocks, {} bytes of data, roots {}",
+        report.version,
+        report.blocks,
+        report.data_bytes,
+        roots.join(" ")
+    );
     println!("{tree}");
     Ok(())
 }

@@ -20,7 +20,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "carport", version, about = "Pack files and folders into CAR files with the CIDs kubo gives, and check them")]
+#[command(
+    name = "carport",
+    version,
+    about = "Pack files and folders into CAR files with the CIDs kubo gives, and check them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,7 +82,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pack(args) => pack::run(args),
-        Command::Verify { car, root, max_entries } => inspect::verify(&car, root.as_deref(), max_entries),
+        Command::Verify { car, root, max_entries } => {
+            inspect::verify(&car, root.as_deref(), max_entries)
+        }
         Command::Ls { car, max_entries } => inspect::ls(&car, max_entries),
         Command::Unpack(args) => unpack::run(&args),
         Command::Roots { car } => inspect::roots(&car),
@@ -100,5 +106,8 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use carport_core::block::Block;
 use carport_core::chunker::ChunkerSpec;
+use carport_core::cid::Version;
 use carport_core::cids::{CidRule, HashAlg, RAW};
 use carport_core::file::{FileBuilder, Metadata};
 use carport_core::import::Importer;
 use carport_core::layout::LayoutKind;
-use carport_core::pack::CarSink;
-use carport_core::cid::Version;
 use carport_core::options::Overrides;
+use carport_core::pack::CarSink;
 use carport_core::settings::{Profile, Settings};
 use carport_core::unixfs::Mtime;
 use carport_core::Cid;
@@ -88,7 +88,10 @@ impl PackArgs {
         use std::os::unix::fs::MetadataExt;
         Metadata {
             mode: self.preserve_mode.then(|| meta.mode() & 0o7777),
-            mtime: self.preserve_mtime.then(|| Mtime { secs: meta.mtime(), nanos: (meta.mtime_nsec() != 0).then_some(meta.mtime_nsec() as u32) }),
+            mtime: self.preserve_mtime.then(|| Mtime {
+                secs: meta.mtime(),
+                nanos: (meta.mtime_nsec() != 0).then_some(meta.mtime_nsec() as u32),
+            }),
         }
     }
 }
@@ -107,9 +110,14 @@ fn collect(root: &Path, hidden: bool) -> Result<(Vec<Item>, u64)> {
     let mut stack = vec![(String::new(), root.to_path_buf())];
     while let Some((rel, dir)) = stack.pop() {
         let mut names: Vec<(String, PathBuf)> = Vec::new();
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
             let entry = entry?;
-            let name = entry.file_name().into_string().map_err(|n| anyhow::anyhow!("{n:?} is not UTF-8"))?;
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|n| anyhow::anyhow!("{n:?} is not UTF-8"))?;
             if !hidden && name.starts_with('.') {
                 continue;
             }
@@ -156,11 +164,17 @@ impl Output {
         let path = match arg {
             Some(p) => p.to_path_buf(),
             None => {
-                let name = input.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
+                let name =
+                    input.file_name().map_or("out".into(), |n| n.to_string_lossy().into_owned());
                 PathBuf::from(format!("{name}.car"))
             }
         };
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path)
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Output { file, path: Some(path), to_stdout })
     }
@@ -225,7 +239,8 @@ impl BackgroundWriter {
 
 pub fn run(args: PackArgs) -> Result<()> {
     let settings = args.settings()?;
-    let meta = std::fs::metadata(&args.path).with_context(|| format!("cannot open {}", args.path.display()))?;
+    let meta = std::fs::metadata(&args.path)
+        .with_context(|| format!("cannot open {}", args.path.display()))?;
     let name = args.path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
     let output = Output::open(args.output.as_deref(), &args.path)?;
     let car_path = output.path.clone();
@@ -305,7 +320,13 @@ fn rewrite_header(file: &mut File, header: &[u8], placeholder_len: usize) -> Res
     Ok(())
 }
 
-fn pack_file(args: &PackArgs, settings: &Settings, name: &str, meta: &std::fs::Metadata, w: &mut Writer) -> Result<Cid> {
+fn pack_file(
+    args: &PackArgs,
+    settings: &Settings,
+    name: &str,
+    meta: &std::fs::Metadata,
+    w: &mut Writer,
+) -> Result<Cid> {
     let bar = progress::bytes(meta.len(), "packing");
     let file_meta = args.metadata(meta);
     if args.wrap {
@@ -346,15 +367,22 @@ fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) ->
     };
     for item in items {
         match item {
-            Item::Dir(rel, path) => imp.add_dir(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(path)?))?,
+            Item::Dir(rel, path) => {
+                imp.add_dir(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(path)?))?
+            }
             Item::Symlink(rel, path) => {
                 let target = std::fs::read_link(&path)?;
-                let target = target.to_str().with_context(|| format!("symlink {} is not UTF-8", path.display()))?;
+                let target = target
+                    .to_str()
+                    .with_context(|| format!("symlink {} is not UTF-8", path.display()))?;
                 let m = args.metadata(&std::fs::symlink_metadata(&path)?);
                 imp.add_symlink(&format!("{prefix}{rel}"), target, m, &mut w.blocks)?;
             }
             Item::File(rel, path) => {
-                imp.begin_file(&format!("{prefix}{rel}"), args.metadata(&std::fs::metadata(&path)?))?;
+                imp.begin_file(
+                    &format!("{prefix}{rel}"),
+                    args.metadata(&std::fs::metadata(&path)?),
+                )?;
                 feed_file(&mut imp, &path, &bar, w)?;
                 imp.end_file(&mut w.blocks)?;
             }
@@ -371,7 +399,9 @@ fn feed_file(imp: &mut Importer, path: &Path, bar: &ProgressBar, w: &mut Writer)
     match imp.leaf_size() {
         Some(size) => {
             let rule = imp.settings().cid;
-            feed_leaves(path, size, rule, bar, w, |cid, len, out| imp.hashed_leaf(cid, len, out).map_err(Into::into))
+            feed_leaves(path, size, rule, bar, w, |cid, len, out| {
+                imp.hashed_leaf(cid, len, out).map_err(Into::into)
+            })
         }
         None => feed(path, bar, w, |data, out| imp.write(data, out).map_err(Into::into)),
     }
@@ -384,7 +414,14 @@ const LEAVES_AHEAD: usize = 2;
 /// each reading (`pread`) and hashing every n-th leaf; the leaves come back in order and go to
 /// `leaf` (which builds the tree above them) and to the CAR as they are. Memory: a few leaves
 /// per thread.
-fn feed_leaves(path: &Path, size: usize, rule: CidRule, bar: &ProgressBar, w: &mut Writer, mut leaf: impl FnMut(Cid, u64, &mut Vec<Block>) -> Result<()>) -> Result<()> {
+fn feed_leaves(
+    path: &Path,
+    size: usize,
+    rule: CidRule,
+    bar: &ProgressBar,
+    w: &mut Writer,
+    mut leaf: impl FnMut(Cid, u64, &mut Vec<Block>) -> Result<()>,
+) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -394,7 +431,8 @@ fn feed_leaves(path: &Path, size: usize, rule: CidRule, bar: &ProgressBar, w: &m
     std::thread::scope(|scope| {
         let receivers: Vec<_> = (0..threads)
             .map(|t| {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Cid, Vec<u8>)>>(LEAVES_AHEAD);
+                let (tx, rx) =
+                    std::sync::mpsc::sync_channel::<std::io::Result<(Cid, Vec<u8>)>>(LEAVES_AHEAD);
                 let file = &file;
                 scope.spawn(move || {
                     for i in (t as u64..count).step_by(threads) {
@@ -414,7 +452,10 @@ fn feed_leaves(path: &Path, size: usize, rule: CidRule, bar: &ProgressBar, w: &m
             })
             .collect();
         for i in 0..count {
-            let (cid, data) = receivers[(i % threads as u64) as usize].recv().map_err(|_| changed())?.with_context(|| format!("cannot read {}", path.display()))?;
+            let (cid, data) = receivers[(i % threads as u64) as usize]
+                .recv()
+                .map_err(|_| changed())?
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let expected = (len - i * size as u64).min(size as u64) as usize;
             if data.len() != expected {
                 return Err(changed());
@@ -454,7 +495,12 @@ const READ_AHEAD: usize = 4;
 
 /// Reads a file in 1 MiB pieces into `write`, streaming the blocks it makes to the CAR. A reader
 /// thread keeps a few buffers ahead, so the kernel's copying overlaps the hashing.
-fn feed(path: &Path, bar: &ProgressBar, w: &mut Writer, mut write: impl FnMut(&[u8], &mut Vec<Block>) -> Result<()>) -> Result<()> {
+fn feed(
+    path: &Path,
+    bar: &ProgressBar,
+    w: &mut Writer,
+    mut write: impl FnMut(&[u8], &mut Vec<Block>) -> Result<()>,
+) -> Result<()> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(READ_AHEAD);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();

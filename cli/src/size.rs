@@ -24,11 +24,8 @@ pub fn parse_size(text: &str) -> Result<u64> {
         }
         other => bail!("unknown unit {other:?}: expected B, KiB, MiB, GiB or TiB"),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| anyhow!("{digits} is too large"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| anyhow!("{text} is too large"))
+    let n: u64 = digits.parse().map_err(|_| anyhow!("{digits} is too large"))?;
+    n.checked_mul(1u64 << shift).ok_or_else(|| anyhow!("{text} is too large"))
 }
 
 #[cfg(test)]

@@ -24,10 +24,7 @@ impl Target {
     /// Entries go under `root` (the root entry is `root` itself; the path to it is the user's
     /// and is followed as given).
     pub fn new(root: &Path, overwrite: bool) -> Self {
-        Target {
-            root: root.to_path_buf(),
-            overwrite,
-        }
+        Target { root: root.to_path_buf(), overwrite }
     }
 
     /// Makes the folder at `rel` (`/`-separated, empty for the root), or keeps the folder there.
@@ -77,10 +74,9 @@ impl Target {
             self.below(rel)?
         };
         match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => bail!(
-                "{} is a folder, so a file cannot be unpacked there",
-                path.display()
-            ),
+            Ok(m) if m.is_dir() => {
+                bail!("{} is a folder, so a file cannot be unpacked there", path.display())
+            }
             Ok(_) => self.clear(&path)?,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -91,10 +87,7 @@ impl Target {
     /// Removes the file or symlink at `path` (never what a symlink points at), if allowed to.
     fn clear(&self, path: &Path) -> Result<()> {
         if !self.overwrite {
-            bail!(
-                "{} already exists (--overwrite replaces files and symlinks)",
-                path.display()
-            );
+            bail!("{} already exists (--overwrite replaces files and symlinks)", path.display());
         }
         fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
     }
@@ -136,11 +129,7 @@ mod tests {
             assert!(t.file("d/x").is_err(), "a file below a symlink");
             assert!(t.dir("d/sub").is_err(), "a folder below a symlink");
             assert!(t.symlink("d/l", "/").is_err(), "a symlink below a symlink");
-            assert_eq!(
-                t.file("f").is_ok(),
-                overwrite,
-                "a file in a symlink's place"
-            );
+            assert_eq!(t.file("f").is_ok(), overwrite, "a file in a symlink's place");
         }
         assert_eq!(fs::read_dir(&outside).unwrap().count(), 1);
         assert_eq!(fs::read(outside.join("victim")).unwrap(), b"keep");
@@ -162,16 +151,10 @@ mod tests {
         fs::write(tmp.path().join("f"), b"old").unwrap();
         assert!(Target::new(tmp.path(), false).file("f").is_err());
         assert_eq!(fs::read(tmp.path().join("f")).unwrap(), b"old");
-        assert!(
-            Target::new(tmp.path(), false).dir("f").is_err(),
-            "a folder in a file's place"
-        );
+        assert!(Target::new(tmp.path(), false).dir("f").is_err(), "a folder in a file's place");
         Target::new(tmp.path(), true).file("f").unwrap();
         assert_eq!(fs::read(tmp.path().join("f")).unwrap(), b"");
         fs::create_dir(tmp.path().join("dir")).unwrap();
-        assert!(
-            Target::new(tmp.path(), true).file("dir").is_err(),
-            "a folder is never replaced"
-        );
+        assert!(Target::new(tmp.path(), true).file("dir").is_err(), "a folder is never replaced");
     }
 }

@@ -52,11 +52,7 @@ pub struct ByteLimit {
 impl ByteLimit {
     fn check(&self, total: u64) -> Result<()> {
         if total > self.bytes {
-            bail!(
-                "the files come to more than {} bytes ({})",
-                self.bytes,
-                self.why
-            );
+            bail!("the files come to more than {} bytes ({})", self.bytes, self.why);
         }
         Ok(())
     }
@@ -77,10 +73,7 @@ pub fn plan(
     limit: Option<&ByteLimit>,
 ) -> Result<Plan> {
     let mut walker = Walker::new(*root, max_entries);
-    let mut plan = Plan {
-        entries: 0,
-        file_bytes: 0,
-    };
+    let mut plan = Plan { entries: 0, file_bytes: 0 };
     while let Some(e) = walker.next_entry(car).map_err(entry_limit(max_entries))? {
         plan.entries += 1;
         if let Kind::File { size } = e.kind {
@@ -109,18 +102,12 @@ pub fn run(args: &UnpackArgs) -> Result<()> {
     let mut car = CarFile::open(&args.car)?;
     let root = car.root()?;
     let limit = match args.max_bytes {
-        Some(bytes) => ByteLimit {
-            bytes,
-            why: "--max-bytes".into(),
-        },
+        Some(bytes) => ByteLimit { bytes, why: "--max-bytes".into() },
         None => {
             let (bytes, fs) = free_bytes(&args.output)?;
             ByteLimit {
                 bytes,
-                why: format!(
-                    "the space free on {}; --max-bytes sets another limit",
-                    fs.display()
-                ),
+                why: format!("the space free on {}; --max-bytes sets another limit", fs.display()),
             }
         }
     };
@@ -129,10 +116,7 @@ pub fn run(args: &UnpackArgs) -> Result<()> {
     let target = Target::new(&args.output, args.overwrite);
     let mut walker = Walker::new(root, args.max_entries);
     let mut written = 0u64;
-    while let Some(e) = walker
-        .next_entry(&mut car)
-        .map_err(entry_limit(args.max_entries))?
-    {
+    while let Some(e) = walker.next_entry(&mut car).map_err(entry_limit(args.max_entries))? {
         match &e.kind {
             Kind::Dir => target.dir(&e.path)?,
             Kind::Symlink { target: to } => target.symlink(&e.path, to)?,
@@ -150,9 +134,7 @@ pub fn run(args: &UnpackArgs) -> Result<()> {
                 });
                 let done = match copied {
                     Err(_) if over => limit.check(written),
-                    other => other
-                        .map_err(anyhow::Error::from)
-                        .and_then(|_| Ok(file.flush()?)),
+                    other => other.map_err(anyhow::Error::from).and_then(|_| Ok(file.flush()?)),
                 };
                 if let Err(err) = done {
                     drop(file);
@@ -169,10 +151,7 @@ pub fn run(args: &UnpackArgs) -> Result<()> {
 /// The bytes free (to an unprivileged user) on the filesystem `path` is or would be on, and the
 /// existing folder that was asked: `path` itself or its nearest ancestor.
 fn free_bytes(path: &Path) -> Result<(u64, PathBuf)> {
-    let existing = path
-        .ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(Path::new("."));
+    let existing = path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("."));
     let c = CString::new(existing.as_os_str().as_bytes())?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
     // SAFETY: `c` is a NUL-terminated path and `st` is only read after statvfs filled it in.

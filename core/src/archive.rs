@@ -14,7 +14,11 @@ use crate::piece::{verify_inclusion, InclusionError, InclusionProof, ProofDecode
 
 /// Where a piece stands. The last four are the storage provider's (mk20) deal states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Stage {
     /// In the store, waiting for an aggregate.
     Stored,
@@ -48,7 +52,11 @@ impl Stage {
 
 /// The deal that holds an aggregate.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct DealRecord {
     /// The broker's name for the deal proposal (mk20: the deal's ULID identifier).
     pub proposal: String,
@@ -62,7 +70,11 @@ pub struct DealRecord {
 
 /// When each stage was reached, in milliseconds since the Unix epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct StageTimes {
     pub stored: u64,
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
@@ -81,7 +93,11 @@ pub struct StageTimes {
 
 /// One CAR shard of an upload and its piece's way to Filecoin.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ShardRecord {
     /// CID of the shard's bytes (codec car).
     pub car: String,
@@ -105,7 +121,11 @@ pub struct ShardRecord {
 
 /// An upload (one root, one or more shards) and where its pieces stand.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ArchiveRecord {
     pub root: String,
     /// Whether the shard that declares the root has arrived and the DAG was found complete.
@@ -144,7 +164,9 @@ pub struct Verified {
 /// Checks that `record` places `piece` (computed by the caller from its own bytes) in an
 /// aggregate: the record's proof must lead from `piece` to the record's aggregate piece CID.
 pub fn verify(record: &ArchiveRecord, piece: &Cid) -> Result<Verified, ArchiveError> {
-    let parse = |field: &'static str, value: &str| value.parse::<Cid>().map_err(|_| ArchiveError::BadCid { field, value: value.to_string() });
+    let parse = |field: &'static str, value: &str| {
+        value.parse::<Cid>().map_err(|_| ArchiveError::BadCid { field, value: value.to_string() })
+    };
     let mut shard = None;
     for s in &record.shards {
         if parse("piece", &s.piece)? == *piece {
@@ -157,8 +179,13 @@ pub fn verify(record: &ArchiveRecord, piece: &Cid) -> Result<Verified, ArchiveEr
         return Err(ArchiveError::NotAggregated { piece: *piece, stage: shard.stage });
     };
     let aggregate = parse("aggregate", aggregate)?;
-    let proof = InclusionProof::from_text(proof).map_err(|source| ArchiveError::BadProof { piece: *piece, source })?;
-    verify_inclusion(piece, &aggregate, &proof).map_err(|source| ArchiveError::NotIncluded { piece: *piece, aggregate, source })?;
+    let proof = InclusionProof::from_text(proof)
+        .map_err(|source| ArchiveError::BadProof { piece: *piece, source })?;
+    verify_inclusion(piece, &aggregate, &proof).map_err(|source| ArchiveError::NotIncluded {
+        piece: *piece,
+        aggregate,
+        source,
+    })?;
     Ok(Verified { piece: *piece, aggregate, stage: shard.stage, deal: shard.deal.clone() })
 }
 
@@ -187,7 +214,8 @@ mod tests {
     }
 
     fn pieces() -> (Vec<Cid>, Aggregate) {
-        let pieces: Vec<Cid> = (1..4u8).map(|s| piece_of(&vec![s; 300 * usize::from(s)]).unwrap().cid).collect();
+        let pieces: Vec<Cid> =
+            (1..4u8).map(|s| piece_of(&vec![s; 300 * usize::from(s)]).unwrap().cid).collect();
         let agg = Aggregate::new(1 << 14, &pieces).unwrap();
         (pieces, agg)
     }
@@ -222,7 +250,10 @@ mod tests {
         assert!(matches!(verify(&r, &pieces[1]), Err(ArchiveError::BadProof { .. })));
 
         r.shards[1].aggregate = None;
-        assert_eq!(verify(&r, &pieces[1]), Err(ArchiveError::NotAggregated { piece: pieces[1], stage: Stage::Sealing }));
+        assert_eq!(
+            verify(&r, &pieces[1]),
+            Err(ArchiveError::NotAggregated { piece: pieces[1], stage: Stage::Sealing })
+        );
     }
 
     #[cfg(feature = "serde")]
@@ -231,7 +262,10 @@ mod tests {
         let (pieces, agg) = pieces();
         let r = record(&pieces, &agg);
         let json = serde_json::to_string(&r).unwrap();
-        assert!(json.contains("\"inclusionProof\":") && json.contains("\"stage\":\"sealing\""), "{json}");
+        assert!(
+            json.contains("\"inclusionProof\":") && json.contains("\"stage\":\"sealing\""),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<ArchiveRecord>(&json).unwrap(), r);
     }
 }

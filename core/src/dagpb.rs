@@ -44,7 +44,9 @@ impl PbNode {
     /// Encodes the node in canonical form. Links are written in the order given; UnixFS builders
     /// sort them first where the format asks for it.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.links.len() * 48 + self.data.as_ref().map_or(0, |d| d.len() + 8));
+        let mut out = Vec::with_capacity(
+            self.links.len() * 48 + self.data.as_ref().map_or(0, |d| d.len() + 8),
+        );
         for link in &self.links {
             let cid = link.hash.to_bytes();
             put_len_field(&mut out, 2, link.encoded_len(cid.len()));
@@ -73,7 +75,10 @@ impl PbNode {
     /// Reads a block as strictly as [`PbNode::decode`], handing each link to `each` in order
     /// without copying anything: looking a name up in a folder of thousands of entries, or
     /// listing a block's links, allocates nothing. Returns the node's data.
-    pub fn visit<'a>(bytes: &'a [u8], mut each: impl FnMut(PbLinkRef<'a>)) -> Result<Option<&'a [u8]>, DecodeError> {
+    pub fn visit<'a>(
+        bytes: &'a [u8],
+        mut each: impl FnMut(PbLinkRef<'a>),
+    ) -> Result<Option<&'a [u8]>, DecodeError> {
         let mut data = None;
         let mut r = Reader { buf: bytes, pos: 0, base: 0, canonical: true };
         while !r.done() {
@@ -125,7 +130,9 @@ fn decode_link(bytes: &[u8], base: usize) -> Result<PbLinkRef<'_>, DecodeError> 
         last = field;
         match (field, wire) {
             (1, 2) => hash = Some(exact_cid(r.bytes()?).ok_or(DecodeError::BadCid(at))?),
-            (2, 2) => name = Some(std::str::from_utf8(r.bytes()?).map_err(|_| DecodeError::BadName(at))?),
+            (2, 2) => {
+                name = Some(std::str::from_utf8(r.bytes()?).map_err(|_| DecodeError::BadName(at))?)
+            }
             (3, 0) => tsize = Some(r.varint()?),
             _ => return Err(DecodeError::UnexpectedField { field, wire, offset: at }),
         }
@@ -188,7 +195,10 @@ impl<'a> Reader<'a> {
 
     pub fn fixed32(&mut self) -> Result<u32, DecodeError> {
         let end = self.pos + 4;
-        let b = self.buf.get(self.pos..end).ok_or(DecodeError::Truncated(self.base + self.buf.len()))?;
+        let b = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated(self.base + self.buf.len()))?;
         self.pos = end;
         Ok(u32::from_le_bytes(b.try_into().expect("four bytes")))
     }
@@ -243,9 +253,16 @@ mod tests {
         let link = PbNode { links: vec![], data: Some(vec![1]) }.encode();
         let mut bytes = link.clone();
         let other = PbNode {
-            links: vec![PbLink { hash: crate::cids::CidRule {
-                version: cid::Version::V1, hash: crate::cids::HashAlg::Sha2_256, inline_limit: None,
-            }.cid(0x55, b""), name: None, tsize: None }],
+            links: vec![PbLink {
+                hash: crate::cids::CidRule {
+                    version: cid::Version::V1,
+                    hash: crate::cids::HashAlg::Sha2_256,
+                    inline_limit: None,
+                }
+                .cid(0x55, b""),
+                name: None,
+                tsize: None,
+            }],
             data: None,
         };
         bytes.extend(other.encode());

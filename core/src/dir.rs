@@ -18,7 +18,12 @@ pub struct DirEntry {
 
 /// Builds a folder over `entries` (sorted by name, as kubo sorts them: bytewise) and returns the
 /// link to its root node.
-pub fn build(settings: &Settings, entries: &[DirEntry], meta: Metadata, out: &mut Vec<Block>) -> Link {
+pub fn build(
+    settings: &Settings,
+    entries: &[DirEntry],
+    meta: Metadata,
+    out: &mut Vec<Block>,
+) -> Link {
     if needs_sharding(settings, entries) {
         return hamt::build(settings, entries, meta, out);
     }
@@ -43,10 +48,13 @@ pub(crate) fn entry_link(e: &DirEntry) -> PbLink {
 fn needs_sharding(settings: &Settings, entries: &[DirEntry]) -> bool {
     match settings.shard {
         ShardRule::LinksEstimate(limit) => {
-            let estimate: usize = entries.iter().map(|e| e.name.len() + e.link.cid.encoded_len()).sum();
+            let estimate: usize =
+                entries.iter().map(|e| e.name.len() + e.link.cid.encoded_len()).sum();
             estimate > limit
         }
-        ShardRule::BlockSize(limit) => plain_node(entries, Metadata::default()).encode().len() > limit,
+        ShardRule::BlockSize(limit) => {
+            plain_node(entries, Metadata::default()).encode().len() > limit
+        }
         ShardRule::EntryCount(limit) => entries.len() > limit,
     }
 }

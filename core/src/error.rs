@@ -6,7 +6,9 @@ use cid::Cid;
 /// A setting that cannot be honoured (bad chunker name, CIDv0 with blake3, ...).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum SettingsError {
-    #[error("unknown or invalid chunker {0:?} (expected size-N, rabin[-AVG|-MIN-AVG-MAX] or buzhash)")]
+    #[error(
+        "unknown or invalid chunker {0:?} (expected size-N, rabin[-AVG|-MIN-AVG-MAX] or buzhash)"
+    )]
     Chunker(String),
     #[error("unknown profile {0:?} (expected unixfs-v0-2015, unixfs-v1-2025 or ipfs-car)")]
     Profile(String),
@@ -56,7 +58,9 @@ pub enum CarError {
     Version(u64),
     #[error("CAR truncated at byte {0}")]
     Truncated(u64),
-    #[error("CAR truncated at byte {end}, inside block {cid} (its section starts at byte {offset})")]
+    #[error(
+        "CAR truncated at byte {end}, inside block {cid} (its section starts at byte {offset})"
+    )]
     TruncatedBlock { cid: Cid, offset: u64, end: u64 },
     #[error("section at byte {offset} is too large ({len} bytes)")]
     SectionTooLarge { offset: u64, len: u64 },

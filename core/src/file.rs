@@ -253,22 +253,41 @@ mod tests {
         assert_eq!(root(p, b""), "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
         assert_eq!(root(p, b"hello world"), "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD");
         assert_eq!(root(p, &vec![0u8; 1 << 20]), "QmVkbauSDEaMP4Tkq6Epm9uW75mWm136n81YH8fGtfwdHU");
-        assert_eq!(root(p, &vec![0u8; 100 << 20]), "Qmca3PNFKuZnYkiVv1FpcV1AfDUm4qCSHoYjPTBqDAsyk8");
+        assert_eq!(
+            root(p, &vec![0u8; 100 << 20]),
+            "Qmca3PNFKuZnYkiVv1FpcV1AfDUm4qCSHoYjPTBqDAsyk8"
+        );
     }
 
     #[test]
     fn kubo_vectors_v1() {
         let p = Profile::UnixfsV1_2025;
         assert_eq!(root(p, b""), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
-        assert_eq!(root(p, b"hello world"), "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
-        assert_eq!(root(p, b"hello world\n"), "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
-        assert_eq!(root(p, &vec![0u8; 1 << 20]), "bafkreibq4fevl27rgurgnxbp7adh42aqiyd6ouflxhj3gzmcxcxzbh6lla");
-        assert_eq!(root(p, &vec![0u8; 100 << 20]), "bafybeihekywddbzllb3waeoltzfeftxani7qshphmjkylbthhyoko5x35i");
+        assert_eq!(
+            root(p, b"hello world"),
+            "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
+        );
+        assert_eq!(
+            root(p, b"hello world\n"),
+            "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
+        );
+        assert_eq!(
+            root(p, &vec![0u8; 1 << 20]),
+            "bafkreibq4fevl27rgurgnxbp7adh42aqiyd6ouflxhj3gzmcxcxzbh6lla"
+        );
+        assert_eq!(
+            root(p, &vec![0u8; 100 << 20]),
+            "bafybeihekywddbzllb3waeoltzfeftxani7qshphmjkylbthhyoko5x35i"
+        );
     }
 
     #[test]
     fn any_write_split_gives_the_same_root() {
-        let settings = Settings { chunker: crate::chunker::ChunkerSpec::Size(1000), max_links: 3, ..Profile::UnixfsV1_2025.settings() };
+        let settings = Settings {
+            chunker: crate::chunker::ChunkerSpec::Size(1000),
+            max_links: 3,
+            ..Profile::UnixfsV1_2025.settings()
+        };
         let bytes: Vec<u8> = (0..25_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let whole = import_bytes(&settings, &bytes).0;
         for step in [1, 999, 1000, 1001, 4096] {
@@ -286,8 +305,15 @@ mod tests {
         let bytes: Vec<u8> = (0..70_000u32).map(|i| (i * 13 % 253) as u8).collect();
         for profile in [Profile::UnixfsV1_2025, Profile::IpfsCar] {
             for layout in [LayoutKind::Balanced, LayoutKind::Trickle] {
-                let settings = Settings { chunker: ChunkerSpec::Size(1000), max_links: 4, layout, ..profile.settings() };
-                let size = FileBuilder::new(&settings, Metadata::default()).leaf_size().expect("raw leaves, fixed size");
+                let settings = Settings {
+                    chunker: ChunkerSpec::Size(1000),
+                    max_links: 4,
+                    layout,
+                    ..profile.settings()
+                };
+                let size = FileBuilder::new(&settings, Metadata::default())
+                    .leaf_size()
+                    .expect("raw leaves, fixed size");
                 for len in [0, 1, 999, 1000, 1001, 4000, 70_000] {
                     let (want, want_blocks) = import_bytes(&settings, &bytes[..len]);
                     let mut b = FileBuilder::new(&settings, Metadata::default());
@@ -299,14 +325,23 @@ mod tests {
                     }
                     let got = b.finish(&mut blocks);
                     assert_eq!(got, want, "{profile:?} {layout:?} {len}");
-                    let set = |v: &[Block]| v.iter().map(|b| b.cid).collect::<std::collections::BTreeSet<_>>();
+                    let set = |v: &[Block]| {
+                        v.iter().map(|b| b.cid).collect::<std::collections::BTreeSet<_>>()
+                    };
                     assert_eq!(set(&blocks), set(&want_blocks), "{profile:?} {layout:?} {len}");
                 }
             }
         }
         let v0 = Profile::UnixfsV0_2015.settings();
-        assert_eq!(FileBuilder::new(&v0, Metadata::default()).leaf_size(), None, "dag-pb leaves need the bytes");
+        assert_eq!(
+            FileBuilder::new(&v0, Metadata::default()).leaf_size(),
+            None,
+            "dag-pb leaves need the bytes"
+        );
         let with_mode = Metadata { mode: Some(0o644), mtime: None };
-        assert_eq!(FileBuilder::new(&Profile::UnixfsV1_2025.settings(), with_mode).leaf_size(), None);
+        assert_eq!(
+            FileBuilder::new(&Profile::UnixfsV1_2025.settings(), with_mode).leaf_size(),
+            None
+        );
     }
 }

@@ -18,9 +18,15 @@ use crate::unixfs::{Data, NodeType};
 pub const HASH_TYPE: u64 = 0x22;
 
 /// Builds a HAMT over `entries` and returns the link to its root shard.
-pub fn build(settings: &Settings, entries: &[DirEntry], meta: Metadata, out: &mut Vec<Block>) -> Link {
+pub fn build(
+    settings: &Settings,
+    entries: &[DirEntry],
+    meta: Metadata,
+    out: &mut Vec<Block>,
+) -> Link {
     let fanout = settings.hamt_fanout;
-    let hashed: Vec<(u64, &DirEntry)> = entries.iter().map(|e| (murmur3::x64_64(e.name.as_bytes()), e)).collect();
+    let hashed: Vec<(u64, &DirEntry)> =
+        entries.iter().map(|e| (murmur3::x64_64(e.name.as_bytes()), e)).collect();
     Shard { settings, bits: fanout.trailing_zeros(), out }.node(hashed, 0, meta)
 }
 
@@ -65,7 +71,11 @@ impl Shard<'_> {
             } else {
                 let child = self.node(group.to_vec(), depth + 1, Metadata::default());
                 below += child.tsize;
-                links.push(PbLink { hash: child.cid, name: Some(prefix), tsize: Some(child.tsize) });
+                links.push(PbLink {
+                    hash: child.cid,
+                    name: Some(prefix),
+                    tsize: Some(child.tsize),
+                });
             }
         }
         let first_set = bitfield.iter().position(|&b| b != 0).unwrap_or(bitfield.len());

@@ -82,7 +82,12 @@ impl Importer {
     }
 
     /// The open file's next leaf, cut and hashed by the caller ([`FileBuilder::hashed_leaf`]).
-    pub fn hashed_leaf(&mut self, cid: cid::Cid, len: u64, out: &mut Vec<Block>) -> Result<(), ImportError> {
+    pub fn hashed_leaf(
+        &mut self,
+        cid: cid::Cid,
+        len: u64,
+        out: &mut Vec<Block>,
+    ) -> Result<(), ImportError> {
         let (_, builder) = self.open.as_mut().ok_or(ImportError::NoOpenFile)?;
         builder.hashed_leaf(cid, len, out);
         Ok(())
@@ -97,7 +102,13 @@ impl Importer {
     }
 
     /// Adds a symlink pointing at `target`; `None` when the settings take files only.
-    pub fn add_symlink(&mut self, path: &str, target: &str, meta: Metadata, out: &mut Vec<Block>) -> Result<Option<Link>, ImportError> {
+    pub fn add_symlink(
+        &mut self,
+        path: &str,
+        target: &str,
+        meta: Metadata,
+        out: &mut Vec<Block>,
+    ) -> Result<Option<Link>, ImportError> {
         let parts = split(path)?;
         self.check_free(&parts, path)?;
         if self.settings.files_only {
@@ -116,13 +127,17 @@ impl Importer {
         let mut root = std::mem::take(&mut self.root);
         if self.settings.files_only {
             prune_empty(&mut root);
-            while root.entries.len() == 1 && matches!(root.entries.values().next(), Some(Entry::Dir(_))) {
+            while root.entries.len() == 1
+                && matches!(root.entries.values().next(), Some(Entry::Dir(_)))
+            {
                 if let Some((_, Entry::Dir(only))) = root.entries.pop_first() {
                     root = only;
                 }
             }
         }
-        Ok(self.build_dir(root, out).unwrap_or_else(|| dir::build(&self.settings, &[], Metadata::default(), out)))
+        Ok(self
+            .build_dir(root, out)
+            .unwrap_or_else(|| dir::build(&self.settings, &[], Metadata::default(), out)))
     }
 
     /// Builds a folder; `None` when it is empty and the settings drop empty folders.
@@ -191,7 +206,8 @@ pub fn symlink(settings: &Settings, target: &str, meta: Metadata, out: &mut Vec<
 }
 
 fn split(path: &str) -> Result<Vec<String>, ImportError> {
-    let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
+    let parts: Vec<String> =
+        path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
     let bad = parts.is_empty() || parts.iter().any(|p| crate::name::check(p).is_err());
     if bad {
         return Err(ImportError::BadPath(path.to_string()));
@@ -222,7 +238,10 @@ mod tests {
         let mut out = Vec::new();
         let mut imp = Importer::new(settings.clone()).unwrap();
         imp.add_dir("chain/empty", Metadata::default()).unwrap();
-        assert_eq!(imp.add_symlink("chain/only/link", "x", Metadata::default(), &mut out), Ok(None));
+        assert_eq!(
+            imp.add_symlink("chain/only/link", "x", Metadata::default(), &mut out),
+            Ok(None)
+        );
         imp.begin_file("chain/only/a.txt", Metadata::default()).unwrap();
         imp.write(b"a", &mut out).unwrap();
         imp.end_file(&mut out).unwrap();
@@ -239,10 +258,19 @@ mod tests {
     fn refuses_bad_paths_and_duplicates() {
         let mut imp = Importer::new(Profile::default().settings()).unwrap();
         let mut out = Vec::new();
-        assert_eq!(imp.begin_file("../x", Metadata::default()), Err(ImportError::BadPath("../x".into())));
+        assert_eq!(
+            imp.begin_file("../x", Metadata::default()),
+            Err(ImportError::BadPath("../x".into()))
+        );
         imp.begin_file("a/b", Metadata::default()).unwrap();
         imp.end_file(&mut out).unwrap();
-        assert_eq!(imp.begin_file("a/b", Metadata::default()), Err(ImportError::Duplicate("a/b".into())));
-        assert_eq!(imp.begin_file("a/b/c", Metadata::default()), Err(ImportError::NotADirectory("a/b/c".into())));
+        assert_eq!(
+            imp.begin_file("a/b", Metadata::default()),
+            Err(ImportError::Duplicate("a/b".into()))
+        );
+        assert_eq!(
+            imp.begin_file("a/b/c", Metadata::default()),
+            Err(ImportError::NotADirectory("a/b/c".into()))
+        );
     }
 }

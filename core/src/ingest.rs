@@ -18,8 +18,8 @@ use cid::Cid;
 
 use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA};
 use crate::cids::IDENTITY;
-use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
 use crate::error::{CarError, VerifyError};
+use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
 use crate::piece::{PieceError, PieceHasher, PieceInfo};
 use crate::shard::CarCidHasher;
 use crate::verify::check_block;
@@ -183,9 +183,14 @@ impl ShardIngest {
     /// Every byte is a header or a block: no padding before a CARv2's data, nothing after the
     /// last block but a CARv2's own index (exactly the one its blocks give), nothing after that.
     fn only_blocks(&self) -> Result<(), IngestError> {
-        let outside = |offset: u64, end: u64| Err(IngestError::OutsideBlocks { offset, len: end - offset });
+        let outside =
+            |offset: u64, end: u64| Err(IngestError::OutsideBlocks { offset, len: end - offset });
         let Some(data_size) = self.data_size else {
-            return if self.data_end < self.size { outside(self.data_end, self.size) } else { Ok(()) };
+            return if self.data_end < self.size {
+                outside(self.data_end, self.size)
+            } else {
+                Ok(())
+            };
         };
         let prefix = V2_PREFIX_LEN as u64;
         if self.data_offset > prefix {
@@ -210,7 +215,9 @@ impl ShardIngest {
         let Ok(records) = decode_index(&self.tail) else { return false };
         let mut seen = HashSet::new();
         records.iter().all(|r| {
-            let known = self.sections.get(&r.offset).is_some_and(|(code, digest)| (r.code == 0 || r.code == *code) && *digest == r.digest);
+            let known = self.sections.get(&r.offset).is_some_and(|(code, digest)| {
+                (r.code == 0 || r.code == *code) && *digest == r.digest
+            });
             known && seen.insert(r.offset)
         })
     }
@@ -239,10 +246,15 @@ impl ShardIngest {
         self.links.extend(check_block(&cid, data, offset)?);
         let section = (cid.encoded_len() + data.len()) as u64;
         self.data_end = offset + crate::varint::len(section) as u64 + section;
-        self.sections.insert(offset - self.data_offset, (cid.hash().code(), cid.hash().digest().to_vec()));
+        self.sections
+            .insert(offset - self.data_offset, (cid.hash().code(), cid.hash().digest().to_vec()));
         if self.held.insert(cid) {
             let mh = cid.hash();
-            self.entries.push(IndexEntry { code: mh.code(), digest: mh.digest().to_vec(), offset: offset - self.data_offset });
+            self.entries.push(IndexEntry {
+                code: mh.code(),
+                digest: mh.digest().to_vec(),
+                offset: offset - self.data_offset,
+            });
         }
         self.data_bytes += data.len() as u64;
         Ok(())
@@ -256,7 +268,8 @@ impl ShardIngest {
 /// they read a CARv2's own header and index.
 pub fn index_sidecar(data_offset: u64, data_size: u64, entries: &[IndexEntry]) -> Vec<u8> {
     let prefix_len = V2_PREFIX_LEN as u64;
-    let header = V2Header { characteristics: [0; 16], data_offset, data_size, index_offset: prefix_len };
+    let header =
+        V2Header { characteristics: [0; 16], data_offset, data_size, index_offset: prefix_len };
     let mut out = Vec::with_capacity(prefix_len as usize + 16 + entries.len() * 44);
     out.extend_from_slice(&PRAGMA);
     out.extend_from_slice(&header.encode());
@@ -296,7 +309,10 @@ impl UploadCheck {
     pub fn add(&mut self, car: &Cid, index: &[u8], dangling: &[Cid]) -> Result<(), IngestError> {
         let bad = |reason: String| IngestError::Index { car: *car, reason };
         let header = read_v2_header(index).map_err(|e| bad(e.to_string()))?;
-        let start = usize::try_from(header.index_offset).ok().filter(|&s| s >= V2_PREFIX_LEN && s <= index.len()).ok_or_else(|| bad("index offset out of range".into()))?;
+        let start = usize::try_from(header.index_offset)
+            .ok()
+            .filter(|&s| s >= V2_PREFIX_LEN && s <= index.len())
+            .ok_or_else(|| bad("index offset out of range".into()))?;
         for e in decode_index(&index[start..]).map_err(bad)? {
             self.held.insert((e.code, e.digest));
         }
@@ -327,7 +343,8 @@ mod tests {
     use crate::piece::piece_of;
 
     fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     }
 
     fn ingest(car: &[u8], chunk: usize) -> Result<IngestedShard, IngestError> {
@@ -387,12 +404,28 @@ mod tests {
         forged[last] ^= 1;
         assert!(matches!(ingest(&forged, 1000), Err(IngestError::OutsideBlocks { .. })));
         let longer = [v2.clone(), vec![0; 16]].concat();
-        assert_eq!(ingest(&longer, 1000).unwrap_err(), IngestError::OutsideBlocks { offset: h.data_offset + h.data_size, len: longer.len() as u64 - h.data_offset - h.data_size });
+        assert_eq!(
+            ingest(&longer, 1000).unwrap_err(),
+            IngestError::OutsideBlocks {
+                offset: h.data_offset + h.data_size,
+                len: longer.len() as u64 - h.data_offset - h.data_size
+            }
+        );
         // Padding between the CARv2 header and its data.
         let pad = 8u64;
-        let padded_header = V2Header { data_offset: h.data_offset + pad, index_offset: h.index_offset + pad, ..h };
-        let padded = [PRAGMA.to_vec(), padded_header.encode().to_vec(), vec![0; pad as usize], v2[V2_PREFIX_LEN..].to_vec()].concat();
-        assert_eq!(ingest(&padded, 1000).unwrap_err(), IngestError::OutsideBlocks { offset: V2_PREFIX_LEN as u64, len: pad });
+        let padded_header =
+            V2Header { data_offset: h.data_offset + pad, index_offset: h.index_offset + pad, ..h };
+        let padded = [
+            PRAGMA.to_vec(),
+            padded_header.encode().to_vec(),
+            vec![0; pad as usize],
+            v2[V2_PREFIX_LEN..].to_vec(),
+        ]
+        .concat();
+        assert_eq!(
+            ingest(&padded, 1000).unwrap_err(),
+            IngestError::OutsideBlocks { offset: V2_PREFIX_LEN as u64, len: pad }
+        );
     }
 
     #[test]
@@ -413,7 +446,9 @@ mod tests {
 
     #[test]
     fn the_sidecar_locates_every_block_in_the_shard_file() {
-        for name in ["gateway-conformance/dir_listing/fixtures.car", "go-car-v2/sample-wrapped-v2.car"] {
+        for name in
+            ["gateway-conformance/dir_listing/fixtures.car", "go-car-v2/sample-wrapped-v2.car"]
+        {
             let car = fixture(name);
             let got = ingest(&car, 4096).unwrap();
             let header = read_v2_header(&got.index).unwrap();
@@ -441,7 +476,10 @@ mod tests {
     #[test]
     fn truncation_and_the_limit_are_refused() {
         let car = fixture("gateway-conformance/dir_listing/fixtures.car");
-        assert!(matches!(ingest(&car[..car.len() - 3], 512), Err(IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { .. })))));
+        assert!(matches!(
+            ingest(&car[..car.len() - 3], 512),
+            Err(IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { .. })))
+        ));
         let mut i = ShardIngest::new(100);
         assert_eq!(i.push(&car[..200]), Err(IngestError::TooLarge { limit: 100, offset: 100 }));
     }
@@ -458,7 +496,9 @@ mod tests {
 
         let mut alone = UploadCheck::new();
         alone.add(&b.car, &b.index, &b.dangling).unwrap();
-        assert!(matches!(alone.finish(&root), Err(IngestError::Verify(VerifyError::MissingBlock { cid })) if b.dangling.contains(&cid)));
+        assert!(
+            matches!(alone.finish(&root), Err(IngestError::Verify(VerifyError::MissingBlock { cid })) if b.dangling.contains(&cid))
+        );
 
         let mut both = UploadCheck::new();
         both.add(&a.car, &a.index, &a.dangling).unwrap();

@@ -63,14 +63,28 @@ mod tests {
 
     #[test]
     fn overrides_apply_over_the_profile() {
-        let o = Overrides { chunker: Some("size-1024".parse().unwrap()), cid_version: Some(Version::V1), ..Default::default() };
+        let o = Overrides {
+            chunker: Some("size-1024".parse().unwrap()),
+            cid_version: Some(Version::V1),
+            ..Default::default()
+        };
         let s = o.apply(Profile::UnixfsV0_2015).unwrap();
         assert_eq!(s.chunker, ChunkerSpec::Size(1024));
         assert_eq!(s.cid.version, Version::V1);
         assert!(!s.raw_leaves, "a CID version does not flip raw leaves");
-        assert_eq!(Overrides::default().apply(Profile::IpfsCar).unwrap(), Profile::IpfsCar.settings());
-        let bad = Overrides { cid_version: Some(Version::V0), hash: Some(HashAlg::Blake3), ..Default::default() };
-        assert_eq!(bad.apply(Profile::UnixfsV1_2025), Err(SettingsError::CidV0Hash("blake3".into())));
+        assert_eq!(
+            Overrides::default().apply(Profile::IpfsCar).unwrap(),
+            Profile::IpfsCar.settings()
+        );
+        let bad = Overrides {
+            cid_version: Some(Version::V0),
+            hash: Some(HashAlg::Blake3),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.apply(Profile::UnixfsV1_2025),
+            Err(SettingsError::CidV0Hash("blake3".into()))
+        );
     }
 
     #[test]

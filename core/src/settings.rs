@@ -60,7 +60,8 @@ pub enum Profile {
 }
 
 impl Profile {
-    pub const ALL: [Profile; 3] = [Profile::UnixfsV0_2015, Profile::UnixfsV1_2025, Profile::IpfsCar];
+    pub const ALL: [Profile; 3] =
+        [Profile::UnixfsV0_2015, Profile::UnixfsV1_2025, Profile::IpfsCar];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -110,7 +111,10 @@ impl Profile {
 impl std::str::FromStr for Profile {
     type Err = SettingsError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| SettingsError::Profile(s.to_string()))
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| SettingsError::Profile(s.to_string()))
     }
 }
 

@@ -12,19 +12,20 @@
 use sha2::{Digest, Sha256};
 
 /// SHA-256's initial state (FIPS 180-4), for the hand-written compressions here and in `piece`.
-pub(crate) const IV: [u32; 8] =
-    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+pub(crate) const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
 
 /// SHA-256's round constants (FIPS 180-4).
 pub(crate) const K: [u32; 64] = [
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-    0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-    0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-    0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2,
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
 /// SHA-256 of four messages: lanes when the messages are of one length and simd128 is on, else
@@ -68,7 +69,14 @@ pub(crate) mod lanes {
     /// The sixteen message words of one 64-byte block of each message, lane `j` from `blocks[j]`.
     #[inline(always)]
     fn load(blocks: [&[u8; 64]; 4]) -> [v128; 16] {
-        let word = |j: usize, i: usize| u32::from_be_bytes([blocks[j][4 * i], blocks[j][4 * i + 1], blocks[j][4 * i + 2], blocks[j][4 * i + 3]]);
+        let word = |j: usize, i: usize| {
+            u32::from_be_bytes([
+                blocks[j][4 * i],
+                blocks[j][4 * i + 1],
+                blocks[j][4 * i + 2],
+                blocks[j][4 * i + 3],
+            ])
+        };
         core::array::from_fn(|i| u32x4(word(0, i), word(1, i), word(2, i), word(3, i)))
     }
 
@@ -116,7 +124,12 @@ pub(crate) mod lanes {
     pub(crate) fn digests(s: &State) -> [[u8; 32]; 4] {
         let mut out = [[0u8; 32]; 4];
         for (i, word) in s.iter().enumerate() {
-            let lanes = [u32x4_extract_lane::<0>(*word), u32x4_extract_lane::<1>(*word), u32x4_extract_lane::<2>(*word), u32x4_extract_lane::<3>(*word)];
+            let lanes = [
+                u32x4_extract_lane::<0>(*word),
+                u32x4_extract_lane::<1>(*word),
+                u32x4_extract_lane::<2>(*word),
+                u32x4_extract_lane::<3>(*word),
+            ];
             for (digest, lane) in out.iter_mut().zip(lanes) {
                 digest[4 * i..4 * i + 4].copy_from_slice(&lane.to_be_bytes());
             }

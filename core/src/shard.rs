@@ -34,7 +34,9 @@ pub const CAR_CODEC: u64 = 0x0202;
 /// Why sharding cannot go on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ShardError {
-    #[error("block {cid} needs {needed} bytes in a CAR, more than the shard size {shard_size} allows")]
+    #[error(
+        "block {cid} needs {needed} bytes in a CAR, more than the shard size {shard_size} allows"
+    )]
     BlockTooLarge { cid: Cid, needed: u64, shard_size: u64 },
     #[error("shard size {shard_size} is too small: a CAR header alone needs {needed} bytes")]
     ShardSizeTooSmall { shard_size: u64, needed: u64 },
@@ -170,9 +172,16 @@ impl Sharder {
             self.next_index += 1;
         }
         let open = self.open.get_or_insert_with(|| Open::new(version, index));
-        let needed = self.header_reserve + open.body_len + section + trailer_with(version, &open.buckets, key);
+        let needed = self.header_reserve
+            + open.body_len
+            + section
+            + trailer_with(version, &open.buckets, key);
         if needed > self.shard_size {
-            return Err(ShardError::BlockTooLarge { cid: *cid, needed, shard_size: self.shard_size });
+            return Err(ShardError::BlockTooLarge {
+                cid: *cid,
+                needed,
+                shard_size: self.shard_size,
+            });
         }
         match data {
             Some(data) => open.writer.block(cid, data, &mut open.body),
@@ -193,7 +202,10 @@ impl Sharder {
     }
 
     fn size_with(&self, open: &Open, section: u64, key: Option<(u64, usize)>) -> u64 {
-        self.header_reserve + open.body_len + section + trailer_with(self.version, &open.buckets, key)
+        self.header_reserve
+            + open.body_len
+            + section
+            + trailer_with(self.version, &open.buckets, key)
     }
 
     /// Closes the open shard (opening an empty one first if none is open).
@@ -240,7 +252,10 @@ impl Sharder {
         if header > self.header_reserve {
             // Cannot happen for roots made under the rule given to `new`; refuse rather than
             // write a shard over the limit.
-            return Err(ShardError::ShardSizeTooSmall { shard_size: self.shard_size, needed: header });
+            return Err(ShardError::ShardSizeTooSmall {
+                shard_size: self.shard_size,
+                needed: header,
+            });
         }
         self.close(vec![root], true);
         Ok(std::mem::take(&mut self.events))
@@ -288,10 +303,15 @@ fn largest_root_header(version: u8, rule: &CidRule) -> u64 {
 /// The CARv2 index bucket a block's record goes in; `None` for CARv1 and identity CIDs (which
 /// go-car, and so carport, leave out of the index).
 fn index_key(version: u8, cid: &Cid) -> Option<(u64, usize)> {
-    (version == 2 && cid.hash().code() != IDENTITY).then(|| (cid.hash().code(), cid.hash().digest().len()))
+    (version == 2 && cid.hash().code() != IDENTITY)
+        .then(|| (cid.hash().code(), cid.hash().digest().len()))
 }
 
-fn trailer_with(version: u8, buckets: &BTreeMap<(u64, usize), u64>, key: Option<(u64, usize)>) -> u64 {
+fn trailer_with(
+    version: u8,
+    buckets: &BTreeMap<(u64, usize), u64>,
+    key: Option<(u64, usize)>,
+) -> u64 {
     match key {
         None => trailer_len(version, buckets),
         Some(k) => {
@@ -362,7 +382,10 @@ mod tests {
     }
 
     /// Shard files, with the data of external blocks taken in order from `external`.
-    fn assemble_with(events: Vec<ShardEvent>, external: &mut std::collections::VecDeque<Vec<u8>>) -> Shards {
+    fn assemble_with(
+        events: Vec<ShardEvent>,
+        external: &mut std::collections::VecDeque<Vec<u8>>,
+    ) -> Shards {
         let mut out = Vec::new();
         let mut body = Vec::new();
         for ev in events {
@@ -375,7 +398,8 @@ mod tests {
                 }
                 ShardEvent::Closed(end) => {
                     assert_eq!(body.len() as u64, end.body_len);
-                    let file = [end.header.clone(), std::mem::take(&mut body), end.trailer.clone()].concat();
+                    let file = [end.header.clone(), std::mem::take(&mut body), end.trailer.clone()]
+                        .concat();
                     assert_eq!(file.len() as u64, end.size);
                     out.push((end, file));
                 }
@@ -388,7 +412,12 @@ mod tests {
     type Shards = Vec<(ShardEnd, Vec<u8>)>;
 
     /// Shards `data` imported under `settings`, feeding the blocks in slices as a driver would.
-    fn shard(settings: &Settings, data: &[u8], version: u8, shard_size: u64) -> Result<(Cid, Shards), ShardError> {
+    fn shard(
+        settings: &Settings,
+        data: &[u8],
+        version: u8,
+        shard_size: u64,
+    ) -> Result<(Cid, Shards), ShardError> {
         let (root, mut blocks) = import_bytes(settings, data);
         let mut s = Sharder::new(version, &settings.cid, shard_size)?;
         let mut events = Vec::new();
@@ -418,7 +447,11 @@ mod tests {
     }
 
     fn small() -> Settings {
-        Settings { chunker: ChunkerSpec::Size(1000), max_links: 8, ..Profile::UnixfsV1_2025.settings() }
+        Settings {
+            chunker: ChunkerSpec::Size(1000),
+            max_links: 8,
+            ..Profile::UnixfsV1_2025.settings()
+        }
     }
 
     fn data(len: usize) -> Vec<u8> {
@@ -435,7 +468,11 @@ mod tests {
             let last = i + 1 == shards.len();
             assert_eq!(end.index as usize, i);
             assert_eq!(end.last, last);
-            assert!(file.len() as u64 <= shard_size, "shard {i} is {} bytes > {shard_size}", file.len());
+            assert!(
+                file.len() as u64 <= shard_size,
+                "shard {i} is {} bytes > {shard_size}",
+                file.len()
+            );
             let (header, blocks) = read_all(file).unwrap();
             let Event::Header { version: v, roots, .. } = header else { panic!("no header") };
             assert_eq!(v, version as u64);
@@ -452,7 +489,11 @@ mod tests {
             if last {
                 // The last one declares the root; its DAG is complete only with the others.
                 let alone = crate::verify::verify_bytes(file, Some(root));
-                assert!(shards.len() == 1 && alone.is_ok() || matches!(alone, Err(VerifyError::MissingBlock { .. })), "{alone:?}");
+                assert!(
+                    shards.len() == 1 && alone.is_ok()
+                        || matches!(alone, Err(VerifyError::MissingBlock { .. })),
+                    "{alone:?}"
+                );
             }
             if version == 2 {
                 let (_, body) = file.split_at(crate::car::PRAGMA_LEN);
@@ -475,15 +516,29 @@ mod tests {
             let (_, next) = &w[1];
             let (_, next_blocks) = read_all(next).unwrap();
             let (cid, d, _) = &next_blocks[0];
-            let section = (varint::len((cid.encoded_len() + d.len()) as u64) + cid.encoded_len() + d.len()) as u64;
-            assert!(end.size + section > shard_size.saturating_sub(200), "shard {} closed early", end.index);
+            let section = (varint::len((cid.encoded_len() + d.len()) as u64)
+                + cid.encoded_len()
+                + d.len()) as u64;
+            assert!(
+                end.size + section > shard_size.saturating_sub(200),
+                "shard {} closed early",
+                end.index
+            );
         }
     }
 
     #[test]
     fn shards_hold_the_blocks_of_one_car() {
         for version in [1, 2] {
-            for (len, size) in [(0, 400), (10, 400), (5000, 1500), (50_000, 5_000), (50_000, 3_000), (200_000, 40_000), (200_000, 10_000_000)] {
+            for (len, size) in [
+                (0, 400),
+                (10, 400),
+                (5000, 1500),
+                (50_000, 5_000),
+                (50_000, 3_000),
+                (200_000, 40_000),
+                (200_000, 10_000_000),
+            ] {
                 check(&small(), len, version, size);
             }
         }
@@ -493,7 +548,12 @@ mod tests {
     fn profiles_and_hashes() {
         for p in Profile::ALL {
             check(&p.settings(), 5 << 20, 1, 2 << 20);
-            check(&Settings { chunker: ChunkerSpec::Size(4096), ..p.settings() }, 300_000, 2, 40_000);
+            check(
+                &Settings { chunker: ChunkerSpec::Size(4096), ..p.settings() },
+                300_000,
+                2,
+                40_000,
+            );
         }
         let blake = Settings { cid: CidRule { hash: HashAlg::Blake3, ..small().cid }, ..small() };
         check(&blake, 100_000, 2, 9_000);
@@ -505,14 +565,19 @@ mod tests {
     #[test]
     fn leaves_hashed_outside_give_the_same_shards() {
         use crate::file::{FileBuilder, Metadata};
-        let settings = Settings { chunker: ChunkerSpec::Size(1000), max_links: 4, ..Profile::UnixfsV1_2025.settings() };
+        let settings = Settings {
+            chunker: ChunkerSpec::Size(1000),
+            max_links: 4,
+            ..Profile::UnixfsV1_2025.settings()
+        };
         let mut bytes = data(23_500);
         bytes.copy_within(..2000, 5000);
         for version in [1, 2] {
             let (want_root, want) = shard(&settings, &bytes, version, 6000).unwrap();
             let mut s = Sharder::new(version, &settings.cid, 6000).unwrap();
             let mut b = FileBuilder::new(&settings, Metadata::default());
-            let (mut events, mut held, mut blocks) = (Vec::new(), std::collections::VecDeque::new(), Vec::new());
+            let (mut events, mut held, mut blocks) =
+                (Vec::new(), std::collections::VecDeque::new(), Vec::new());
             for leaf in bytes.chunks(b.leaf_size().unwrap()) {
                 let digest: [u8; 32] = sha2::Sha256::digest(leaf).into();
                 let cid = settings.cid.raw_cid_of_sha256(&digest, leaf.len()).unwrap();
@@ -549,7 +614,10 @@ mod tests {
         let err = shard(&small(), &input, 1, 900).unwrap_err();
         assert!(matches!(err, ShardError::BlockTooLarge { shard_size: 900, .. }), "{err:?}");
         assert!(err.to_string().contains("more than the shard size 900"), "{err}");
-        assert!(matches!(Sharder::new(1, &small().cid, 20), Err(ShardError::ShardSizeTooSmall { .. })));
+        assert!(matches!(
+            Sharder::new(1, &small().cid, 20),
+            Err(ShardError::ShardSizeTooSmall { .. })
+        ));
         assert!(matches!(Sharder::new(3, &small().cid, 1000), Err(ShardError::CarVersion(3))));
     }
 

@@ -52,12 +52,23 @@ pub struct Data {
 
 impl Data {
     pub fn new(kind: NodeType) -> Self {
-        Data { kind, data: None, filesize: None, blocksizes: Vec::new(), hash_type: None, fanout: None, mode: None, mtime: None }
+        Data {
+            kind,
+            data: None,
+            filesize: None,
+            blocksizes: Vec::new(),
+            hash_type: None,
+            fanout: None,
+            mode: None,
+            mtime: None,
+        }
     }
 
     /// Encodes with fields in number order, as go-unixfs and ipfs-unixfs do.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.data.as_ref().map_or(0, Vec::len) + self.blocksizes.len() * 5);
+        let mut out = Vec::with_capacity(
+            16 + self.data.as_ref().map_or(0, Vec::len) + self.blocksizes.len() * 5,
+        );
         put_varint_field(&mut out, 1, self.kind as u64);
         if let Some(d) = &self.data {
             put_bytes_field(&mut out, 2, d);
@@ -104,7 +115,12 @@ impl Data {
                 (4, 0) => d.blocksizes.push(r.varint()?),
                 (4, 2) => {
                     let packed = r.bytes()?;
-                    let mut p = Reader { buf: packed, pos: 0, base: r.pos - packed.len(), canonical: false };
+                    let mut p = Reader {
+                        buf: packed,
+                        pos: 0,
+                        base: r.pos - packed.len(),
+                        canonical: false,
+                    };
                     while !p.done() {
                         d.blocksizes.push(p.varint()?);
                     }

@@ -44,7 +44,8 @@ struct Seen {
 
 impl Seen {
     fn add(&mut self, cid: Cid, data: &[u8], offset: u64) -> Result<(), VerifyError> {
-        let links = links_of(&cid, data).map_err(|source| VerifyError::Decode { cid, offset, source })?;
+        let links =
+            links_of(&cid, data).map_err(|source| VerifyError::Decode { cid, offset, source })?;
         self.links.insert(cid, links);
         self.blocks += 1;
         self.data_bytes += data.len() as u64;
@@ -55,7 +56,14 @@ impl Seen {
 impl Verifier {
     /// `expected_root`, when given, must be among the CAR's declared roots.
     pub fn new(expected_root: Option<Cid>) -> Self {
-        Verifier { reader: CarReader::new(), check: BlockCheck::default(), expected_root, version: 0, roots: Vec::new(), seen: Seen::default() }
+        Verifier {
+            reader: CarReader::new(),
+            check: BlockCheck::default(),
+            expected_root,
+            version: 0,
+            roots: Vec::new(),
+            seen: Seen::default(),
+        }
     }
 
     /// Feeds the next bytes; fails at the first bad block, at most three blocks after it is read
@@ -79,7 +87,12 @@ impl Verifier {
             }
         }
         self.check_reachable()?;
-        Ok(Report { version: self.version, roots: self.roots, blocks: self.seen.blocks, data_bytes: self.seen.data_bytes })
+        Ok(Report {
+            version: self.version,
+            roots: self.roots,
+            blocks: self.seen.blocks,
+            data_bytes: self.seen.data_bytes,
+        })
     }
 
     /// Ends the current CAR and starts reading the next one into the same verification, for a set
@@ -101,7 +114,12 @@ impl Verifier {
         self.reader.close();
         self.drain()?;
         self.flush()?;
-        Ok(Report { version: self.version, roots: self.roots, blocks: self.seen.blocks, data_bytes: self.seen.data_bytes })
+        Ok(Report {
+            version: self.version,
+            roots: self.roots,
+            blocks: self.seen.blocks,
+            data_bytes: self.seen.data_bytes,
+        })
     }
 
     fn drain(&mut self) -> Result<(), VerifyError> {
@@ -116,7 +134,11 @@ impl Verifier {
                         }
                     }
                 }
-                Event::Block { cid, data, offset } => self.check.push(cid, data, offset, |cid, data, offset| self.seen.add(cid, &data, offset))?,
+                Event::Block { cid, data, offset } => {
+                    self.check.push(cid, data, offset, |cid, data, offset| {
+                        self.seen.add(cid, &data, offset)
+                    })?
+                }
                 Event::End => break,
             }
         }
@@ -138,7 +160,8 @@ impl Verifier {
             match self.seen.links.get(&cid) {
                 Some(links) => stack.extend(links.iter().copied()),
                 None if cid.hash().code() == IDENTITY => {
-                    let inline = links_of(&cid, cid.hash().digest()).map_err(|source| VerifyError::Decode { cid, offset: 0, source })?;
+                    let inline = links_of(&cid, cid.hash().digest())
+                        .map_err(|source| VerifyError::Decode { cid, offset: 0, source })?;
                     stack.extend(inline);
                 }
                 None => return Err(VerifyError::MissingBlock { cid }),
@@ -179,7 +202,13 @@ pub struct BlockCheck {
 
 impl BlockCheck {
     /// Takes a block read at `offset`; `checked` gets each block once it has been checked.
-    pub fn push(&mut self, cid: Cid, data: Vec<u8>, offset: u64, mut checked: impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError>) -> Result<(), VerifyError> {
+    pub fn push(
+        &mut self,
+        cid: Cid,
+        data: Vec<u8>,
+        offset: u64,
+        mut checked: impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError>,
+    ) -> Result<(), VerifyError> {
         let lanes = cid.hash().code() == SHA2_256 && cid.hash().digest().len() == 32;
         if !lanes || self.waiting.first().is_some_and(|w| w.1.len() != data.len()) {
             self.flush(&mut checked)?;
@@ -196,14 +225,19 @@ impl BlockCheck {
     }
 
     /// Checks the blocks still waiting; `checked` gets each.
-    pub fn flush(&mut self, mut checked: impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError>) -> Result<(), VerifyError> {
+    pub fn flush(
+        &mut self,
+        mut checked: impl FnMut(Cid, Vec<u8>, u64) -> Result<(), VerifyError>,
+    ) -> Result<(), VerifyError> {
         let digests = match self.waiting.as_slice() {
             [a, b, c, d] => Some(sha256_four([&a.1, &b.1, &c.1, &d.1])),
             _ => None,
         };
         for (i, (cid, data, offset)) in self.waiting.drain(..).enumerate() {
             match &digests {
-                Some(d) if cid.hash().digest() != d[i] => return Err(VerifyError::HashMismatch { cid, offset }),
+                Some(d) if cid.hash().digest() != d[i] => {
+                    return Err(VerifyError::HashMismatch { cid, offset })
+                }
                 Some(_) => {}
                 None => check_hash(&cid, &data, offset)?,
             }
@@ -234,7 +268,8 @@ mod tests {
     use super::*;
 
     fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
     }
 
     #[test]
@@ -249,14 +284,25 @@ mod tests {
     fn mixed_blocks() -> Vec<Read> {
         use crate::cids::{CidRule, HashAlg, RAW};
         let rule = |hash| CidRule { version: cid::Version::V1, hash, inline_limit: None };
-        [(1000, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256), (1000, HashAlg::Blake3), (1000, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256), (10, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256), (1000, HashAlg::Sha2_256)]
-            .into_iter()
-            .enumerate()
-            .map(|(i, (len, hash))| {
-                let data: Vec<u8> = (0..len).map(|b| (b * 31 + i * 7) as u8).collect();
-                (rule(hash).cid(RAW, &data), data, 100 * i as u64)
-            })
-            .collect()
+        [
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Blake3),
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+            (10, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+            (1000, HashAlg::Sha2_256),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (len, hash))| {
+            let data: Vec<u8> = (0..len).map(|b| (b * 31 + i * 7) as u8).collect();
+            (rule(hash).cid(RAW, &data), data, 100 * i as u64)
+        })
+        .collect()
     }
 
     fn run_check(blocks: Vec<Read>) -> Result<Vec<Cid>, VerifyError> {
@@ -292,7 +338,11 @@ mod tests {
                 blocks[i].1[0] ^= 1;
             }
             let (cid, offset) = (blocks[named].0, blocks[named].2);
-            assert_eq!(run_check(blocks), Err(VerifyError::HashMismatch { cid, offset }), "bad {bad:?}");
+            assert_eq!(
+                run_check(blocks),
+                Err(VerifyError::HashMismatch { cid, offset }),
+                "bad {bad:?}"
+            );
         }
     }
 
@@ -301,9 +351,16 @@ mod tests {
         let mut car = fixture("gateway-conformance/dir_listing/fixtures.car");
         let (_, blocks) = crate::car::read_all(&car).unwrap();
         let (cid, data, offset) = &blocks[1];
-        let last = *offset as usize + crate::varint::len((cid.to_bytes().len() + data.len()) as u64) + cid.to_bytes().len() + data.len() - 1;
+        let last = *offset as usize
+            + crate::varint::len((cid.to_bytes().len() + data.len()) as u64)
+            + cid.to_bytes().len()
+            + data.len()
+            - 1;
         car[last] ^= 1;
-        assert_eq!(verify_bytes(&car, None), Err(VerifyError::HashMismatch { cid: *cid, offset: *offset }));
+        assert_eq!(
+            verify_bytes(&car, None),
+            Err(VerifyError::HashMismatch { cid: *cid, offset: *offset })
+        );
     }
 
     #[test]
@@ -312,7 +369,8 @@ mod tests {
         let (header, blocks) = crate::car::read_all(&car).unwrap();
         let crate::car::Event::Header { roots, .. } = header else { unreachable!() };
         let (mut w, mut out) = crate::car::CarWriter::new(1, &roots);
-        let dropped = blocks.iter().rev().find(|(c, _, _)| !roots.contains(c)).expect("a non-root block").0;
+        let dropped =
+            blocks.iter().rev().find(|(c, _, _)| !roots.contains(c)).expect("a non-root block").0;
         for (cid, data, _) in blocks.iter().filter(|b| b.0 != dropped) {
             w.block(cid, data, &mut out);
         }
@@ -322,7 +380,8 @@ mod tests {
     #[test]
     fn expected_root_must_be_declared() {
         let car = fixture("go-car-v2/sample-v1.car");
-        let other: Cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+        let other: Cid =
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
         let got = verify_bytes(&car, Some(other));
         assert!(matches!(got, Err(VerifyError::WrongRoot { .. })), "{got:?}");
     }

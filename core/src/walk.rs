@@ -79,7 +79,9 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
         DAG_PB => {
             let bad = |source| WalkError::Decode { cid: *cid, source };
             let pb = PbNode::decode(&bytes).map_err(bad)?;
-            let data = Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)?;
+            let data =
+                Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType).map_err(bad)?)
+                    .map_err(bad)?;
             Ok(Node::Pb(pb, data))
         }
         other => Err(WalkError::NotUnixfs(*cid, other)),
@@ -114,7 +116,12 @@ impl Walker {
     /// A walk from `root` that fails with [`WalkError::TooManyEntries`] rather than hand out
     /// more than `max_entries` entries.
     pub fn new(root: Cid, max_entries: u64) -> Self {
-        Walker { stack: vec![Pending { depth: 0, name: String::new(), cid: root }], dirs: Vec::new(), max_entries, handed_out: 0 }
+        Walker {
+            stack: vec![Pending { depth: 0, name: String::new(), cid: root }],
+            dirs: Vec::new(),
+            max_entries,
+            handed_out: 0,
+        }
     }
 
     /// The next entry, or `None` once the whole tree has been handed out.
@@ -130,9 +137,12 @@ impl Walker {
         let (kind, mode, children) = match load(get, &cid)? {
             Node::Raw(bytes) => (Kind::File { size: bytes.len() as u64 }, None, Vec::new()),
             Node::Pb(pb, data) => match data.kind {
-                NodeType::File | NodeType::Raw => (Kind::File { size: data.file_len() }, data.mode, Vec::new()),
+                NodeType::File | NodeType::Raw => {
+                    (Kind::File { size: data.file_len() }, data.mode, Vec::new())
+                }
                 NodeType::Symlink => {
-                    let target = String::from_utf8_lossy(data.data.as_deref().unwrap_or_default()).into_owned();
+                    let target = String::from_utf8_lossy(data.data.as_deref().unwrap_or_default())
+                        .into_owned();
                     (Kind::Symlink { target }, data.mode, Vec::new())
                 }
                 NodeType::Directory => (Kind::Dir, data.mode, named_links(&cid, &pb)?),
@@ -149,7 +159,11 @@ impl Walker {
             if depth > 0 {
                 self.dirs.push(name);
             }
-            self.stack.extend(children.into_iter().rev().map(|(name, cid)| Pending { depth: depth + 1, name, cid }));
+            self.stack.extend(children.into_iter().rev().map(|(name, cid)| Pending {
+                depth: depth + 1,
+                name,
+                cid,
+            }));
         }
         Ok(Some(Entry { path, cid, kind, mode }))
     }
@@ -182,14 +196,23 @@ fn named_links(folder: &Cid, pb: &PbNode) -> Result<Vec<(String, Cid)>, WalkErro
 }
 
 fn checked_name(folder: &Cid, name: &str) -> Result<(), WalkError> {
-    name::check(name).map_err(|fault| WalkError::BadName { folder: *folder, name: name.to_string(), fault })
+    name::check(name).map_err(|fault| WalkError::BadName {
+        folder: *folder,
+        name: name.to_string(),
+        fault,
+    })
 }
 
 /// Entries of the HAMT folder `folder` (its root shard `pb`) and its child shards, in name
 /// order, each name checked and unique. A child shard linked twice is refused: a real HAMT
 /// places each name by its hash, so it cannot hold one shard at two places, and refusing it
 /// keeps what this collects to the size of the folder's own blocks.
-fn hamt_entries(get: &mut dyn BlockGet, folder: &Cid, pb: &PbNode, data: &Data) -> Result<Vec<(String, Cid)>, WalkError> {
+fn hamt_entries(
+    get: &mut dyn BlockGet,
+    folder: &Cid,
+    pb: &PbNode,
+    data: &Data,
+) -> Result<Vec<(String, Cid)>, WalkError> {
     let width = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -206,7 +229,12 @@ fn hamt_entries(get: &mut dyn BlockGet, folder: &Cid, pb: &PbNode, data: &Data) 
                 }
                 continue;
             }
-            let (_slot, entry) = name.split_at_checked(width).ok_or_else(|| WalkError::BadName { folder: *folder, name: name.to_string(), fault: NameFault::Slot })?;
+            let (_slot, entry) =
+                name.split_at_checked(width).ok_or_else(|| WalkError::BadName {
+                    folder: *folder,
+                    name: name.to_string(),
+                    fault: NameFault::Slot,
+                })?;
             checked_name(folder, entry)?;
             out.push((entry.to_string(), link.hash));
         }
@@ -219,7 +247,11 @@ fn hamt_entries(get: &mut dyn BlockGet, folder: &Cid, pb: &PbNode, data: &Data) 
 }
 
 /// Streams the bytes of the file at `cid` into `sink`, in order.
-pub fn read_file(get: &mut dyn BlockGet, cid: &Cid, sink: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, WalkError> {
+pub fn read_file(
+    get: &mut dyn BlockGet,
+    cid: &Cid,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<u64, WalkError> {
     let mut total = 0u64;
     let mut stack = vec![*cid];
     while let Some(cid) = stack.pop() {
@@ -267,13 +299,22 @@ mod tests {
 
     impl Dag {
         fn put(&mut self, codec: u64, bytes: Vec<u8>) -> Cid {
-            let cid = CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None }.cid(codec, &bytes);
+            let cid =
+                CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None }
+                    .cid(codec, &bytes);
             self.0.insert(cid, bytes);
             cid
         }
 
         fn node(&mut self, data: Data, links: &[(Option<&str>, Cid)]) -> Cid {
-            let links = links.iter().map(|&(name, hash)| PbLink { hash, name: name.map(str::to_string), tsize: Some(0) }).collect();
+            let links = links
+                .iter()
+                .map(|&(name, hash)| PbLink {
+                    hash,
+                    name: name.map(str::to_string),
+                    tsize: Some(0),
+                })
+                .collect();
             self.put(DAG_PB, PbNode { links, data: Some(data.encode()) }.encode())
         }
 
@@ -307,7 +348,8 @@ mod tests {
         let (x, y) = (dag.file(b"x"), dag.file(b"y"));
         let a = dag.dir(&[("x", x), ("y", y)]);
         let root = dag.dir(&[("a", a), ("b", y)]);
-        let paths: Vec<String> = list(&mut dag.0, &root).unwrap().into_iter().map(|e| e.path).collect();
+        let paths: Vec<String> =
+            list(&mut dag.0, &root).unwrap().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, ["", "a", "a/x", "a/y", "b"]);
     }
 
@@ -320,10 +362,16 @@ mod tests {
         let f = dag.file(b"pwned");
         let inner = dag.dir(&[("x", f)]);
         let slash = dag.dir(&[("s", s), ("s/x", f)]);
-        assert_eq!(list(&mut dag.0, &slash), Err(WalkError::BadName { folder: slash, name: "s/x".into(), fault: NameFault::Slash }));
+        assert_eq!(
+            list(&mut dag.0, &slash),
+            Err(WalkError::BadName { folder: slash, name: "s/x".into(), fault: NameFault::Slash })
+        );
         for second in [inner, f] {
             let twice = dag.dir(&[("s", s), ("s", second)]);
-            assert_eq!(list(&mut dag.0, &twice), Err(WalkError::DuplicateName { folder: twice, name: "s".into() }));
+            assert_eq!(
+                list(&mut dag.0, &twice),
+                Err(WalkError::DuplicateName { folder: twice, name: "s".into() })
+            );
         }
     }
 
@@ -331,12 +379,28 @@ mod tests {
     fn refuses_dots_nul_and_empty_names() {
         let mut dag = Dag::default();
         let f = dag.file(b"x");
-        for (name, fault) in [("..", NameFault::Dots), (".", NameFault::Dots), ("", NameFault::Empty), ("a\0b", NameFault::Nul)] {
+        for (name, fault) in [
+            ("..", NameFault::Dots),
+            (".", NameFault::Dots),
+            ("", NameFault::Empty),
+            ("a\0b", NameFault::Nul),
+        ] {
             let d = dag.dir(&[("ok", f), (name, f)]);
-            assert_eq!(list(&mut dag.0, &d), Err(WalkError::BadName { folder: d, name: name.into(), fault }), "{name:?}");
+            assert_eq!(
+                list(&mut dag.0, &d),
+                Err(WalkError::BadName { folder: d, name: name.into(), fault }),
+                "{name:?}"
+            );
         }
         let unnamed = dag.node(Data::new(NodeType::Directory), &[(None, f)]);
-        assert_eq!(list(&mut dag.0, &unnamed), Err(WalkError::BadName { folder: unnamed, name: String::new(), fault: NameFault::Empty }));
+        assert_eq!(
+            list(&mut dag.0, &unnamed),
+            Err(WalkError::BadName {
+                folder: unnamed,
+                name: String::new(),
+                fault: NameFault::Empty
+            })
+        );
     }
 
     #[test]
@@ -345,16 +409,31 @@ mod tests {
         let f = dag.file(b"x");
         let child = dag.hamt(&[("05x", f)]);
         let dup = dag.hamt(&[("00", child), ("01x", f)]);
-        assert_eq!(list(&mut dag.0, &dup), Err(WalkError::DuplicateName { folder: dup, name: "x".into() }));
+        assert_eq!(
+            list(&mut dag.0, &dup),
+            Err(WalkError::DuplicateName { folder: dup, name: "x".into() })
+        );
         let repeated = dag.hamt(&[("00", child), ("01", child)]);
-        assert_eq!(list(&mut dag.0, &repeated), Err(WalkError::RepeatedShard { folder: repeated, shard: child }));
+        assert_eq!(
+            list(&mut dag.0, &repeated),
+            Err(WalkError::RepeatedShard { folder: repeated, shard: child })
+        );
         let dots = dag.hamt(&[("00..", f)]);
-        assert_eq!(list(&mut dag.0, &dots), Err(WalkError::BadName { folder: dots, name: "..".into(), fault: NameFault::Dots }));
+        assert_eq!(
+            list(&mut dag.0, &dots),
+            Err(WalkError::BadName { folder: dots, name: "..".into(), fault: NameFault::Dots })
+        );
         let slash = dag.hamt(&[("00a/b", f)]);
-        assert_eq!(list(&mut dag.0, &slash), Err(WalkError::BadName { folder: slash, name: "a/b".into(), fault: NameFault::Slash }));
+        assert_eq!(
+            list(&mut dag.0, &slash),
+            Err(WalkError::BadName { folder: slash, name: "a/b".into(), fault: NameFault::Slash })
+        );
         // A slot that is not two ASCII digits: splitting it off would cut a character in two.
         let slot = dag.hamt(&[("aé", f)]);
-        assert_eq!(list(&mut dag.0, &slot), Err(WalkError::BadName { folder: slot, name: "aé".into(), fault: NameFault::Slot }));
+        assert_eq!(
+            list(&mut dag.0, &slot),
+            Err(WalkError::BadName { folder: slot, name: "aé".into(), fault: NameFault::Slot })
+        );
     }
 
     /// Counts the blocks a walk asks for.
@@ -383,7 +462,11 @@ mod tests {
         let mut get = Counting(&mut dag.0, 0);
         let mut walker = Walker::new(root, 1000);
         let first = walker.next_entry(&mut get).unwrap().unwrap();
-        assert_eq!((first.path.as_str(), get.1), ("", 1), "the root comes out before anything below it is read");
+        assert_eq!(
+            (first.path.as_str(), get.1),
+            ("", 1),
+            "the root comes out before anything below it is read"
+        );
         let mut paths = vec![first.path];
         loop {
             match walker.next_entry(&mut get) {
@@ -406,7 +489,12 @@ mod tests {
 
     #[test]
     fn lists_and_reads_back_a_sharded_tree() {
-        let settings = crate::settings::Settings { shard: ShardRule::EntryCount(3), chunker: crate::chunker::ChunkerSpec::Size(10), max_links: 2, ..Profile::UnixfsV1_2025.settings() };
+        let settings = crate::settings::Settings {
+            shard: ShardRule::EntryCount(3),
+            chunker: crate::chunker::ChunkerSpec::Size(10),
+            max_links: 2,
+            ..Profile::UnixfsV1_2025.settings()
+        };
         let mut imp = Importer::new(settings).unwrap();
         let mut out = Vec::new();
         for i in 0..40 {

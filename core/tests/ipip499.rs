@@ -79,7 +79,11 @@ fn dir_names(files: usize, name_len: usize, last_name_len: usize, seed: &str) ->
     (0..files)
         .map(|i| {
             let len = if i == files - 1 { last_name_len } else { name_len };
-            stream.bytes(len).iter().map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char).collect()
+            stream
+                .bytes(len)
+                .iter()
+                .map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char)
+                .collect()
         })
         .collect()
 }
@@ -160,7 +164,8 @@ fn v0_dir_over_hamt_threshold() {
 
 #[test]
 fn v0_empty_dir() {
-    let root = Importer::new(Profile::UnixfsV0_2015.settings()).unwrap().finish(&mut Vec::new()).unwrap();
+    let root =
+        Importer::new(Profile::UnixfsV0_2015.settings()).unwrap().finish(&mut Vec::new()).unwrap();
     assert_cid(&root, "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
 }
 
@@ -239,7 +244,8 @@ fn v1_dir_over_hamt_threshold() {
 
 #[test]
 fn v1_empty_dir() {
-    let root = Importer::new(Profile::UnixfsV1_2025.settings()).unwrap().finish(&mut Vec::new()).unwrap();
+    let root =
+        Importer::new(Profile::UnixfsV1_2025.settings()).unwrap().finish(&mut Vec::new()).unwrap();
     assert_cid(&root, "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354");
 }
 
@@ -252,7 +258,13 @@ fn generator_is_ietf_chacha20_from_counter_zero() {
     // ChaCha20 with an all-zero key and nonce, block 0 (RFC 8439 appendix A.1, test vector #1).
     let mut zero = DetStream(ChaCha20::new(&[0u8; 32].into(), &[0u8; 12].into()));
     let head = zero.bytes(16);
-    assert_eq!(head, [0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90, 0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28]);
+    assert_eq!(
+        head,
+        [
+            0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90, 0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86,
+            0xbd, 0x28
+        ]
+    );
     // The stream is continuous: split reads give the same bytes as one read.
     let whole = DetStream::new("v0-seed").bytes(1000);
     let mut parts = DetStream::new("v0-seed");

@@ -16,15 +16,28 @@ use proptest::prelude::*;
 
 fn settings() -> impl Strategy<Value = Settings> {
     (
-        prop_oneof![Just(Profile::UnixfsV0_2015), Just(Profile::UnixfsV1_2025), Just(Profile::IpfsCar)],
+        prop_oneof![
+            Just(Profile::UnixfsV0_2015),
+            Just(Profile::UnixfsV1_2025),
+            Just(Profile::IpfsCar)
+        ],
         prop_oneof![
             (1usize..300).prop_map(ChunkerSpec::Size),
             Just(ChunkerSpec::Rabin { min: 16, avg: 32, max: 64 }),
         ],
         2usize..5,
-        prop_oneof![Just(ShardRule::EntryCount(3)), Just(ShardRule::BlockSize(200)), Just(ShardRule::LinksEstimate(100))],
+        prop_oneof![
+            Just(ShardRule::EntryCount(3)),
+            Just(ShardRule::BlockSize(200)),
+            Just(ShardRule::LinksEstimate(100))
+        ],
     )
-        .prop_map(|(p, chunker, max_links, shard)| Settings { chunker, max_links, shard, ..p.settings() })
+        .prop_map(|(p, chunker, max_links, shard)| Settings {
+            chunker,
+            max_links,
+            shard,
+            ..p.settings()
+        })
 }
 
 fn tree() -> impl Strategy<Value = BTreeMap<String, Vec<u8>>> {
@@ -33,7 +46,11 @@ fn tree() -> impl Strategy<Value = BTreeMap<String, Vec<u8>>> {
     prop::collection::btree_map(path, prop::collection::vec(any::<u8>(), 0..2000), 1..12)
 }
 
-fn pack(settings: &Settings, files: &BTreeMap<String, Vec<u8>>, step: usize) -> Option<(Cid, Vec<u8>)> {
+fn pack(
+    settings: &Settings,
+    files: &BTreeMap<String, Vec<u8>>,
+    step: usize,
+) -> Option<(Cid, Vec<u8>)> {
     let mut imp = Importer::new(settings.clone()).unwrap();
     let mut out: Vec<Block> = Vec::new();
     for (path, bytes) in files {
@@ -59,7 +76,8 @@ fn pack(settings: &Settings, files: &BTreeMap<String, Vec<u8>>, step: usize) -> 
 /// ipfs-car roots a tree at its files' deepest common folder.
 fn strip_common_folder(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
     loop {
-        let first = files.keys().next().and_then(|p| p.split_once('/')).map(|(head, _)| format!("{head}/"));
+        let first =
+            files.keys().next().and_then(|p| p.split_once('/')).map(|(head, _)| format!("{head}/"));
         match first {
             Some(head) if files.keys().all(|p| p.starts_with(&head)) => {
                 files = files.into_iter().map(|(p, b)| (p[head.len()..].to_string(), b)).collect();

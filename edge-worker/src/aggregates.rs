@@ -19,12 +19,20 @@ const ZERO_CHUNK: u64 = 1 << 20;
 
 pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response> {
     let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let source: AggregateSource = match call(&archivist, "GET", &format!("/aggregate/{cid}"), None).await {
-        Ok(s) => s,
-        Err(_) => return error(404, "no such aggregate", Some(cid.to_string())),
-    };
-    let pieces: Vec<Cid> = source.pieces.iter().map(|(_, p)| p.parse()).collect::<Result<_, _>>().map_err(|e| worker::Error::RustError(format!("ledger piece CID: {e}")))?;
-    let agg = Aggregate::new(source.deal_size, &pieces).map_err(|e| worker::Error::RustError(format!("rebuilding aggregate {cid}: {e}")))?;
+    let source: AggregateSource =
+        match call(&archivist, "GET", &format!("/aggregate/{cid}"), None).await {
+            Ok(s) => s,
+            Err(_) => return error(404, "no such aggregate", Some(cid.to_string())),
+        };
+    let pieces: Vec<Cid> =
+        source
+            .pieces
+            .iter()
+            .map(|(_, p)| p.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e| worker::Error::RustError(format!("ledger piece CID: {e}")))?;
+    let agg = Aggregate::new(source.deal_size, &pieces)
+        .map_err(|e| worker::Error::RustError(format!("rebuilding aggregate {cid}: {e}")))?;
     if agg.cid().to_string() != cid {
         return error(500, "the ledger's pieces do not make this aggregate", Some(cid.to_string()));
     }
@@ -43,7 +51,8 @@ pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response>
             failed: false,
         };
         let body = stream::unfold(feed, |f| Box::pin(f.next()));
-        let fixed: worker::worker_sys::FixedLengthStream = FixedLengthStream::wrap(body, len).into();
+        let fixed: worker::worker_sys::FixedLengthStream =
+            FixedLengthStream::wrap(body, len).into();
         Response::from_body(ResponseBody::Stream(fixed.readable()))?
     };
     let h = resp.headers_mut();
@@ -87,8 +96,18 @@ impl Feed {
             let Some(run) = self.runs.pop_front() else {
                 // Every byte went out: record the pull (a reader that stopped early never gets here).
                 if !self.failed {
-                    if let Err(e) = call::<bool>(&self.archivist, "POST", &format!("/pulled/{}", self.cid), None).await {
-                        worker::console_error!("aggregates: recording the pull of {}: {e}", self.cid);
+                    if let Err(e) = call::<bool>(
+                        &self.archivist,
+                        "POST",
+                        &format!("/pulled/{}", self.cid),
+                        None,
+                    )
+                    .await
+                    {
+                        worker::console_error!(
+                            "aggregates: recording the pull of {}: {e}",
+                            self.cid
+                        );
                     }
                     self.failed = true;
                 }

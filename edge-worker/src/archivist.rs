@@ -176,18 +176,28 @@ impl DurableObject for Archivist {
                 }
                 json(200, &out)
             }
-            (Method::Get, p) if p.starts_with("/archive/") => match archive_record(&s, &p["/archive/".len()..]).await? {
-                Some(r) => json(200, &r),
-                None => error(404, "no upload with this root", Some(p["/archive/".len()..].to_string())),
-            },
+            (Method::Get, p) if p.starts_with("/archive/") => {
+                match archive_record(&s, &p["/archive/".len()..]).await? {
+                    Some(r) => json(200, &r),
+                    None => error(
+                        404,
+                        "no upload with this root",
+                        Some(p["/archive/".len()..].to_string()),
+                    ),
+                }
+            }
             (Method::Post, p) if p.starts_with("/pulled/") => {
                 let found = record_pull(&s, &p["/pulled/".len()..]).await?;
                 json(if found { 200 } else { 404 }, &found)
             }
-            (Method::Get, p) if p.starts_with("/aggregate/") => match aggregate_source(&s, &p["/aggregate/".len()..]).await? {
-                Some(src) => json(200, &src),
-                None => error(404, "no such aggregate", Some(p["/aggregate/".len()..].to_string())),
-            },
+            (Method::Get, p) if p.starts_with("/aggregate/") => {
+                match aggregate_source(&s, &p["/aggregate/".len()..]).await? {
+                    Some(src) => json(200, &src),
+                    None => {
+                        error(404, "no such aggregate", Some(p["/aggregate/".len()..].to_string()))
+                    }
+                }
+            }
             (Method::Get, "/state") => {
                 let q = Queue::new(&s);
                 let queue = serde_json::json!({ "length": q.len().await?, "bytes": q.bytes().await?, "head": q.head(100).await?.into_iter().map(|e| e.car).collect::<Vec<_>>() });
@@ -199,7 +209,10 @@ impl DurableObject for Archivist {
                         aggs.push(a);
                     }
                 }
-                json(200, &serde_json::json!({ "queue": queue, "active": active, "aggregates": aggs, "alarm": s.get_alarm().await? }))
+                json(
+                    200,
+                    &serde_json::json!({ "queue": queue, "active": active, "aggregates": aggs, "alarm": s.get_alarm().await? }),
+                )
             }
             _ => error(404, "archivist: no such route", None),
         };
@@ -224,7 +237,11 @@ impl DurableObject for Archivist {
 
 impl Archivist {
     /// One round: close aggregates that are due, then move every deal that is due one step.
-    async fn tick<B: DealBroker>(&self, settings: &ArchiveSettings, broker: Option<&B>) -> worker::Result<()> {
+    async fn tick<B: DealBroker>(
+        &self,
+        settings: &ArchiveSettings,
+        broker: Option<&B>,
+    ) -> worker::Result<()> {
         let s = self.state.storage();
         while let Some(id) = aggregate_due(&s, settings).await? {
             worker::console_log!("archivist: aggregate {id} closed");
@@ -241,11 +258,26 @@ impl Archivist {
     }
 
     /// Offers the aggregate or asks after its deal, and records what the broker said.
-    async fn step<B: DealBroker>(&self, s: &Storage, settings: &ArchiveSettings, broker: &B, mut agg: AggEntry) -> worker::Result<()> {
+    async fn step<B: DealBroker>(
+        &self,
+        s: &Storage,
+        settings: &ArchiveSettings,
+        broker: &B,
+        mut agg: AggEntry,
+    ) -> worker::Result<()> {
         let answer = if agg.stage <= Stage::Offered {
             let pieces = shard_pieces(s, &agg.shards).await?;
-            let aggregate: Cid = agg.cid.parse().map_err(|e| worker::Error::RustError(format!("aggregate CID: {e}")))?;
-            let offer = Offer { proposal: &agg.proposal, aggregate: &aggregate, pieces: &pieces, source_url: format!("{}/aggregates/{}", settings.public_url, agg.cid), retry: agg.attempts > 0 };
+            let aggregate: Cid = agg
+                .cid
+                .parse()
+                .map_err(|e| worker::Error::RustError(format!("aggregate CID: {e}")))?;
+            let offer = Offer {
+                proposal: &agg.proposal,
+                aggregate: &aggregate,
+                pieces: &pieces,
+                source_url: format!("{}/aggregates/{}", settings.public_url, agg.cid),
+                retry: agg.attempts > 0,
+            };
             if agg.offered.is_none() {
                 agg.offered = Some(now());
             }
@@ -288,7 +320,8 @@ impl Archivist {
         s.put(&format!("agg:{}", agg.id), &agg).await?;
         if agg.stage == Stage::Complete {
             let active: Vec<u64> = s.get("active").await?.unwrap_or_default();
-            s.put("active", active.into_iter().filter(|&a| a != agg.id).collect::<Vec<_>>()).await?;
+            s.put("active", active.into_iter().filter(|&a| a != agg.id).collect::<Vec<_>>())
+                .await?;
         }
         Ok(())
     }
@@ -340,18 +373,39 @@ async fn add_shard(s: &Storage, new: NewShard) -> worker::Result<Result<bool, St
     let ukey = format!("upload:{}", new.root);
     let upload: Option<UploadEntry> = s.get(&ukey).await?;
     if upload.as_ref().and_then(|u| u.owner.as_ref()).is_some_and(|o| *o != new.owner) {
-        let state = if upload.as_ref().is_some_and(|u| u.complete) { "is stored and complete" } else { "was started" };
+        let state = if upload.as_ref().is_some_and(|u| u.complete) {
+            "is stored and complete"
+        } else {
+            "was started"
+        };
         return Ok(Err(format!("the upload of root {} {state} by another token: its shards can only come from that token", new.root)));
     }
     let key = format!("shard:{}", new.car);
     let existing: Option<ShardEntry> = s.get(&key).await?;
     let known = existing.is_some();
-    let mut shard = existing.unwrap_or(ShardEntry { car: new.car.clone(), key: new.key, size: new.size, piece: new.piece, stored: now(), roots: Vec::new(), queued: false, aggregate: None, proof: None, note: None });
+    let mut shard = existing.unwrap_or(ShardEntry {
+        car: new.car.clone(),
+        key: new.key,
+        size: new.size,
+        piece: new.piece,
+        stored: now(),
+        roots: Vec::new(),
+        queued: false,
+        aggregate: None,
+        proof: None,
+        note: None,
+    });
     if !shard.roots.contains(&new.root) {
         shard.roots.push(new.root.clone());
     }
     s.put(&key, &shard).await?;
-    let mut upload = upload.unwrap_or(UploadEntry { root: new.root, shards: Vec::new(), complete: false, created: now(), owner: None });
+    let mut upload = upload.unwrap_or(UploadEntry {
+        root: new.root,
+        shards: Vec::new(),
+        complete: false,
+        created: now(),
+        owner: None,
+    });
     upload.owner.get_or_insert(new.owner);
     if !upload.shards.contains(&new.car) {
         upload.shards.push(new.car);
@@ -363,7 +417,9 @@ async fn add_shard(s: &Storage, new: NewShard) -> worker::Result<Result<bool, St
 /// The upload's DAG was found complete: its shards join the queue.
 async fn complete_upload(s: &Storage, root: &str) -> worker::Result<()> {
     let ukey = format!("upload:{root}");
-    let Some(mut upload) = s.get::<UploadEntry>(&ukey).await? else { return Err(worker::Error::RustError(format!("no upload {root}"))) };
+    let Some(mut upload) = s.get::<UploadEntry>(&ukey).await? else {
+        return Err(worker::Error::RustError(format!("no upload {root}")));
+    };
     upload.complete = true;
     s.put(&ukey, &upload).await?;
     let queue = Queue::new(s);
@@ -384,8 +440,15 @@ async fn complete_upload(s: &Storage, root: &str) -> worker::Result<()> {
 async fn shard_pieces(s: &Storage, cars: &[String]) -> worker::Result<Vec<Cid>> {
     let mut out = Vec::with_capacity(cars.len());
     for car in cars {
-        let sh: ShardEntry = s.get(&format!("shard:{car}")).await?.ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
-        out.push(sh.piece.parse().map_err(|e| worker::Error::RustError(format!("piece CID of {car}: {e}")))?);
+        let sh: ShardEntry = s
+            .get(&format!("shard:{car}"))
+            .await?
+            .ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
+        out.push(
+            sh.piece
+                .parse()
+                .map_err(|e| worker::Error::RustError(format!("piece CID of {car}: {e}")))?,
+        );
     }
     Ok(out)
 }
@@ -398,7 +461,8 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
     let q = Queue::new(s);
     let queue = q.head(AGGREGATE_PAGE).await?;
     let Some(first) = queue.first() else { return Ok(None) };
-    let oldest = s.get::<ShardEntry>(&format!("shard:{}", first.car)).await?.map_or(0, |sh| sh.stored);
+    let oldest =
+        s.get::<ShardEntry>(&format!("shard:{}", first.car)).await?.map_or(0, |sh| sh.stored);
     let t = now();
     if q.bytes().await? < settings.min_bytes && t < oldest + settings.max_age_ms {
         return Ok(None);
@@ -408,13 +472,21 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
     }
     let cars: Vec<String> = queue.iter().map(|e| e.car.clone()).collect();
     let pieces = shard_pieces(s, &cars).await?;
-    let pieces: Vec<Piece> = pieces.iter().map(Piece::from_cid).collect::<Result<_, _>>().map_err(|e| worker::Error::RustError(format!("queued piece: {e}")))?;
-    let (agg, taken) = pack_deal(&pieces, settings.min_deal_size, settings.max_deal_size).map_err(|e| worker::Error::RustError(format!("aggregation: {e}")))?;
+    let pieces: Vec<Piece> = pieces
+        .iter()
+        .map(Piece::from_cid)
+        .collect::<Result<_, _>>()
+        .map_err(|e| worker::Error::RustError(format!("queued piece: {e}")))?;
+    let (agg, taken) = pack_deal(&pieces, settings.min_deal_size, settings.max_deal_size)
+        .map_err(|e| worker::Error::RustError(format!("aggregation: {e}")))?;
     let id: u64 = s.get("next-agg").await?.unwrap_or(0);
     let shards: Vec<String> = cars[..taken].to_vec();
     for (n, car) in shards.iter().enumerate() {
         let key = format!("shard:{car}");
-        let mut sh: ShardEntry = s.get(&key).await?.ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
+        let mut sh: ShardEntry = s
+            .get(&key)
+            .await?
+            .ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
         sh.aggregate = Some(id);
         sh.proof = agg.proof_for_entry(n).map(|p| p.to_text());
         sh.note = None;
@@ -451,7 +523,11 @@ async fn aggregate_due(s: &Storage, settings: &ArchiveSettings) -> worker::Resul
 /// The deal will not happen: the aggregate is closed as failed and its pieces go back to the
 /// head of the queue, to be aggregated again.
 async fn fail_aggregate(s: &Storage, mut agg: AggEntry, reason: String) -> worker::Result<()> {
-    let note = format!("deal {} of aggregate {} failed: {reason}; back in the queue", agg.proposal.id(), agg.cid);
+    let note = format!(
+        "deal {} of aggregate {} failed: {reason}; back in the queue",
+        agg.proposal.id(),
+        agg.cid
+    );
     let mut requeued = Vec::with_capacity(agg.shards.len());
     for car in &agg.shards {
         let key = format!("shard:{car}");
@@ -472,7 +548,9 @@ async fn fail_aggregate(s: &Storage, mut agg: AggEntry, reason: String) -> worke
 }
 
 async fn archive_record(s: &Storage, root: &str) -> worker::Result<Option<ArchiveRecord>> {
-    let Some(upload) = s.get::<UploadEntry>(&format!("upload:{root}")).await? else { return Ok(None) };
+    let Some(upload) = s.get::<UploadEntry>(&format!("upload:{root}")).await? else {
+        return Ok(None);
+    };
     let mut aggs: HashMap<u64, Rc<AggEntry>> = HashMap::new();
     let mut shards = Vec::with_capacity(upload.shards.len());
     for car in &upload.shards {
@@ -491,7 +569,8 @@ async fn archive_record(s: &Storage, root: &str) -> worker::Result<Option<Archiv
             None => None,
         };
         // A deal the broker calls complete counts only once the provider has pulled the bytes.
-        let unpulled = agg.as_ref().is_some_and(|a| a.stage == Stage::Complete && a.pulled.is_none());
+        let unpulled =
+            agg.as_ref().is_some_and(|a| a.stage == Stage::Complete && a.pulled.is_none());
         let times = StageTimes {
             stored: sh.stored,
             aggregated: agg.as_ref().map(|a| a.created),
@@ -509,10 +588,20 @@ async fn archive_record(s: &Storage, root: &str) -> worker::Result<Option<Archiv
             car: sh.car,
             size: sh.size,
             piece: sh.piece,
-            stage: agg.as_ref().map_or(Stage::Stored, |a| if unpulled { Stage::Sealing } else { a.stage }),
+            stage: agg.as_ref().map_or(Stage::Stored, |a| {
+                if unpulled {
+                    Stage::Sealing
+                } else {
+                    a.stage
+                }
+            }),
             aggregate: agg.as_ref().map(|a| a.cid.clone()),
             inclusion_proof: sh.proof,
-            deal: agg.as_ref().filter(|a| a.stage > Stage::Aggregated).map(|a| DealRecord { proposal: a.proposal.id(), deal_id: a.deal_id.clone(), provider: a.provider.clone() }),
+            deal: agg.as_ref().filter(|a| a.stage > Stage::Aggregated).map(|a| DealRecord {
+                proposal: a.proposal.id(),
+                deal_id: a.deal_id.clone(),
+                provider: a.provider.clone(),
+            }),
             times,
             note,
         });
@@ -549,7 +638,9 @@ async fn aggregate_source(s: &Storage, cid: &str) -> worker::Result<Option<Aggre
         }
         let mut pieces = Vec::with_capacity(agg.shards.len());
         for car in &agg.shards {
-            let sh: ShardEntry = s.get(&format!("shard:{car}")).await?.ok_or_else(|| worker::Error::RustError(format!("shard {car} is not in the ledger")))?;
+            let sh: ShardEntry = s.get(&format!("shard:{car}")).await?.ok_or_else(|| {
+                worker::Error::RustError(format!("shard {car} is not in the ledger"))
+            })?;
             pieces.push((sh.key, sh.piece));
         }
         return Ok(Some(AggregateSource { deal_size: agg.deal_size, pieces }));

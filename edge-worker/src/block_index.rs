@@ -19,7 +19,10 @@ use carport_core::gateway::block_index::{key, partition_of, shard_rows};
 use carport_core::Cid;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, SqlStorageValue, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response,
+    SqlStorageValue, State,
+};
 
 use crate::reply::json;
 
@@ -68,11 +71,17 @@ fn partition_stub(ns: &ObjectNamespace, partition: u8) -> worker::Result<worker:
 
 async fn post<T: Serialize>(stub: &worker::Stub, path: &str, body: &T) -> Result<(), String> {
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(body).map_err(|e| e.to_string())?.into()));
-    let req = Request::new_with_init(&format!("https://blocks.carport.invalid{path}"), &init).map_err(|e| e.to_string())?;
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(body).map_err(|e| e.to_string())?.into()));
+    let req = Request::new_with_init(&format!("https://blocks.carport.invalid{path}"), &init)
+        .map_err(|e| e.to_string())?;
     let mut resp = stub.fetch_with_request(req).await.map_err(|e| e.to_string())?;
     if resp.status_code() != 200 {
-        return Err(format!("block index {path}: HTTP {} {}", resp.status_code(), resp.text().await.unwrap_or_default()));
+        return Err(format!(
+            "block index {path}: HTTP {} {}",
+            resp.status_code(),
+            resp.text().await.unwrap_or_default()
+        ));
     }
     Ok(())
 }
@@ -83,7 +92,13 @@ pub async fn add(env: &Env, shard: &str, sidecar: &[u8]) -> Result<(), String> {
     let ns = env.durable_object("BLOCKS").map_err(|e| e.to_string())?;
     let parts = shard_rows(sidecar).map_err(|e| format!("index of {shard}: {e}"))?;
     let calls = parts.into_iter().map(|(p, rows)| {
-        let batch = Batch { shard: shard.to_string(), rows: rows.into_iter().map(|r| (hex(&r.multihash), r.section.start, r.section.end)).collect() };
+        let batch = Batch {
+            shard: shard.to_string(),
+            rows: rows
+                .into_iter()
+                .map(|r| (hex(&r.multihash), r.section.start, r.section.end))
+                .collect(),
+        };
         let stub = partition_stub(&ns, p);
         async move { post(&stub.map_err(|e| e.to_string())?, "/add", &batch).await }
     });
@@ -109,7 +124,10 @@ pub async fn find(ns: &ObjectNamespace, cid: &Cid) -> Result<Option<Place>, Stri
         return Ok(Some(p));
     }
     let stub = partition_stub(ns, partition_of(cid)).map_err(|e| e.to_string())?;
-    let mut resp = stub.fetch_with_str(&format!("https://blocks.carport.invalid/find/{}", hex(&k))).await.map_err(|e| format!("block index: {e}"))?;
+    let mut resp = stub
+        .fetch_with_str(&format!("https://blocks.carport.invalid/find/{}", hex(&k)))
+        .await
+        .map_err(|e| format!("block index: {e}"))?;
     match resp.status_code() {
         200 => {}
         404 => return Ok(None),
@@ -150,8 +168,16 @@ impl DurableObject for BlockIndex {
                 // All in one synchronous run: the object writes it as one transaction.
                 for (mh, start, end) in &batch.rows {
                     let Some(mh) = unhex(mh) else { return json(400, &"bad multihash") };
-                    let (Ok(start), Ok(end)) = (SqlStorageValue::try_from_i64(*start as i64), SqlStorageValue::try_from_i64(*end as i64)) else { return json(400, &"offset out of range") };
-                    sql.exec("INSERT OR IGNORE INTO blocks (mh, shard, start, end) VALUES (?, ?, ?, ?)", vec![mh.into(), batch.shard.as_str().into(), start, end])?;
+                    let (Ok(start), Ok(end)) = (
+                        SqlStorageValue::try_from_i64(*start as i64),
+                        SqlStorageValue::try_from_i64(*end as i64),
+                    ) else {
+                        return json(400, &"offset out of range");
+                    };
+                    sql.exec(
+                        "INSERT OR IGNORE INTO blocks (mh, shard, start, end) VALUES (?, ?, ?, ?)",
+                        vec![mh.into(), batch.shard.as_str().into(), start, end],
+                    )?;
                 }
                 json(200, &batch.rows.len())
             }
@@ -161,8 +187,15 @@ impl DurableObject for BlockIndex {
                 json(200, &true)
             }
             (Method::Get, p) if p.starts_with("/find/") => {
-                let Some(mh) = unhex(&p["/find/".len()..]) else { return json(400, &"bad multihash") };
-                let rows: Vec<Place> = sql.exec("SELECT shard, start, end FROM blocks WHERE mh = ? LIMIT 1", vec![mh.into()])?.to_array()?;
+                let Some(mh) = unhex(&p["/find/".len()..]) else {
+                    return json(400, &"bad multihash");
+                };
+                let rows: Vec<Place> = sql
+                    .exec(
+                        "SELECT shard, start, end FROM blocks WHERE mh = ? LIMIT 1",
+                        vec![mh.into()],
+                    )?
+                    .to_array()?;
                 match rows.into_iter().next() {
                     Some(p) => json(200, &p),
                     None => json(404, &"not in the store"),

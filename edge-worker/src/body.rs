@@ -35,19 +35,26 @@ impl BodyReader {
     /// A reader of `resp`'s body, or `None` when it has none or the runtime lacks `readAtLeast`.
     pub fn new(resp: &Response) -> Option<Self> {
         let ResponseBody::Stream(stream) = resp.body() else { return None };
-        let get_reader = Reflect::get(stream, &"getReader".into()).ok()?.dyn_into::<Function>().ok()?;
+        let get_reader =
+            Reflect::get(stream, &"getReader".into()).ok()?.dyn_into::<Function>().ok()?;
         let opts = Object::new();
         Reflect::set(&opts, &"mode".into(), &"byob".into()).ok()?;
         let reader = get_reader.call1(stream, &opts).ok()?;
-        let read_at_least = Reflect::get(&reader, &"readAtLeast".into()).ok()?.dyn_into::<Function>().ok()?;
+        let read_at_least =
+            Reflect::get(&reader, &"readAtLeast".into()).ok()?.dyn_into::<Function>().ok()?;
         Some(BodyReader { reader, read_at_least, buffer: None })
     }
 
     /// The next piece of the body, `None` at its end. The piece lives in JavaScript memory: copy
     /// it where it goes, then [`give_back`](Self::give_back) it.
     pub async fn next(&mut self) -> Option<Result<Uint8Array, String>> {
-        let buffer = self.buffer.take().or_else(|| SPARE.with(|s| s.borrow_mut().pop())).unwrap_or_else(|| ArrayBuffer::new(PIECE));
-        let read = self.read_at_least.call2(&self.reader, &AT_LEAST.into(), &Uint8Array::new(&buffer));
+        let buffer = self
+            .buffer
+            .take()
+            .or_else(|| SPARE.with(|s| s.borrow_mut().pop()))
+            .unwrap_or_else(|| ArrayBuffer::new(PIECE));
+        let read =
+            self.read_at_least.call2(&self.reader, &AT_LEAST.into(), &Uint8Array::new(&buffer));
         let result = match read.map(|p| p.dyn_into::<Promise>()) {
             Ok(Ok(p)) => JsFuture::from(p).await,
             Ok(Err(v)) | Err(v) => Err(v),
@@ -86,5 +93,8 @@ impl Drop for BodyReader {
 }
 
 fn js_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }

@@ -7,7 +7,10 @@
 
 use carport_core::archive::Stage;
 use carport_core::Cid;
-use carport_mk20::{aggregate_deal, deal_request, parse_deal_response, parse_status_response, status_request, AggregateDeal, ClientKey, HttpRequest, Mk20Error, Network, Source, Ulid};
+use carport_mk20::{
+    aggregate_deal, deal_request, parse_deal_response, parse_status_response, status_request,
+    AggregateDeal, ClientKey, HttpRequest, Mk20Error, Network, Source, Ulid,
+};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
@@ -31,7 +34,10 @@ pub struct Offer<'a> {
 pub enum Progress {
     /// Under way, at this stage.
     Stage(Stage),
-    Complete { deal_id: Option<String>, provider: Option<String> },
+    Complete {
+        deal_id: Option<String>,
+        provider: Option<String>,
+    },
     /// The deal will not happen; the pieces need another aggregate.
     Failed(String),
 }
@@ -70,13 +76,18 @@ pub trait DealBroker {
 /// The broker `BROKER_URL` names, signing with the `MK20_CLIENT_KEY` secret (32 bytes, hex);
 /// `None` when either is missing (aggregates then wait, and the record says so).
 pub fn from_env(env: &Env) -> Result<Option<Mk20>, String> {
-    let (Some(url), Some(key)) = (var(env, "BROKER_URL"), var(env, "MK20_CLIENT_KEY")) else { return Ok(None) };
+    let (Some(url), Some(key)) = (var(env, "BROKER_URL"), var(env, "MK20_CLIENT_KEY")) else {
+        return Ok(None);
+    };
     let bytes = parse_hex32(key.trim()).ok_or("MK20_CLIENT_KEY is not 32 bytes of hex")?;
     let key = ClientKey::from_bytes(&bytes).map_err(|e| format!("MK20_CLIENT_KEY: {e}"))?;
     let provider = var(env, "MK20_PROVIDER").unwrap_or_else(|| "f01000".into());
-    let network = Network::of_address(&provider).ok_or_else(|| format!("MK20_PROVIDER {provider:?} is not an f0/t0 address"))?;
+    let network = Network::of_address(&provider)
+        .ok_or_else(|| format!("MK20_PROVIDER {provider:?} is not an f0/t0 address"))?;
     let client = carport_mk20::client_address(&key, network);
-    let duration = var(env, "DEAL_DURATION_EPOCHS").and_then(|d| d.parse().ok()).unwrap_or(carport_mk20::MIN_DURATION);
+    let duration = var(env, "DEAL_DURATION_EPOCHS")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(carport_mk20::MIN_DURATION);
     Ok(Some(Mk20 { url: url.trim_end_matches('/').to_string(), key, client, provider, duration }))
 }
 
@@ -129,9 +140,14 @@ impl Mk20 {
         if !r.body.is_empty() {
             init.with_body(Some(js_sys::Uint8Array::from(r.body.as_slice()).into()));
         }
-        let req = Request::new_with_init(&r.url, &init).map_err(|e| BrokerError::Retry(e.to_string()))?;
-        let mut resp = Fetch::Request(req).send().await.map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
-        let body = resp.bytes().await.map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
+        let req =
+            Request::new_with_init(&r.url, &init).map_err(|e| BrokerError::Retry(e.to_string()))?;
+        let mut resp = Fetch::Request(req)
+            .send()
+            .await
+            .map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
+        let body =
+            resp.bytes().await.map_err(|e| broker_error(Mk20Error::Transport(e.to_string())))?;
         Ok((resp.status_code(), body))
     }
 }
@@ -162,21 +178,28 @@ impl DealBroker for Mk20 {
             retrieval: Default::default(),
         })
         .map_err(|e| BrokerError::Rejected(format!("deal not made: {e}")))?;
-        let req = deal_request(&self.url, &deal, &self.key, now_secs()).map_err(|e| BrokerError::Rejected(e.to_string()))?;
+        let req = deal_request(&self.url, &deal, &self.key, now_secs())
+            .map_err(|e| BrokerError::Rejected(e.to_string()))?;
         let (status, body) = self.send(req).await?;
-        parse_deal_response(status, &body).map(|()| Progress::Stage(Stage::Accepted)).map_err(broker_error)
+        parse_deal_response(status, &body)
+            .map(|()| Progress::Stage(Stage::Accepted))
+            .map_err(broker_error)
     }
 
     async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError> {
-        let id = Ulid::from_parts(proposal.time_ms, proposal.random).ok_or_else(|| BrokerError::Rejected("bad proposal id".into()))?;
-        let req = status_request(&self.url, &id, &self.key, now_secs()).map_err(|e| BrokerError::Rejected(e.to_string()))?;
+        let id = Ulid::from_parts(proposal.time_ms, proposal.random)
+            .ok_or_else(|| BrokerError::Rejected("bad proposal id".into()))?;
+        let req = status_request(&self.url, &id, &self.key, now_secs())
+            .map_err(|e| BrokerError::Rejected(e.to_string()))?;
         let (status, body) = self.send(req).await?;
         let st = parse_status_response(status, &body).map_err(broker_error)?;
         Ok(match st.stage() {
             carport_mk20::Stage::Accepted => Progress::Stage(Stage::Accepted),
             carport_mk20::Stage::Processing => Progress::Stage(Stage::Processing),
             carport_mk20::Stage::Sealing => Progress::Stage(Stage::Sealing),
-            carport_mk20::Stage::Complete => Progress::Complete { deal_id: None, provider: Some(self.provider.clone()) },
+            carport_mk20::Stage::Complete => {
+                Progress::Complete { deal_id: None, provider: Some(self.provider.clone()) }
+            }
             carport_mk20::Stage::Failed { reason } => Progress::Failed(reason),
         })
     }

@@ -29,7 +29,11 @@ thread_local! {
 }
 
 fn subtle_digest() -> Option<(Object, Function)> {
-    let subtle = Reflect::get(&Reflect::get(&js_sys::global(), &"crypto".into()).ok()?, &"subtle".into()).ok()?.dyn_into::<Object>().ok()?;
+    let subtle =
+        Reflect::get(&Reflect::get(&js_sys::global(), &"crypto".into()).ok()?, &"subtle".into())
+            .ok()?
+            .dyn_into::<Object>()
+            .ok()?;
     let digest = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into::<Function>().ok()?;
     Some((subtle, digest))
 }
@@ -40,7 +44,11 @@ async fn native_sha256(data: &[u8]) -> Option<Vec<u8>> {
     // SAFETY: the view is read before anything else runs in this module's memory: digest() copies
     // its input synchronously, as the Web Crypto spec requires, before it returns the promise.
     let view = unsafe { Uint8Array::view(data) };
-    let promise = digest.call2(&subtle, &JsValue::from_str("SHA-256"), &view).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+    let promise = digest
+        .call2(&subtle, &JsValue::from_str("SHA-256"), &view)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
     let out = JsFuture::from(promise).await.ok()?;
     Some(Uint8Array::new(&out).to_vec())
 }

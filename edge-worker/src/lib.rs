@@ -43,12 +43,17 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         return admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")));
     }
     if path == "/upload" || path.starts_with("/archive/") || path.starts_with("/aggregates/") {
-        let mut resp = archive_routes(req, &env, &path).await.or_else(|e| error(500, &format!("500 internal error: {e}"), None))?;
+        let mut resp = archive_routes(req, &env, &path)
+            .await
+            .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?;
         for (k, v) in CORS {
             resp.headers_mut().set(k, v)?;
         }
         resp.headers_mut().set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")?;
-        resp.headers_mut().set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Carport-Piece, X-Carport-Root")?;
+        resp.headers_mut().set(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, X-Carport-Piece, X-Carport-Root",
+        )?;
         return Ok(resp);
     }
     let settings = Settings::from_env(&env);
@@ -70,12 +75,16 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Response> {
     // The runtime builds the URL from the Host header: a host that is no host name breaks it.
-    let Ok(url) = req.url() else { return text(400, "400 bad request: the Host header does not make a URL") };
+    let Ok(url) = req.url() else {
+        return text(400, "400 bad request: the Host header does not make a URL");
+    };
     let h = req.headers();
     let host_header = h.get("Host")?.unwrap_or_else(|| url.host_str().unwrap_or("").to_string());
     // Forwarding headers say where a proxy in front got the request; from anyone else they are a
     // lie that would steer routing, redirects and DNSLink lookups.
-    let from_proxy = h.get("CF-Connecting-IP")?.is_some_and(|ip| s.trusted_proxies.iter().any(|p| p == ip.trim()));
+    let from_proxy = h
+        .get("CF-Connecting-IP")?
+        .is_some_and(|ip| s.trusted_proxies.iter().any(|p| p == ip.trim()));
     let forwarded_host = if from_proxy { h.get("X-Forwarded-Host")? } else { None };
     let forwarded_proto = if from_proxy { h.get("X-Forwarded-Proto")? } else { None };
     let service_worker = h.get("Service-Worker")?;
@@ -103,8 +112,15 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
             None => route_path(&r),
         };
     }
-    let only_if_cached = h.get("Cache-Control")?.is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("only-if-cached")));
-    let cond = Conditions { head: method == "HEAD", range: h.get("Range")?, if_none_match: h.get("If-None-Match")?, only_if_cached };
+    let only_if_cached = h
+        .get("Cache-Control")?
+        .is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("only-if-cached")));
+    let cond = Conditions {
+        head: method == "HEAD",
+        range: h.get("Range")?,
+        if_none_match: h.get("If-None-Match")?,
+        only_if_cached,
+    };
     match routed {
         Route::Preflight => Ok(Response::empty()?.with_status(204)),
         Route::Redirect { status, location } => {
@@ -121,7 +137,19 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
             let index = env.durable_object("BLOCKS").ok();
-            let src = Rc::new(Sources::new(s.upstreams.clone(), s.timeout, s.cache_blocks, s.memory_blocks, store, index, Rc::new(ctx)).with_car_buffer(s.car_buffer).with_block_budget(s.block_budget));
+            let src = Rc::new(
+                Sources::new(
+                    s.upstreams.clone(),
+                    s.timeout,
+                    s.cache_blocks,
+                    s.memory_blocks,
+                    store,
+                    index,
+                    Rc::new(ctx),
+                )
+                .with_car_buffer(s.car_buffer)
+                .with_block_budget(s.block_budget),
+            );
             serve(src, &target, &cond).await
         }
     }
@@ -158,7 +186,8 @@ async fn archive_record(env: &Env, root: &str) -> Result<Response> {
         return error(400, "not a CID", Some(root.to_string()));
     }
     let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let mut resp = stub.fetch_with_str(&format!("https://do.carport.invalid/archive/{root}")).await?;
+    let mut resp =
+        stub.fetch_with_str(&format!("https://do.carport.invalid/archive/{root}")).await?;
     let status = resp.status_code();
     let body = resp.text().await?;
     let mut out = Response::ok(body)?.with_status(status);
@@ -199,7 +228,9 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
         return content_path(&v);
     }
     let mut url = Url::parse(&s.doh_url).ok()?;
-    url.query_pairs_mut().append_pair("name", &format!("_dnslink.{host}")).append_pair("type", "TXT");
+    url.query_pairs_mut()
+        .append_pair("name", &format!("_dnslink.{host}"))
+        .append_pair("type", "TXT");
     let url = url.to_string();
     let headers = Headers::new();
     headers.set("Accept", "application/dns-json").ok()?;
@@ -210,14 +241,19 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
         Ok(mut resp) if resp.status_code() == 200 => {
             let v: serde_json::Value = resp.json().await.ok()?;
             let answers = v.get("Answer").and_then(|a| a.as_array()).cloned().unwrap_or_default();
-            let txts: Vec<String> = answers.iter().filter(|a| a.get("type").and_then(|t| t.as_u64()) == Some(16)).filter_map(|a| a.get("data")?.as_str().map(|d| d.replace("\" \"", ""))).collect();
+            let txts: Vec<String> = answers
+                .iter()
+                .filter(|a| a.get("type").and_then(|t| t.as_u64()) == Some(16))
+                .filter_map(|a| a.get("data")?.as_str().map(|d| d.replace("\" \"", "")))
+                .collect();
             pick_dnslink(txts.iter().map(|s| s.as_str()))
         }
         _ => None,
     };
     let value = found.as_ref().map(|p| p.to_url_path()).unwrap_or_default();
     if let Ok(mut resp) = Response::ok(value) {
-        let _ = resp.headers_mut().set("Cache-Control", &format!("public, max-age={}", s.dnslink_ttl));
+        let _ =
+            resp.headers_mut().set("Cache-Control", &format!("public, max-age={}", s.dnslink_ttl));
         let _ = cache.put(key.as_str(), resp).await;
     }
     found
@@ -228,10 +264,13 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
 /// `GET /_admin/objects?prefix=` (store listing), `GET /_admin/archivist` (the ledger's state) and
 /// `GET /_admin/broker` (the deal broker and the client address providers must allow).
 async fn admin(mut req: Request, env: &Env) -> Result<Response> {
-    let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else { return text(403, "admin routes are disabled (no ADMIN_TOKEN)") };
+    let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else {
+        return text(403, "admin routes are disabled (no ADMIN_TOKEN)");
+    };
     let given = req.headers().get("Authorization")?.unwrap_or_default();
     let expected = format!("Bearer {token}");
-    let same = given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let same = given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if !same {
         return text(401, "unauthorized");
     }
@@ -255,7 +294,11 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
         let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
         return stub.fetch_with_str("https://do.carport.invalid/state").await;
     }
-    let Some(host) = path.strip_prefix("/_admin/hosts/").map(|h| h.to_ascii_lowercase()).filter(|h| !h.is_empty() && !h.contains('/')) else {
+    let Some(host) = path
+        .strip_prefix("/_admin/hosts/")
+        .map(|h| h.to_ascii_lowercase())
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+    else {
         return text(404, "admin: unknown route (use /_admin/hosts/{host} or /_admin/tokens)");
     };
     let kv = env.kv("HOSTS")?;
@@ -263,7 +306,9 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     match req.method() {
         Method::Put => {
             let body = req.text().await?;
-            let Some(p) = content_path(&body) else { return text(400, &format!("not a CID or /ipfs/ path: {:?}", body.trim())) };
+            let Some(p) = content_path(&body) else {
+                return text(400, &format!("not a CID or /ipfs/ path: {:?}", body.trim()));
+            };
             kv.put(&key, p.to_url_path())?.execute().await?;
             text(200, &p.to_url_path())
         }
@@ -282,7 +327,11 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
 /// `GET /_admin/objects?prefix=P`: the store's object names under a prefix (up to 1000).
 async fn list_objects(req: &Request, env: &Env) -> Result<Response> {
     let url = req.url()?;
-    let prefix = url.query_pairs().find(|(k, _)| k == "prefix").map(|(_, v)| v.to_string()).unwrap_or_default();
+    let prefix = url
+        .query_pairs()
+        .find(|(k, _)| k == "prefix")
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
     let listed = env.bucket("STORE")?.list().prefix(prefix).execute().await?;
     let keys: Vec<String> = listed.objects().iter().map(|o| o.key()).collect();
     reply::json(200, &serde_json::json!({ "keys": keys, "truncated": listed.truncated() }))
@@ -291,7 +340,11 @@ async fn list_objects(req: &Request, env: &Env) -> Result<Response> {
 /// The upload benchmark's baseline: the body streamed into R2 as the upload door streams it, with
 /// no checks at all.
 async fn bench_put(mut req: Request, env: &Env) -> Result<Response> {
-    let len: u64 = req.headers().get("Content-Length")?.and_then(|v| v.parse().ok()).ok_or("Content-Length")?;
+    let len: u64 = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.parse().ok())
+        .ok_or("Content-Length")?;
     let key = format!("bench/{}", tokens::hex(&tokens::random_bytes::<8>()));
     let bucket = env.bucket("STORE")?;
     bucket.put(&key, FixedLengthStream::wrap(req.stream()?, len)).execute().await?;

@@ -84,7 +84,8 @@ impl<'a> Queue<'a> {
         let mut out = Vec::new();
         for v in map.values() {
             let v = v.map_err(worker::Error::from)?;
-            let entry: Entry = serde_wasm_bindgen::from_value(v).map_err(|e| worker::Error::RustError(format!("queue entry: {e}")))?;
+            let entry: Entry = serde_wasm_bindgen::from_value(v)
+                .map_err(|e| worker::Error::RustError(format!("queue entry: {e}")))?;
             out.push(Queued { car: entry.car, size: entry.size });
         }
         Ok(out)

@@ -90,7 +90,12 @@ impl DurableObject for Quota {
                 let pending: u64 = held.iter().map(|r| r.bytes).sum();
                 let verdict = if w.count >= ask.rate_per_minute {
                     let wait = ((w.start + WINDOW_MS - now) / 1000.0).ceil().max(1.0) as u64;
-                    Verdict { ok: false, reservation: String::new(), reason: format!("rate limit: {} uploads per minute", ask.rate_per_minute), retry_after_secs: wait }
+                    Verdict {
+                        ok: false,
+                        reservation: String::new(),
+                        reason: format!("rate limit: {} uploads per minute", ask.rate_per_minute),
+                        retry_after_secs: wait,
+                    }
                 } else if used.saturating_add(pending).saturating_add(ask.bytes) > ask.quota_bytes {
                     let reason = format!("size quota: {used} of {} bytes used, {pending} reserved by uploads in flight, this upload needs {}", ask.quota_bytes, ask.bytes);
                     Verdict { ok: false, reservation: String::new(), reason, retry_after_secs: 0 }
@@ -100,7 +105,12 @@ impl DurableObject for Quota {
                     held.push(Reservation { id: id.clone(), bytes: ask.bytes, at: now });
                     storage.put("window", &w).await?;
                     storage.put("reserved", &held).await?;
-                    Verdict { ok: true, reservation: id, reason: String::new(), retry_after_secs: 0 }
+                    Verdict {
+                        ok: true,
+                        reservation: id,
+                        reason: String::new(),
+                        retry_after_secs: 0,
+                    }
                 };
                 json(200, &verdict)
             }
@@ -112,7 +122,10 @@ impl DurableObject for Quota {
                 storage.put("used", used).await?;
                 json(200, &used)
             }
-            (Method::Get, "/usage") => json(200, &serde_json::json!({ "usedBytes": used, "reservedBytes": held.iter().map(|r| r.bytes).sum::<u64>() })),
+            (Method::Get, "/usage") => json(
+                200,
+                &serde_json::json!({ "usedBytes": used, "reservedBytes": held.iter().map(|r| r.bytes).sum::<u64>() }),
+            ),
             _ => json(404, &"no such route"),
         }
     }

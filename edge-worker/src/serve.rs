@@ -7,7 +7,8 @@ use std::rc::Rc;
 use carport_core::block::Block;
 use carport_core::gateway::file::{ByteRange, FileReader, FileStep};
 use carport_core::gateway::http::{
-    car_content_type, content_disposition, etag, if_none_match, listing_etag, parse_range, roots_header, Codec, Format, RangeReq, Target, IMMUTABLE, LISTING, MUTABLE, RAW_TYPE,
+    car_content_type, content_disposition, etag, if_none_match, listing_etag, parse_range,
+    roots_header, Codec, Format, RangeReq, Target, IMMUTABLE, LISTING, MUTABLE, RAW_TYPE,
 };
 use carport_core::gateway::listing::{self, Origin};
 use carport_core::gateway::resolve::{NodeKind, ResolveError, Resolved, Resolver, Step};
@@ -66,8 +67,12 @@ impl Fail {
                 Missing::Budget => text(413, &format!("413 content too large: {u}")),
                 Missing::Invalid => text(502, &format!("502 bad gateway: {u}")),
             },
-            Fail::Resolve(e @ ResolveError::NotFound { .. }) => text(404, &format!("404 not found: {e}")),
-            Fail::Resolve(e @ ResolveError::Unsupported { .. }) => text(501, &format!("501 not implemented: {e}")),
+            Fail::Resolve(e @ ResolveError::NotFound { .. }) => {
+                text(404, &format!("404 not found: {e}"))
+            }
+            Fail::Resolve(e @ ResolveError::Unsupported { .. }) => {
+                text(501, &format!("501 not implemented: {e}"))
+            }
             Fail::Resolve(e) => text(502, &format!("502 bad gateway: {e}")),
             Fail::Other(s, m) => text(*s, m),
         }
@@ -105,7 +110,10 @@ impl CarRequest {
 
 /// The CAR request of the entity at `rest` under `cid` (with `entity-bytes` when given).
 pub fn entity_car(cid: &Cid, rest: &[String], bytes: Option<String>) -> String {
-    let mut tail = format!("/ipfs/{cid}{}?format=car&dag-scope=entity&car-dups=n", carport_core::gateway::path::encode_path(rest));
+    let mut tail = format!(
+        "/ipfs/{cid}{}?format=car&dag-scope=entity&car-dups=n",
+        carport_core::gateway::path::encode_path(rest)
+    );
     if let Some(b) = bytes {
         tail.push_str(&format!("&entity-bytes={b}"));
     }
@@ -184,7 +192,11 @@ pub async fn resolve(src: &Sources, root: Cid, segments: Vec<String>) -> Result<
 /// Resolves through a feed: blocks held locally are used as they are, and the first missing one
 /// asks the upstreams for one CAR of the rest of the path from there (the path's blocks, then the
 /// entity's).
-pub async fn resolve_feed(feed: &mut Feed, root: Cid, segments: Vec<String>) -> Result<Resolved, Fail> {
+pub async fn resolve_feed(
+    feed: &mut Feed,
+    root: Cid,
+    segments: Vec<String>,
+) -> Result<Resolved, Fail> {
     let mut r = Resolver::new(root, segments);
     loop {
         match r.step()? {
@@ -231,11 +243,20 @@ fn not_modified(t: &Target, roots: &[Cid], etag_value: &str) -> worker::Result<R
 }
 
 /// A body that is a stream of byte chunks from an async source.
-fn stream_body<S: 'static>(state: S, len: Option<u64>, next: impl Fn(S) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<(worker::Result<Vec<u8>>, S)>>>> + 'static) -> ResponseBody {
+fn stream_body<S: 'static>(
+    state: S,
+    len: Option<u64>,
+    next: impl Fn(
+            S,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Option<(worker::Result<Vec<u8>>, S)>>>,
+        > + 'static,
+) -> ResponseBody {
     let s = stream::unfold(state, next);
     match len {
         Some(len) => {
-            let fixed: worker::worker_sys::FixedLengthStream = worker::FixedLengthStream::wrap(s, len).into();
+            let fixed: worker::worker_sys::FixedLengthStream =
+                worker::FixedLengthStream::wrap(s, len).into();
             ResponseBody::Stream(fixed.readable())
         }
         None => {
@@ -257,14 +278,21 @@ pub struct FileBody {
 
 impl FileBody {
     /// Reads through `feed`, or (none given) a feed that asks for the file's entity CAR.
-    pub fn new(src: Rc<Sources>, feed: Option<Feed>, file: &Resolved, range: Option<ByteRange>) -> Result<Self, Fail> {
+    pub fn new(
+        src: Rc<Sources>,
+        feed: Option<Feed>,
+        file: &Resolved,
+        range: Option<ByteRange>,
+    ) -> Result<Self, Fail> {
         let eb = range.map(|r| format!("{}:{}", r.first, r.last));
         let feed = feed.unwrap_or_else(|| Feed::new(src, Some(entity_car(&file.cid, &[], eb))));
         let mut reader = FileReader::new(file.cid, range);
         // The root is in hand already (an identity root the reader reads by itself).
         if carport_core::gateway::inline_block(&file.cid).is_none() {
             if let Ok(FileStep::Need(c)) = reader.step() {
-                reader.provide(&c, file.block.clone()).map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))?;
+                reader
+                    .provide(&c, file.block.clone())
+                    .map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))?;
             }
         }
         Ok(FileBody { reader, feed, failed: false })
@@ -272,10 +300,16 @@ impl FileBody {
 
     pub async fn next(&mut self) -> Result<Option<Vec<u8>>, Fail> {
         loop {
-            match self.reader.step().map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))? {
+            match self
+                .reader
+                .step()
+                .map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))?
+            {
                 FileStep::Need(c) => {
                     let b = self.feed.get(&c).await?;
-                    self.reader.provide(&c, b).map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))?;
+                    self.reader
+                        .provide(&c, b)
+                        .map_err(|e| Fail::Other(502, format!("502 bad gateway: {e}")))?;
                 }
                 FileStep::Visited(_) => {}
                 FileStep::Data(d) if d.is_empty() => {}
@@ -318,9 +352,19 @@ fn file_name(t: &Target) -> Option<String> {
 
 /// Serves the bytes of a file (or raw block) with ranges.
 #[allow(clippy::too_many_arguments)]
-async fn serve_file(src: Rc<Sources>, feed: Option<Feed>, t: &Target, file: &Resolved, status: u16, etag_value: &str, roots: &[Cid], cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn serve_file(
+    src: Rc<Sources>,
+    feed: Option<Feed>,
+    t: &Target,
+    file: &Resolved,
+    status: u16,
+    etag_value: &str,
+    roots: &[Cid],
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     let size = file.kind.file_size().unwrap_or(0);
-    let range = if status == 200 { parse_range(cond.range.as_deref(), size) } else { RangeReq::All };
+    let range =
+        if status == 200 { parse_range(cond.range.as_deref(), size) } else { RangeReq::All };
     if range == RangeReq::Unsatisfiable {
         let mut h = Head::new(416);
         h.set("Content-Range", &format!("bytes */{size}"));
@@ -341,7 +385,10 @@ async fn serve_file(src: Rc<Sources>, feed: Option<Feed>, t: &Target, file: &Res
         h.set("Content-Range", &format!("bytes {}-{}/{size}", r.first, r.last));
     }
     if let Some(f) = &t.filename {
-        h.set("Content-Disposition", &content_disposition(if t.download { "attachment" } else { "inline" }, f));
+        h.set(
+            "Content-Disposition",
+            &content_disposition(if t.download { "attachment" } else { "inline" }, f),
+        );
     }
     let len = want.map_or(0, |r| r.len());
     h.set("Content-Length", &len.to_string());
@@ -361,7 +408,13 @@ pub async fn serve(src: Rc<Sources>, t: &Target, cond: &Conditions) -> worker::R
     let t0 = js_sys::Date::now();
     src.use_root(&t.content.root).await;
     if cond.only_if_cached && src.local(&t.content.root, &mut Vec::new()).await.is_none() {
-        return text(412, &format!("412 precondition failed: {} is not held by this gateway (only-if-cached)", t.content.root));
+        return text(
+            412,
+            &format!(
+                "412 precondition failed: {} is not held by this gateway (only-if-cached)",
+                t.content.root
+            ),
+        );
     }
     let t1 = js_sys::Date::now();
     let mut resp = match serve_inner(src, t, cond).await {
@@ -370,11 +423,18 @@ pub async fn serve(src: Rc<Sources>, t: &Target, cond: &Conditions) -> worker::R
     };
     let t2 = js_sys::Date::now();
     // Where the time before the first byte went (store lookup, resolution and first block).
-    resp.headers_mut().set("Server-Timing", &format!("store;dur={:.0}, first-byte;dur={:.0}", t1 - t0, t2 - t1))?;
+    resp.headers_mut().set(
+        "Server-Timing",
+        &format!("store;dur={:.0}, first-byte;dur={:.0}", t1 - t0, t2 - t1),
+    )?;
     Ok(resp)
 }
 
-async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn serve_inner(
+    src: Rc<Sources>,
+    t: &Target,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     // A deserialized answer without a range: one upstream CAR of the path from the first block
     // not held (path blocks, then the entity) serves resolution and body alike; else block by
     // block.
@@ -389,7 +449,9 @@ async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<
     };
     let resolved = match resolved {
         Ok(r) => r,
-        Err(Fail::Resolve(ResolveError::NotFound { .. })) if t.format == Format::Default && t.origin != Origin::Path => {
+        Err(Fail::Resolve(ResolveError::NotFound { .. }))
+            if t.format == Format::Default && t.origin != Origin::Path =>
+        {
             return redirects_or_404(src, t, cond).await;
         }
         Err(e) => return Err(e),
@@ -406,13 +468,22 @@ async fn serve_inner(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<
 /// browser cannot show it), `?filename=` and `?download=true` as asked.
 fn codec_disposition(t: &Target, cid: &Cid, codec: Codec) -> String {
     let json = matches!(codec, Codec::Json | Codec::DagJson);
-    let name = t.filename.clone().unwrap_or_else(|| format!("{cid}.{}", if json { "json" } else { "cbor" }));
+    let name = t
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("{cid}.{}", if json { "json" } else { "cbor" }));
     content_disposition(if t.download || !json { "attachment" } else { "inline" }, &name)
 }
 
 /// A block asked for in its own codec (`?format=dag-json` …): as-is when the CID has that codec,
 /// a UnixFS file as its bytes when JSON is asked of it, else 406: no conversion (IPIP-0524).
-async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn serve_codec(
+    src: Rc<Sources>,
+    t: &Target,
+    r: Resolved,
+    codec: Codec,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     if codec.serves(r.cid.codec()) {
         let tag = etag(&r.cid, &Format::Codec(codec));
         if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
@@ -420,9 +491,15 @@ async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, co
         }
         let mut h = Head::new(200);
         common(&mut h, t, &r.roots, &tag);
-        h.set("Content-Type", codec.media_type()).set("X-Content-Type-Options", "nosniff").set("Content-Length", &r.block.len().to_string());
+        h.set("Content-Type", codec.media_type())
+            .set("X-Content-Type-Options", "nosniff")
+            .set("Content-Length", &r.block.len().to_string());
         h.set("Content-Disposition", &codec_disposition(t, &r.cid, codec));
-        return Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(r.block) }));
+        return Ok(h.respond(if cond.head {
+            ResponseBody::Empty
+        } else {
+            ResponseBody::Body(r.block)
+        }));
     }
     if codec == Codec::Json && r.kind.file_size().is_some() {
         return serve_default(src, None, t, r, cond).await;
@@ -430,7 +507,11 @@ async fn serve_codec(src: Rc<Sources>, t: &Target, r: Resolved, codec: Codec, co
     Err(Fail::Other(406, format!("406 not acceptable: {} has codec 0x{:x}, not {}; this gateway does not convert between codecs (ask for ?format=raw and decode it yourself)", r.cid, r.cid.codec(), codec.name())))
 }
 
-fn serve_raw(t: &Target, r: &Resolved, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+fn serve_raw(
+    t: &Target,
+    r: &Resolved,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     let tag = etag(&r.cid, &Format::Raw);
     if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
         return Ok(not_modified(t, &r.roots, &tag));
@@ -476,7 +557,9 @@ impl CarBody {
         if let Some(h) = self.header.take() {
             return Ok(Some(h));
         }
-        let broken = |e: carport_core::gateway::traverse::TraverseError| Fail::Other(502, format!("502 bad gateway: {e}"));
+        let broken = |e: carport_core::gateway::traverse::TraverseError| {
+            Fail::Other(502, format!("502 bad gateway: {e}"))
+        };
         loop {
             match self.trav.step().map_err(broken)? {
                 TStep::Need(c) => {
@@ -503,7 +586,13 @@ impl CarBody {
 /// chunked; workerd ends a chunked body cleanly even when its stream fails, so such a response
 /// cannot say "broken" on the wire and is marked `no-store` instead of immutable, and its CAR
 /// ends short of the blocks (clients must check a CAR is complete, as the spec says).
-async fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::gateway::http::CarParams, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn serve_car(
+    src: Rc<Sources>,
+    t: &Target,
+    r: Resolved,
+    p: carport_core::gateway::http::CarParams,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     let tag = etag(&r.cid, &Format::Car(p));
     if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
         return Ok(not_modified(t, &r.roots, &tag));
@@ -519,12 +608,19 @@ async fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::g
         return Ok(h.respond(ResponseBody::Empty));
     }
     let car_req = match (&r.kind, p.scope) {
-        (NodeKind::File { .. }, Scope::Entity | Scope::All) => Some(entity_car(&r.cid, &[], p.bytes.map(|b| b.to_param()))),
+        (NodeKind::File { .. }, Scope::Entity | Scope::All) => {
+            Some(entity_car(&r.cid, &[], p.bytes.map(|b| b.to_param())))
+        }
         _ => None,
     };
     let roots = vec![t.content.root];
     let limit = src.car_buffer;
-    let mut body = CarBody { header: Some(car_header(&roots)), trav: Traversal::new(r, p.scope, p.bytes, p.dups), feed: Feed::new(src, car_req), failed: false };
+    let mut body = CarBody {
+        header: Some(car_header(&roots)),
+        trav: Traversal::new(r, p.scope, p.bytes, p.dups),
+        feed: Feed::new(src, car_req),
+        failed: false,
+    };
     let mut held = Vec::new();
     while held.len() <= limit {
         match body.next().await? {
@@ -559,7 +655,13 @@ async fn serve_car(src: Rc<Sources>, t: &Target, r: Resolved, p: carport_core::g
     Ok(h.respond(body))
 }
 
-async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Resolved, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn serve_default(
+    src: Rc<Sources>,
+    feed: Option<Feed>,
+    t: &Target,
+    r: Resolved,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     match &r.kind {
         NodeKind::File { .. } | NodeKind::Raw { .. } => {
             let tag = etag(&r.cid, &Format::Default);
@@ -579,7 +681,8 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
                     loc = format!("{loc}?{}", t.query);
                 }
                 let mut h = Head::new(301);
-                h.set("Location", &loc).set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
+                h.set("Location", &loc)
+                    .set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
                 return Ok(h.respond(ResponseBody::Empty));
             }
             // index.html, looked up in this folder (plain or HAMT).
@@ -588,7 +691,11 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
             let index = loop {
                 match idx.step() {
                     Ok(Step::Need(c)) => {
-                        let b = if first && c == r.cid { r.block.clone() } else { src.block(&c).await? };
+                        let b = if first && c == r.cid {
+                            r.block.clone()
+                        } else {
+                            src.block(&c).await?
+                        };
                         first = false;
                         if let Err(e) = idx.provide(&c, b) {
                             break Err(e);
@@ -618,7 +725,11 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
             let mut h = Head::new(200);
             common(&mut h, t, &r.roots, &tag);
             h.set("Content-Type", "text/plain; charset=utf-8");
-            Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(target.clone().into_bytes()) }))
+            Ok(h.respond(if cond.head {
+                ResponseBody::Empty
+            } else {
+                ResponseBody::Body(target.clone().into_bytes())
+            }))
         }
         NodeKind::DagCbor | NodeKind::Other { .. } => {
             let tag = etag(&r.cid, &Format::Default);
@@ -631,16 +742,27 @@ async fn serve_default(src: Rc<Sources>, feed: Option<Feed>, t: &Target, r: Reso
             };
             let mut h = Head::new(200);
             common(&mut h, t, &r.roots, &tag);
-            h.set("Content-Type", ctype).set("X-Content-Type-Options", "nosniff").set("Content-Length", &r.block.len().to_string());
+            h.set("Content-Type", ctype)
+                .set("X-Content-Type-Options", "nosniff")
+                .set("Content-Length", &r.block.len().to_string());
             if let Some(codec) = Codec::of(r.cid.codec()) {
                 h.set("Content-Disposition", &codec_disposition(t, &r.cid, codec));
             }
-            Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(r.block.clone()) }))
+            Ok(h.respond(if cond.head {
+                ResponseBody::Empty
+            } else {
+                ResponseBody::Body(r.block.clone())
+            }))
         }
     }
 }
 
-async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn listing(
+    src: Rc<Sources>,
+    t: &Target,
+    r: Resolved,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     let tag = listing_etag(&r.cid);
     if cond.if_none_match.as_deref().is_some_and(|h| if_none_match(h, &tag)) {
         return Ok(not_modified(t, &r.roots, &tag));
@@ -648,7 +770,8 @@ async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -
     let roots = r.roots.clone();
     let dir = r.cid;
     let blocks = if r.kind == NodeKind::HamtDir {
-        let mut trav = Traversal::new(Resolved { path_blocks: Vec::new(), ..r }, Scope::Entity, None, false);
+        let mut trav =
+            Traversal::new(Resolved { path_blocks: Vec::new(), ..r }, Scope::Entity, None, false);
         let mut out = Vec::new();
         // Links seen so far, shard links included: past the listing's limit, no more shards.
         let mut links = 0;
@@ -659,7 +782,8 @@ async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -
                     trav.provide(&c, b).map_err(|e| Fail::Other(502, e.to_string()))?;
                 }
                 TStep::Emit(cid, data) => {
-                    links += carport_core::dagpb::PbNode::decode(&data).map_or(0, |n| n.links.len());
+                    links +=
+                        carport_core::dagpb::PbNode::decode(&data).map_or(0, |n| n.links.len());
                     out.push(Block { cid, data });
                     if links > listing::MAX_LISTING_ENTRIES * 2 {
                         break out;
@@ -676,11 +800,19 @@ async fn listing(src: Rc<Sources>, t: &Target, r: Resolved, cond: &Conditions) -
     let mut h = Head::new(200);
     common(&mut h, t, &roots, &tag);
     h.set("Cache-Control", LISTING).set("Content-Type", "text/html; charset=utf-8");
-    Ok(h.respond(if cond.head { ResponseBody::Empty } else { ResponseBody::Body(html.into_bytes()) }))
+    Ok(h.respond(if cond.head {
+        ResponseBody::Empty
+    } else {
+        ResponseBody::Body(html.into_bytes())
+    }))
 }
 
 /// A path that does not exist on an isolated origin: the site's `_redirects` decides, else 404.
-async fn redirects_or_404(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Result<worker::Result<Response>, Fail> {
+async fn redirects_or_404(
+    src: Rc<Sources>,
+    t: &Target,
+    cond: &Conditions,
+) -> Result<worker::Result<Response>, Fail> {
     // Percent-encoded, as `redirects::find` takes it: what a placeholder carries stays encoded.
     let path = match carport_core::gateway::path::encode_path(&t.content.segments) {
         p if p.is_empty() => "/".to_string(),
@@ -696,7 +828,12 @@ async fn redirects_or_404(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Re
     let rules = if size as usize > redirects::MAX_SIZE {
         Err(redirects::RedirectsError::TooLarge)
     } else {
-        let mut body = FileBody::new(src.clone(), None, &file, (size > 0).then(|| ByteRange { first: 0, last: size - 1 }))?;
+        let mut body = FileBody::new(
+            src.clone(),
+            None,
+            &file,
+            (size > 0).then(|| ByteRange { first: 0, last: size - 1 }),
+        )?;
         let mut bytes = Vec::new();
         while let Some(d) = body.next().await? {
             bytes.extend(d);
@@ -710,18 +847,23 @@ async fn redirects_or_404(src: Rc<Sources>, t: &Target, cond: &Conditions) -> Re
     let Some(target) = redirects::find(&rules, &path, &t.query) else { return not_found() };
     if !target.serves_content() {
         let mut h = Head::new(target.status);
-        h.set("Location", &target.to).set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
+        h.set("Location", &target.to)
+            .set("Cache-Control", if t.mutable { MUTABLE } else { IMMUTABLE });
         return Ok(h.respond(ResponseBody::Empty));
     }
     let to_path = target.to.split('?').next().unwrap_or("");
-    let (segments, _) = carport_core::gateway::path::split_path(to_path).map_err(|e| Fail::Other(500, e))?;
+    let (segments, _) =
+        carport_core::gateway::path::split_path(to_path).map_err(|e| Fail::Other(500, e))?;
     let f = match resolve(&src, t.content.root, segments.clone()).await {
         Ok(f) => f,
         Err(Fail::Resolve(ResolveError::NotFound { .. })) => return not_found(),
         Err(e) => return Err(e),
     };
     if f.kind.file_size().is_none() {
-        return Ok(text(500, &format!("_redirects rule for {path} points at {to_path}, which is not a file")));
+        return Ok(text(
+            500,
+            &format!("_redirects rule for {path} points at {to_path}, which is not a file"),
+        ));
     }
     let tag = etag(&f.cid, &Format::Default);
     let mut t2 = t.clone();

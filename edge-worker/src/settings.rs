@@ -6,7 +6,11 @@ use worker::Env;
 
 /// A var or secret, if set and not empty.
 pub fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|v| v.to_string())).filter(|v| !v.is_empty())
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .or_else(|| env.secret(name).ok().map(|v| v.to_string()))
+        .filter(|v| !v.is_empty())
 }
 
 fn num(env: &Env, name: &str, default: u64) -> u64 {
@@ -14,7 +18,11 @@ fn num(env: &Env, name: &str, default: u64) -> u64 {
 }
 
 pub fn list(s: Option<String>) -> Vec<String> {
-    s.unwrap_or_default().split(',').map(|x| x.trim().trim_end_matches('/').to_string()).filter(|x| !x.is_empty()).collect()
+    s.unwrap_or_default()
+        .split(',')
+        .map(|x| x.trim().trim_end_matches('/').to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 /// The gateway's settings.
@@ -42,11 +50,13 @@ impl Settings {
             upstreams: list(var(env, "UPSTREAMS")),
             timeout: Duration::from_millis(num(env, "UPSTREAM_TIMEOUT_MS", 10_000)),
             subdomain_hosts: list(var(env, "SUBDOMAIN_HOSTS")),
-            doh_url: var(env, "DOH_URL").unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
+            doh_url: var(env, "DOH_URL")
+                .unwrap_or_else(|| "https://cloudflare-dns.com/dns-query".into()),
             dnslink_ttl: num(env, "DNSLINK_TTL", 300),
             cache_blocks: var(env, "CACHE_BLOCKS").as_deref() != Some("off"),
             memory_blocks: num(env, "MEMORY_BLOCKS_BYTES", 16 << 20) as usize,
-            car_buffer: num(env, "CAR_BUFFER_BYTES", crate::sources::DEFAULT_CAR_BUFFER as u64) as usize,
+            car_buffer: num(env, "CAR_BUFFER_BYTES", crate::sources::DEFAULT_CAR_BUFFER as u64)
+                as usize,
             block_budget: num(env, "REQUEST_BLOCK_BUDGET", crate::sources::DEFAULT_BLOCK_BUDGET),
             trusted_proxies: list(var(env, "TRUSTED_PROXIES")),
             bench_proxy: var(env, "BENCH_PROXY").as_deref() == Some("on"),
@@ -89,7 +99,10 @@ pub struct ArchiveSettings {
 impl ArchiveSettings {
     pub fn from_env(env: &Env) -> Self {
         ArchiveSettings {
-            public_url: var(env, "PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8787".into()).trim_end_matches('/').to_string(),
+            public_url: var(env, "PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8787".into())
+                .trim_end_matches('/')
+                .to_string(),
             min_bytes: num(env, "AGGREGATE_MIN_BYTES", 16 << 30),
             max_age_ms: num(env, "AGGREGATE_MAX_AGE_MS", 6 * 3600 * 1000),
             min_deal_size: num(env, "MIN_DEAL_SIZE", 1 << 20),
@@ -102,6 +115,8 @@ impl ArchiveSettings {
 
     /// Wait before retry number `attempt` (1, 2, ...): doubling from the base, capped.
     pub fn backoff_ms(&self, attempt: u32) -> u64 {
-        self.retry_base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30)).min(self.retry_max_ms)
+        self.retry_base_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+            .min(self.retry_max_ms)
     }
 }

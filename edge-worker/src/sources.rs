@@ -123,9 +123,28 @@ async fn with_timeout<T>(t: Duration, fut: impl std::future::Future<Output = T>)
 }
 
 impl Sources {
-    pub fn new(upstreams: Vec<String>, timeout: Duration, cache_blocks: bool, memory_blocks: usize, store: Option<Bucket>, index: Option<ObjectNamespace>, ctx: Rc<Context>) -> Self {
+    pub fn new(
+        upstreams: Vec<String>,
+        timeout: Duration,
+        cache_blocks: bool,
+        memory_blocks: usize,
+        store: Option<Bucket>,
+        index: Option<ObjectNamespace>,
+        ctx: Rc<Context>,
+    ) -> Self {
         MEMORY.with(|m| m.borrow_mut().set_budget(memory_blocks));
-        Sources { upstreams, timeout, cache_blocks, store, index, ctx, car_buffer: DEFAULT_CAR_BUFFER, blocks_left: std::cell::Cell::new(DEFAULT_BLOCK_BUDGET), stored: RefCell::new(None), index_hits: RefCell::new(HashMap::new()) }
+        Sources {
+            upstreams,
+            timeout,
+            cache_blocks,
+            store,
+            index,
+            ctx,
+            car_buffer: DEFAULT_CAR_BUFFER,
+            blocks_left: std::cell::Cell::new(DEFAULT_BLOCK_BUDGET),
+            stored: RefCell::new(None),
+            index_hits: RefCell::new(HashMap::new()),
+        }
     }
 
     /// Sets how many blocks one request may read.
@@ -198,14 +217,22 @@ impl Sources {
         if let Some(ix) = INDEXES.with(|m| m.borrow().get(name).cloned()) {
             return Ok(Some(ix));
         }
-        let Some(head) = b.get(name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await? else { return Ok(None) };
+        let Some(head) =
+            b.get(name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await?
+        else {
+            return Ok(None);
+        };
         let prefix = head.body().map(|x| x.bytes());
         let prefix = match prefix {
             Some(f) => f.await?,
             None => return Ok(None),
         };
         let Ok(h) = read_v2_header(&prefix) else { return Ok(None) };
-        let Some(ixo) = b.get(name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await? else { return Ok(None) };
+        let Some(ixo) =
+            b.get(name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await?
+        else {
+            return Ok(None);
+        };
         let bytes = match ixo.body() {
             Some(body) => body.bytes().await?,
             None => return Ok(None),
@@ -218,13 +245,24 @@ impl Sources {
 
     /// Where the store holds `cid`: in a CAR this request has the index of, or else by the block
     /// index.
-    async fn place(&self, b: &Bucket, cid: &Cid) -> Result<Option<(String, std::ops::Range<u64>)>, String> {
-        let known = self.stored.borrow().iter().flatten().find_map(|(name, ix)| ix.locate(cid).map(|r| (name.clone(), r)));
+    async fn place(
+        &self,
+        b: &Bucket,
+        cid: &Cid,
+    ) -> Result<Option<(String, std::ops::Range<u64>)>, String> {
+        let known = self
+            .stored
+            .borrow()
+            .iter()
+            .flatten()
+            .find_map(|(name, ix)| ix.locate(cid).map(|r| (name.clone(), r)));
         if known.is_some() {
             return Ok(known);
         }
         let Some(ns) = &self.index else { return Ok(None) };
-        let Some(Place { shard, start, end }) = block_index::find(ns, cid).await? else { return Ok(None) };
+        let Some(Place { shard, start, end }) = block_index::find(ns, cid).await? else {
+            return Ok(None);
+        };
         let hits = {
             let mut h = self.index_hits.borrow_mut();
             let n = h.entry(shard.clone()).or_insert(0);
@@ -313,8 +351,13 @@ impl Sources {
     }
 
     /// Asks every upstream for the raw block at once; the first that verifies wins.
-    pub async fn ask_upstreams(&self, cid: &Cid, mut reasons: Vec<String>) -> Result<Vec<u8>, Unavailable> {
-        let mut pending: FuturesUnordered<_> = self.upstreams.iter().map(|u| self.raw_from(u, cid)).collect();
+    pub async fn ask_upstreams(
+        &self,
+        cid: &Cid,
+        mut reasons: Vec<String>,
+    ) -> Result<Vec<u8>, Unavailable> {
+        let mut pending: FuturesUnordered<_> =
+            self.upstreams.iter().map(|u| self.raw_from(u, cid)).collect();
         let mut why = Missing::NotFound;
         while let Some(r) = pending.next().await {
             match r {
@@ -340,29 +383,54 @@ impl Sources {
         let signal = ctl.signal();
         let fut = async {
             // An upstream that cannot be reached does not have the block for us.
-            let mut resp = fetch(&url, "application/vnd.ipld.raw", &signal).await.map_err(|e| (Missing::NotFound, format!("{upstream}: {e}")))?;
+            let mut resp = fetch(&url, "application/vnd.ipld.raw", &signal)
+                .await
+                .map_err(|e| (Missing::NotFound, format!("{upstream}: {e}")))?;
             match resp.status_code() {
                 200 => {}
                 404 | 410 => return Err((Missing::NotFound, format!("{upstream}: not found"))),
                 504 => return Err((Missing::Timeout, format!("{upstream}: HTTP 504"))),
                 s => return Err((Missing::Invalid, format!("{upstream}: HTTP {s}"))),
             }
-            let announced = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+            let announced = resp
+                .headers()
+                .get("Content-Length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse::<usize>().ok());
             if announced.is_some_and(|n| n > MAX_BLOCK_SIZE) {
-                return Err((Missing::Invalid, format!("{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", announced.unwrap_or(0))));
+                return Err((
+                    Missing::Invalid,
+                    format!(
+                        "{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit",
+                        announced.unwrap_or(0)
+                    ),
+                ));
             }
-            let data = resp.bytes().await.map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
+            let data =
+                resp.bytes().await.map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
             if data.len() > MAX_BLOCK_SIZE {
-                return Err((Missing::Invalid, format!("{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", data.len())));
+                return Err((
+                    Missing::Invalid,
+                    format!(
+                        "{upstream}: a block of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit",
+                        data.len()
+                    ),
+                ));
             }
-            digest::check(cid, &data).await.map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
+            digest::check(cid, &data)
+                .await
+                .map_err(|e| (Missing::Invalid, format!("{upstream}: {e}")))?;
             Ok(data)
         };
         match with_timeout(self.timeout, fut).await {
             Some(r) => r,
             None => {
                 ctl.abort();
-                Err((Missing::Timeout, format!("{upstream}: timed out after {} ms", self.timeout.as_millis())))
+                Err((
+                    Missing::Timeout,
+                    format!("{upstream}: timed out after {} ms", self.timeout.as_millis()),
+                ))
             }
         }
     }
@@ -380,9 +448,16 @@ impl Sources {
                 async move {
                     let ctl = AbortController::default();
                     let signal = ctl.signal();
-                    let r = fetch(&url, "application/vnd.ipld.car; version=1; order=dfs; dups=n", &signal).await;
+                    let r = fetch(
+                        &url,
+                        "application/vnd.ipld.car; version=1; order=dfs; dups=n",
+                        &signal,
+                    )
+                    .await;
                     match r {
-                        Ok(resp) if resp.status_code() == 200 => BodyReader::new(&resp).map(|s| (u, s, ctl)),
+                        Ok(resp) if resp.status_code() == 200 => {
+                            BodyReader::new(&resp).map(|s| (u, s, ctl))
+                        }
                         _ => None,
                     }
                 }
@@ -399,7 +474,16 @@ impl Sources {
         .await
         .flatten();
         let (upstream, body, ctl) = first?;
-        Some(CarStream { upstream, body, ctl: Some(ctl), reader: CarReader::with_max_section(MAX_SECTION_FROM_UPSTREAM), stash: HashMap::new(), stash_bytes: 0, dead: false, timeout: self.timeout })
+        Some(CarStream {
+            upstream,
+            body,
+            ctl: Some(ctl),
+            reader: CarReader::with_max_section(MAX_SECTION_FROM_UPSTREAM),
+            stash: HashMap::new(),
+            stash_bytes: 0,
+            dead: false,
+            timeout: self.timeout,
+        })
     }
 }
 
@@ -413,7 +497,8 @@ async fn fetch(url: &str, accept: &str, signal: &worker::AbortSignal) -> worker:
     init.set_headers(&headers);
     init.set_signal(Some(signal));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let resp = wasm_bindgen_futures::JsFuture::from(global.fetch_with_str_and_init(url, &init)).await?;
+    let resp =
+        wasm_bindgen_futures::JsFuture::from(global.fetch_with_str_and_init(url, &init)).await?;
     Ok(Response::from(resp.dyn_into::<web_sys::Response>()?))
 }
 
@@ -489,7 +574,10 @@ impl CarStream {
     }
 
     /// The next piece of the body, or `None` when `stall` fires first.
-    async fn read(&mut self, stall: std::pin::Pin<&mut Delay>) -> Option<Option<Result<Uint8Array, String>>> {
+    async fn read(
+        &mut self,
+        stall: std::pin::Pin<&mut Delay>,
+    ) -> Option<Option<Result<Uint8Array, String>>> {
         match select(std::pin::pin!(self.body.next()), stall).await {
             Either::Left((piece, _)) => Some(piece),
             Either::Right(_) => None,
@@ -519,7 +607,11 @@ impl CarStream {
                 Ok(Some(Event::Block { cid, data, .. })) => {
                     if data.len() > MAX_BLOCK_SIZE {
                         self.kill();
-                        return Err(format!("{}: block {cid} of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit", self.upstream, data.len()));
+                        return Err(format!(
+                            "{}: block {cid} of {} bytes, over the {MAX_BLOCK_SIZE}-byte limit",
+                            self.upstream,
+                            data.len()
+                        ));
                     }
                     if let Err(e) = digest::check(&cid, &data).await {
                         self.kill();
@@ -532,7 +624,10 @@ impl CarStream {
                     self.stash.insert(cid, data);
                     if self.stash_bytes > STASH_LIMIT {
                         self.kill();
-                        return Err(format!("{}: CAR order does not follow the DAG", self.upstream));
+                        return Err(format!(
+                            "{}: CAR order does not follow the DAG",
+                            self.upstream
+                        ));
                     }
                 }
                 Ok(Some(Event::Header { .. })) => {}

@@ -55,7 +55,8 @@ fn token_id(token: &str) -> String {
 /// The caller of an upload, from `Authorization: Bearer <token>`; `Err` is the response to give.
 pub async fn authenticate(req: &Request, env: &Env) -> Result<Caller, worker::Result<Response>> {
     let header = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
-    let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+    let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+    else {
         return Err(error(401, "unauthorized: send Authorization: Bearer <upload token>", None));
     };
     let id = token_id(token);
@@ -91,19 +92,33 @@ pub async fn admin(mut req: Request, env: &Env, rest: &str) -> worker::Result<Re
             } else {
                 match serde_json::from_str(&body) {
                     Ok(n) => n,
-                    Err(e) => return text(400, &format!("400: expected JSON {{name, quotaBytes?, ratePerMinute?}}: {e}")),
+                    Err(e) => {
+                        return text(
+                            400,
+                            &format!(
+                                "400: expected JSON {{name, quotaBytes?, ratePerMinute?}}: {e}"
+                            ),
+                        )
+                    }
                 }
             };
             let token = format!("cpt_{}", hex(&random_bytes::<32>()));
             let id = token_id(&token);
-            let record = TokenRecord { name: new.name, created: js_sys::Date::now() as u64, quota_bytes: new.quota_bytes, rate_per_minute: new.rate_per_minute };
+            let record = TokenRecord {
+                name: new.name,
+                created: js_sys::Date::now() as u64,
+                quota_bytes: new.quota_bytes,
+                rate_per_minute: new.rate_per_minute,
+            };
             kv.put(&format!("token:{id}"), serde_json::to_string(&record)?)?.execute().await?;
             json(201, &serde_json::json!({ "token": token, "id": id, "record": record }))
         }
-        (Method::Get, id) if !id.is_empty() => match kv.get(&format!("token:{id}")).json::<TokenRecord>().await? {
-            Some(r) => json(200, &r),
-            None => text(404, "404: no such token"),
-        },
+        (Method::Get, id) if !id.is_empty() => {
+            match kv.get(&format!("token:{id}")).json::<TokenRecord>().await? {
+                Some(r) => json(200, &r),
+                None => text(404, "404: no such token"),
+            }
+        }
         (Method::Delete, id) if !id.is_empty() => {
             kv.delete(&format!("token:{id}")).await?;
             text(200, "revoked")

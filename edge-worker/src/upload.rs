@@ -18,7 +18,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use carport_core::error::{CarError, VerifyError};
-use carport_core::ingest::{decode_cids, encode_cids, IngestError, IngestedShard, ShardIngest, UploadCheck};
+use carport_core::ingest::{
+    decode_cids, encode_cids, IngestError, IngestedShard, ShardIngest, UploadCheck,
+};
 use carport_core::Cid;
 use futures_util::StreamExt;
 use worker::{Bucket, Env, FixedLengthStream, Request, Response};
@@ -34,9 +36,15 @@ use crate::tokens::{authenticate, hex, random_bytes, Caller};
 fn refusal(e: &IngestError) -> (u16, Option<Cid>) {
     match e {
         IngestError::TooLarge { .. } => (413, None),
-        IngestError::Verify(VerifyError::HashMismatch { cid, .. } | VerifyError::UnsupportedHash { cid, .. } | VerifyError::Decode { cid, .. }) => (422, Some(*cid)),
+        IngestError::Verify(
+            VerifyError::HashMismatch { cid, .. }
+            | VerifyError::UnsupportedHash { cid, .. }
+            | VerifyError::Decode { cid, .. },
+        ) => (422, Some(*cid)),
         IngestError::Verify(VerifyError::MissingBlock { cid }) => (422, Some(*cid)),
-        IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { cid, .. })) => (400, Some(*cid)),
+        IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { cid, .. })) => {
+            (400, Some(*cid))
+        }
         IngestError::PieceMismatch { claimed, .. } => (422, Some(*claimed)),
         IngestError::RootMismatch { root, .. } => (422, Some(*root)),
         IngestError::Index { car, .. } => (500, Some(*car)),
@@ -62,21 +70,31 @@ pub async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
         Ok(c) => c,
         Err(resp) => return resp,
     };
-    let (claimed_piece, claimed_root) = match (header_cid(&req, "X-Carport-Piece"), header_cid(&req, "X-Carport-Root")) {
-        (Ok(p), Ok(r)) => (p, r),
-        (Err(e), _) | (_, Err(e)) => return error(400, &e, None),
-    };
-    let Some(length) = req.headers().get("Content-Length")?.and_then(|v| v.parse::<u64>().ok()) else {
+    let (claimed_piece, claimed_root) =
+        match (header_cid(&req, "X-Carport-Piece"), header_cid(&req, "X-Carport-Root")) {
+            (Ok(p), Ok(r)) => (p, r),
+            (Err(e), _) | (_, Err(e)) => return error(400, &e, None),
+        };
+    let Some(length) = req.headers().get("Content-Length")?.and_then(|v| v.parse::<u64>().ok())
+    else {
         return error(411, "send the shard with a Content-Length", None);
     };
     if length > settings.max_shard_size {
-        return error(413, &format!("the shard is {length} bytes; the limit is {} bytes (split the CAR into shards)", settings.max_shard_size), None);
+        return error(
+            413,
+            &format!(
+                "the shard is {length} bytes; the limit is {} bytes (split the CAR into shards)",
+                settings.max_shard_size
+            ),
+            None,
+        );
     }
     let reservation = match reserve(env, &caller, &settings, length).await? {
         Ok(r) => r,
         Err(refused) => return Ok(refused),
     };
-    let outcome = receive(req, env, &settings, length, claimed_piece, claimed_root, &caller.id).await;
+    let outcome =
+        receive(req, env, &settings, length, claimed_piece, claimed_root, &caller.id).await;
     let charged = match &outcome {
         Ok((_, Some(bytes))) => *bytes,
         _ => 0,
@@ -87,7 +105,15 @@ pub async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
 
 /// Streams the shard into the store and checks it; the answer, and the bytes to charge (a new
 /// shard's size; `None` for a duplicate or a refusal).
-async fn receive(mut req: Request, env: &Env, settings: &DoorSettings, length: u64, claimed_piece: Option<Cid>, claimed_root: Option<Cid>, owner: &str) -> worker::Result<(Response, Option<u64>)> {
+async fn receive(
+    mut req: Request,
+    env: &Env,
+    settings: &DoorSettings,
+    length: u64,
+    claimed_piece: Option<Cid>,
+    claimed_root: Option<Cid>,
+    owner: &str,
+) -> worker::Result<(Response, Option<u64>)> {
     let bucket = env.bucket("STORE")?;
     let key = format!("shards/{}", hex(&random_bytes::<16>()));
     let ingest = Rc::new(RefCell::new(Some(ShardIngest::new(settings.max_shard_size))));
@@ -121,7 +147,9 @@ async fn receive(mut req: Request, env: &Env, settings: &DoorSettings, length: u
         }
         return Ok((error(500, &format!("storing the shard failed: {e}"), None)?, None));
     }
-    let Some(ingest) = ingest.borrow_mut().take() else { return Ok((error(500, "the shard was not read", None)?, None)) };
+    let Some(ingest) = ingest.borrow_mut().take() else {
+        return Ok((error(500, "the shard was not read", None)?, None));
+    };
     match accept(env, &bucket, &key, ingest, claimed_piece, claimed_root, owner).await {
         Ok(Accepted { shard, root, complete, known }) => Ok((
             json(
@@ -175,7 +203,15 @@ impl From<worker::Error> for Refused {
 }
 
 /// The checks after the last byte, then the ledger. `Err`: the caller deletes what was written.
-async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, claimed_piece: Option<Cid>, claimed_root: Option<Cid>, owner: &str) -> Result<Accepted, Refused> {
+async fn accept(
+    env: &Env,
+    bucket: &Bucket,
+    key: &str,
+    ingest: ShardIngest,
+    claimed_piece: Option<Cid>,
+    claimed_root: Option<Cid>,
+    owner: &str,
+) -> Result<Accepted, Refused> {
     let shard = ingest.finish()?;
     if let Some(claimed) = claimed_piece {
         if claimed != shard.piece.cid {
@@ -184,10 +220,17 @@ async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, clai
     }
     let last = !shard.roots.is_empty();
     let root = match (claimed_root, shard.roots.first()) {
-        (Some(r), _) if last && !shard.roots.contains(&r) => return Err(IngestError::RootMismatch { root: r, declared: shard.roots.clone() }.into()),
+        (Some(r), _) if last && !shard.roots.contains(&r) => {
+            return Err(IngestError::RootMismatch { root: r, declared: shard.roots.clone() }.into())
+        }
         (Some(r), _) => r,
         (None, Some(r)) => *r,
-        (None, None) => return Err(Refused::Other(400, "this shard declares no root: send the upload's root in X-Carport-Root".into())),
+        (None, None) => {
+            return Err(Refused::Other(
+                400,
+                "this shard declares no root: send the upload's root in X-Carport-Root".into(),
+            ))
+        }
     };
     let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
     let prior: Vec<StoredShard> = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
@@ -196,17 +239,33 @@ async fn accept(env: &Env, bucket: &Bucket, key: &str, ingest: ShardIngest, clai
         let mut check = UploadCheck::new();
         check.add(&shard.car, &shard.index, &shard.dangling)?;
         for s in prior.iter().filter(|s| s.car != shard.car.to_string()) {
-            let car: Cid = s.car.parse().map_err(|_| Refused::Other(500, format!("ledger holds a bad CAR CID {}", s.car)))?;
+            let car: Cid = s.car.parse().map_err(|_| {
+                Refused::Other(500, format!("ledger holds a bad CAR CID {}", s.car))
+            })?;
             let index = read(bucket, &format!("{}.idx", s.key)).await?;
-            let dangling = decode_cids(&read(bucket, &format!("{}.links", s.key)).await?).map_err(|e| Refused::Other(500, format!("stored links of {car}: {e}")))?;
+            let dangling = decode_cids(&read(bucket, &format!("{}.links", s.key)).await?)
+                .map_err(|e| Refused::Other(500, format!("stored links of {car}: {e}")))?;
             check.add(&car, &index, &dangling)?;
         }
         check.finish(&root)?;
     }
     bucket.put(format!("{key}.idx"), shard.index.clone()).execute().await?;
     bucket.put(format!("{key}.links"), encode_cids(&shard.dangling)).execute().await?;
-    let new = NewShard { root: root.to_string(), car: shard.car.to_string(), key: key.to_string(), size: shard.size, piece: shard.piece.cid.to_string(), owner: owner.to_string() };
-    let answer: serde_json::Value = call(&archivist, "POST", "/shard", Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    let new = NewShard {
+        root: root.to_string(),
+        car: shard.car.to_string(),
+        key: key.to_string(),
+        size: shard.size,
+        piece: shard.piece.cid.to_string(),
+        owner: owner.to_string(),
+    };
+    let answer: serde_json::Value = call(
+        &archivist,
+        "POST",
+        "/shard",
+        Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?),
+    )
+    .await?;
     if let Some(conflict) = answer.get("conflict").and_then(|c| c.as_str()) {
         return Err(Refused::Other(403, format!("upload refused: {conflict}")));
     }
@@ -234,22 +293,43 @@ async fn complete(bucket: &Bucket, archivist: &worker::Stub, root: &Cid) -> Resu
     let shards: Vec<StoredShard> = call(archivist, "GET", &format!("/upload/{root}"), None).await?;
     let listing: String = shards.iter().map(|s| format!("{0} {0}.idx\n", s.key)).collect();
     bucket.put(format!("roots/{root}"), listing).execute().await?;
-    let _: bool = call(archivist, "POST", "/complete", Some(serde_json::to_string(&root.to_string()).map_err(|e| Refused::Other(500, e.to_string()))?)).await?;
+    let _: bool = call(
+        archivist,
+        "POST",
+        "/complete",
+        Some(
+            serde_json::to_string(&root.to_string())
+                .map_err(|e| Refused::Other(500, e.to_string()))?,
+        ),
+    )
+    .await?;
     Ok(())
 }
 
 async fn read(bucket: &Bucket, key: &str) -> Result<Vec<u8>, Refused> {
-    let obj = bucket.get(key).execute().await?.ok_or_else(|| Refused::Other(500, format!("store: {key} is missing")))?;
-    let body = obj.body().ok_or_else(|| Refused::Other(500, format!("store: {key} has no body")))?;
+    let obj = bucket
+        .get(key)
+        .execute()
+        .await?
+        .ok_or_else(|| Refused::Other(500, format!("store: {key} is missing")))?;
+    let body =
+        obj.body().ok_or_else(|| Refused::Other(500, format!("store: {key} has no body")))?;
     Ok(body.bytes().await?)
 }
 
 async fn delete_objects(bucket: &Bucket, key: &str) {
-    let _ = bucket.delete_multiple(vec![key.to_string(), format!("{key}.idx"), format!("{key}.links")]).await;
+    let _ = bucket
+        .delete_multiple(vec![key.to_string(), format!("{key}.idx"), format!("{key}.links")])
+        .await;
 }
 
 /// A JSON call to a Durable Object.
-pub async fn call<T: serde::de::DeserializeOwned>(stub: &worker::Stub, method: &str, path: &str, body: Option<String>) -> worker::Result<T> {
+pub async fn call<T: serde::de::DeserializeOwned>(
+    stub: &worker::Stub,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> worker::Result<T> {
     let mut init = worker::RequestInit::new();
     init.with_method(worker::Method::from(method.to_string()));
     if let Some(b) = body {
@@ -269,9 +349,20 @@ fn quota_stub(env: &Env, caller: &Caller) -> worker::Result<worker::Stub> {
 
 /// Reserves the announced bytes against the token's quota before the body is read, so uploads
 /// running at the same time cannot together pass it; `Err` is the 429 to answer.
-async fn reserve(env: &Env, caller: &Caller, settings: &DoorSettings, length: u64) -> worker::Result<Result<String, Response>> {
-    let ask = Ask { bytes: length, quota_bytes: caller.record.quota_bytes.unwrap_or(settings.quota_bytes), rate_per_minute: caller.record.rate_per_minute.unwrap_or(settings.rate_per_minute) };
-    let verdict: Verdict = call(&quota_stub(env, caller)?, "POST", "/begin", Some(serde_json::to_string(&ask)?)).await?;
+async fn reserve(
+    env: &Env,
+    caller: &Caller,
+    settings: &DoorSettings,
+    length: u64,
+) -> worker::Result<Result<String, Response>> {
+    let ask = Ask {
+        bytes: length,
+        quota_bytes: caller.record.quota_bytes.unwrap_or(settings.quota_bytes),
+        rate_per_minute: caller.record.rate_per_minute.unwrap_or(settings.rate_per_minute),
+    };
+    let verdict: Verdict =
+        call(&quota_stub(env, caller)?, "POST", "/begin", Some(serde_json::to_string(&ask)?))
+            .await?;
     if verdict.ok {
         return Ok(Ok(verdict.reservation));
     }

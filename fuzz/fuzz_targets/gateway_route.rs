@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     // Fields separated by newlines: host, forwarded host, forwarded proto, path, query, accept.
     let mut f = text.split('\n');
     let mut next = || f.next().unwrap_or("");
-    let (host, fwd_host, fwd_proto, path, query, accept) = (next(), next(), next(), next(), next(), next());
+    let (host, fwd_host, fwd_proto, path, query, accept) =
+        (next(), next(), next(), next(), next(), next());
     let req = Request {
         method: "GET",
         host,
@@ -36,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = route_domain(&req, &root);
             }
         }
-        Route::Redirect { location, .. } => assert!(!location.contains('\n') && !location.contains('\r')),
+        Route::Redirect { location, .. } => {
+            assert!(!location.contains('\n') && !location.contains('\r'))
+        }
         Route::Preflight | Route::Error { .. } => {}
     }
 });

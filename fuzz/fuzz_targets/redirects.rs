@@ -13,10 +13,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(rules) = parse(file) else { return };
     let _ = find(&rules, &path, "a=1");
     for rule in &rules {
-        let site_relative = rule.to.starts_with('/') && !rule.to.starts_with("//") && !rule.to.starts_with("/\\");
+        let site_relative =
+            rule.to.starts_with('/') && !rule.to.starts_with("//") && !rule.to.starts_with("/\\");
         if let Some(target) = find(std::slice::from_ref(rule), &path, "") {
             if site_relative {
-                assert!(!target.to.starts_with("//") && !target.to.starts_with("/\\"), "{:?} → {:?} leaves the site", rule.to, target.to);
+                assert!(
+                    !target.to.starts_with("//") && !target.to.starts_with("/\\"),
+                    "{:?} → {:?} leaves the site",
+                    rule.to,
+                    target.to
+                );
             }
         }
     }

@@ -21,7 +21,8 @@ use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::address::{
-    secp256k1_address_bytes, secp256k1_address_string, Network, SECP256K1_ADDRESS_LEN, SECP256K1_PROTOCOL,
+    secp256k1_address_bytes, secp256k1_address_string, Network, SECP256K1_ADDRESS_LEN,
+    SECP256K1_PROTOCOL,
 };
 
 /// What starts the header value.
@@ -110,12 +111,21 @@ pub fn client_address(key: &ClientKey, network: Network) -> String {
 
 /// The `Authorization` header value for one request: `method` (any case) and the escaped URL
 /// path without query string (`/market/mk20/deal`), at `now_unix_secs`.
-pub fn authorization(key: &ClientKey, method: &str, path: &str, now_unix_secs: u64) -> Result<String, AuthError> {
+pub fn authorization(
+    key: &ClientKey,
+    method: &str,
+    path: &str,
+    now_unix_secs: u64,
+) -> Result<String, AuthError> {
     let digest = auth_digest(&key.address, method, path, now_unix_secs / 60 * 60);
     let mut signature = Vec::with_capacity(1 + SECP256K1_SIGNATURE_LEN);
     signature.push(SIG_TYPE_SECP256K1);
     signature.extend_from_slice(&filecoin_sign(&key.signing, &digest)?);
-    Ok(format!("{AUTH_PREFIX}{SECP256K1_KEY_TYPE}:{}:{}", BASE64.encode(key.address), BASE64.encode(&signature)))
+    Ok(format!(
+        "{AUTH_PREFIX}{SECP256K1_KEY_TYPE}:{}:{}",
+        BASE64.encode(key.address),
+        BASE64.encode(&signature)
+    ))
 }
 
 /// Checks a header as Curio's server does for a request of `method` on `path` arriving at
@@ -136,10 +146,11 @@ pub fn verify_authorization(
         return Err(AuthError::UnsupportedKeyType(key_type.to_string()));
     }
     let signature = parse_signature(&signature)?;
-    let address: [u8; SECP256K1_ADDRESS_LEN] = match <[u8; SECP256K1_ADDRESS_LEN]>::try_from(address.as_slice()) {
-        Ok(bytes) if bytes[0] == SECP256K1_PROTOCOL => bytes,
-        _ => return Err(AuthError::UnsupportedAddress),
-    };
+    let address: [u8; SECP256K1_ADDRESS_LEN] =
+        match <[u8; SECP256K1_ADDRESS_LEN]>::try_from(address.as_slice()) {
+            Ok(bytes) if bytes[0] == SECP256K1_PROTOCOL => bytes,
+            _ => return Err(AuthError::UnsupportedAddress),
+        };
     let minute = now_unix_secs / 60 * 60;
     // The current minute first, then the one before and the one after, as Curio tries them.
     let minutes = [Some(minute), minute.checked_sub(60), minute.checked_add(60)];
@@ -156,7 +167,9 @@ pub fn verify_authorization(
 fn parse_header(header: &str) -> Result<(&str, Vec<u8>, Vec<u8>), AuthError> {
     let rest = header.strip_prefix(AUTH_PREFIX).ok_or(AuthError::MissingPrefix)?;
     let mut parts = rest.splitn(3, ':');
-    let (Some(key_type), Some(address), Some(signature)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(key_type), Some(address), Some(signature)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
         return Err(AuthError::Format);
     };
     let address = BASE64.decode(address).map_err(|_| AuthError::Base64("address"))?;
@@ -176,9 +189,8 @@ fn parse_signature(bytes: &[u8]) -> Result<[u8; SECP256K1_SIGNATURE_LEN], AuthEr
         return Err(AuthError::InvalidSignature);
     }
     match bytes[0] {
-        SIG_TYPE_SECP256K1 => {
-            <[u8; SECP256K1_SIGNATURE_LEN]>::try_from(&bytes[1..]).map_err(|_| AuthError::InvalidSignature)
-        }
+        SIG_TYPE_SECP256K1 => <[u8; SECP256K1_SIGNATURE_LEN]>::try_from(&bytes[1..])
+            .map_err(|_| AuthError::InvalidSignature),
         t @ (SIG_TYPE_BLS | SIG_TYPE_DELEGATED) => Err(AuthError::UnsupportedSignatureType(t)),
         _ => Err(AuthError::InvalidSignature),
     }
@@ -196,9 +208,13 @@ fn auth_digest(address: &[u8], method: &str, path: &str, minute_unix_secs: u64) 
 
 /// A Filecoin secp256k1 signature of `message`: recoverable ECDSA over its BLAKE2b-256, as
 /// `r || s || v` with `v` the recovery id (0 or 1) and `s` low, as Lotus's `sigs.Sign` makes it.
-fn filecoin_sign(key: &SigningKey, message: &[u8]) -> Result<[u8; SECP256K1_SIGNATURE_LEN], AuthError> {
+fn filecoin_sign(
+    key: &SigningKey,
+    message: &[u8],
+) -> Result<[u8; SECP256K1_SIGNATURE_LEN], AuthError> {
     let prehash = blake2b_256(message);
-    let (signature, recovery) = key.sign_prehash_recoverable(&prehash).map_err(|_| AuthError::Signing)?;
+    let (signature, recovery) =
+        key.sign_prehash_recoverable(&prehash).map_err(|_| AuthError::Signing)?;
     let mut out = [0u8; SECP256K1_SIGNATURE_LEN];
     out[..64].copy_from_slice(&signature.to_bytes());
     out[64] = recovery.to_byte();
@@ -207,7 +223,10 @@ fn filecoin_sign(key: &SigningKey, message: &[u8]) -> Result<[u8; SECP256K1_SIGN
 
 /// The address whose key made a Filecoin secp256k1 signature of `message`, as Lotus's
 /// `sigs.Verify` recovers it; `None` when nothing can be recovered.
-fn recover_address(signature: &[u8; SECP256K1_SIGNATURE_LEN], message: &[u8]) -> Option<[u8; SECP256K1_ADDRESS_LEN]> {
+fn recover_address(
+    signature: &[u8; SECP256K1_SIGNATURE_LEN],
+    message: &[u8],
+) -> Option<[u8; SECP256K1_ADDRESS_LEN]> {
     let prehash = blake2b_256(message);
     let sig = Signature::from_slice(&signature[..64]).ok()?;
     let recovery = RecoveryId::from_byte(signature[64])?;
@@ -227,7 +246,12 @@ fn rfc3339_utc(unix_secs: u64) -> String {
     let days = unix_secs / 86_400;
     let secs = unix_secs % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
@@ -269,8 +293,14 @@ mod tests {
 
     #[test]
     fn address_of_known_key() {
-        assert_eq!(client_address(&key(), Network::Mainnet), "f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba");
-        assert_eq!(client_address(&key(), Network::Testnet), "t1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba");
+        assert_eq!(
+            client_address(&key(), Network::Mainnet),
+            "f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba"
+        );
+        assert_eq!(
+            client_address(&key(), Network::Testnet),
+            "t1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba"
+        );
     }
 
     /// filecoin-signing-tools' signing vector (Zondax; its wasm `sign` test and
@@ -296,13 +326,17 @@ mod tests {
     fn header_round_trips() {
         let header = authorization(&key(), "post", "/market/mk20/deal", NOW).unwrap();
         assert!(header.starts_with("CurioAuth secp256k1:"));
-        let client = verify_authorization(&header, "POST", "/market/mk20/deal", NOW, Network::Mainnet).unwrap();
+        let client =
+            verify_authorization(&header, "POST", "/market/mk20/deal", NOW, Network::Mainnet)
+                .unwrap();
         assert_eq!(client, "f1d2xrzcslx7xlbbylc5c3d5lvandqw4iwl6epxba");
     }
 
     #[test]
     fn header_has_curios_layout() {
-        let header = authorization(&key(), "GET", "/market/mk20/status/01ARZ3NDEKTSV4RRFFQ69G5FAV", NOW).unwrap();
+        let header =
+            authorization(&key(), "GET", "/market/mk20/status/01ARZ3NDEKTSV4RRFFQ69G5FAV", NOW)
+                .unwrap();
         let rest = header.strip_prefix("CurioAuth ").unwrap();
         let parts: Vec<&str> = rest.split(':').collect();
         assert_eq!(parts.len(), 3);
@@ -316,7 +350,8 @@ mod tests {
     #[test]
     fn accepts_the_neighbouring_minutes_only() {
         let header = authorization(&key(), "POST", "/market/mk20/deal", NOW).unwrap();
-        let check = |now| verify_authorization(&header, "POST", "/market/mk20/deal", now, Network::Mainnet);
+        let check =
+            |now| verify_authorization(&header, "POST", "/market/mk20/deal", now, Network::Mainnet);
         let minute = NOW / 60 * 60;
         assert!(check(minute).is_ok());
         assert!(check(minute + 59).is_ok());
@@ -361,7 +396,8 @@ mod tests {
             let mut bad = sig.clone();
             bad[at] ^= 0x01;
             let forged = format!("{head}:{}", BASE64.encode(&bad));
-            let got = verify_authorization(&forged, "POST", "/market/mk20/deal", NOW, Network::Mainnet);
+            let got =
+                verify_authorization(&forged, "POST", "/market/mk20/deal", NOW, Network::Mainnet);
             assert_eq!(got, Err(AuthError::Mismatch), "byte {at}");
         }
         let mut bad = sig.clone();
@@ -380,7 +416,8 @@ mod tests {
 
     #[test]
     fn rejects_malformed_headers() {
-        let v = |h: &str| verify_authorization(h, "POST", "/market/mk20/deal", NOW, Network::Mainnet);
+        let v =
+            |h: &str| verify_authorization(h, "POST", "/market/mk20/deal", NOW, Network::Mainnet);
         assert_eq!(v("Bearer abc"), Err(AuthError::MissingPrefix));
         assert_eq!(v("CurioAuth secp256k1:AQ=="), Err(AuthError::Format));
         assert_eq!(v("CurioAuth secp256k1:!!:AQ=="), Err(AuthError::Base64("address")));
@@ -390,7 +427,10 @@ mod tests {
         assert_eq!(v("CurioAuth bls:AQ==:Ag=="), Err(AuthError::UnsupportedSignatureType(2)));
         assert_eq!(v("CurioAuth secp256k1:AA==:AQ=="), Err(AuthError::InvalidSignature));
         let sig = BASE64.encode([1u8; 66]);
-        assert_eq!(v(&format!("CurioAuth secp256k1:AAE=:{sig}")), Err(AuthError::UnsupportedAddress));
+        assert_eq!(
+            v(&format!("CurioAuth secp256k1:AAE=:{sig}")),
+            Err(AuthError::UnsupportedAddress)
+        );
     }
 
     #[test]

@@ -95,7 +95,10 @@ pub fn status_request(
     Ok(HttpRequest {
         method: "GET",
         url,
-        headers: vec![("Authorization".to_string(), authorization(key, "GET", &path, now_unix_secs)?)],
+        headers: vec![(
+            "Authorization".to_string(),
+            authorization(key, "GET", &path, now_unix_secs)?,
+        )],
         body: Vec::new(),
     })
 }
@@ -114,7 +117,8 @@ pub fn parse_status_response(status: u16, body: &[u8]) -> Result<DealStatus, Mk2
         return Err(failure(status, body));
     }
     let bad = |reason: String| Mk20Error::BadResponse { status, reason };
-    let response: DealProductStatusResponse = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    let response: DealProductStatusResponse =
+        serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
     DealStatus::new(response).ok_or_else(|| bad("no ddo_v1 or pdp_v1 entry".to_string()))
 }
 
@@ -148,7 +152,8 @@ fn endpoint(base_url: &str, route: &str) -> Result<(String, String), RequestErro
         return Err(bad("has a query or fragment"));
     }
     let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base_url[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base_url.len());
+    let path_start =
+        base_url[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base_url.len());
     let base_path = base_url[path_start..].trim_end_matches('/');
     // Only characters a URL path carries unescaped, so the signed path is the one sent.
     let unescaped = |c: char| c.is_ascii_alphanumeric() || "-._~/".contains(c);
@@ -175,7 +180,10 @@ mod tests {
         let id: Ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
         let req = status_request("https://sp.example:1234/", &id, &key(), 1_000_000).unwrap();
         assert_eq!(req.method, "GET");
-        assert_eq!(req.url, "https://sp.example:1234/market/mk20/status/01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert_eq!(
+            req.url,
+            "https://sp.example:1234/market/mk20/status/01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        );
         let (name, value) = &req.headers[0];
         assert_eq!(name, "Authorization");
         let path = "/market/mk20/status/01ARZ3NDEKTSV4RRFFQ69G5FAV";
@@ -206,30 +214,47 @@ mod tests {
             }
         );
         assert!(!e.is_retryable());
-        assert_eq!(e.to_string(), "refused with 441 ErrDurationTooShort: duration must be at least 518400");
+        assert_eq!(
+            e.to_string(),
+            "refused with 441 ErrDurationTooShort: duration must be at least 518400"
+        );
         for status in [429, 500, 502, 503] {
-            assert!(parse_deal_response(status, b"Reason: busy").unwrap_err().is_retryable(), "{status}");
+            assert!(
+                parse_deal_response(status, b"Reason: busy").unwrap_err().is_retryable(),
+                "{status}"
+            );
         }
         for status in [400, 401, 404, 422, 423, 424, 425, 426, 430, 440] {
             assert!(!parse_deal_response(status, b"").unwrap_err().is_retryable(), "{status}");
         }
-        assert!(matches!(parse_deal_response(302, b""), Err(Mk20Error::BadResponse { status: 302, .. })));
+        assert!(matches!(
+            parse_deal_response(302, b""),
+            Err(Mk20Error::BadResponse { status: 302, .. })
+        ));
         assert!(Mk20Error::Transport("reset".into()).is_retryable());
         let long = vec![b'x'; 2000];
-        let Err(Mk20Error::Rejected { reason, .. }) = parse_deal_response(400, &long) else { panic!() };
+        let Err(Mk20Error::Rejected { reason, .. }) = parse_deal_response(400, &long) else {
+            panic!()
+        };
         assert_eq!(reason.chars().count(), MAX_REASON + 1);
     }
 
     #[test]
     fn classifies_status_answers() {
         let ok = br#"{"ddo_v1":{"status":"failed","errorMsg":"commP mismatch"}}"#;
-        assert_eq!(parse_status_response(200, ok).unwrap().stage(), Stage::Failed { reason: "commP mismatch".into() });
+        assert_eq!(
+            parse_status_response(200, ok).unwrap().stage(),
+            Stage::Failed { reason: "commP mismatch".into() }
+        );
         assert!(matches!(
             parse_status_response(404, b""),
             Err(Mk20Error::Rejected { status: 404, code: Some(DealCode::DealNotFound), .. })
         ));
         assert!(parse_status_response(500, b"").unwrap_err().is_retryable());
-        assert!(matches!(parse_status_response(200, b"<html>"), Err(Mk20Error::BadResponse { .. })));
+        assert!(matches!(
+            parse_status_response(200, b"<html>"),
+            Err(Mk20Error::BadResponse { .. })
+        ));
         assert!(matches!(parse_status_response(200, b"{}"), Err(Mk20Error::BadResponse { .. })));
         assert!(matches!(
             parse_status_response(200, br#"{"ddo_v1":{"status":"teleporting"}}"#),

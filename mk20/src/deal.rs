@@ -13,8 +13,8 @@ use carport_core::Cid;
 
 use crate::address::Network;
 use crate::types::{
-    AggregateType, CidLink, DataSource, DataSourceHttp, DdoV1, Deal, Empty, FormatAggregate, HttpUrl, PieceDataFormat,
-    Products, RetrievalV1,
+    AggregateType, CidLink, DataSource, DataSourceHttp, DdoV1, Deal, Empty, FormatAggregate,
+    HttpUrl, PieceDataFormat, Products, RetrievalV1,
 };
 use crate::ulid::Ulid;
 
@@ -101,8 +101,10 @@ pub enum DealError {
 pub fn aggregate_deal(p: &AggregateDeal<'_>) -> Result<Deal, DealError> {
     let identifier = Ulid::from_parts(p.time_ms, p.random).ok_or(DealError::Time(p.time_ms))?;
     check_parties(p.client, p.provider)?;
-    let aggregate = Piece::from_cid(p.aggregate)
-        .map_err(|e| DealError::Aggregate { cid: p.aggregate.to_string(), reason: e.to_string() })?;
+    let aggregate = Piece::from_cid(p.aggregate).map_err(|e| DealError::Aggregate {
+        cid: p.aggregate.to_string(),
+        reason: e.to_string(),
+    })?;
     if p.sub_pieces.is_empty() || p.sub_pieces.len() > MAX_SUB_PIECES {
         return Err(DealError::SubPieceCount(p.sub_pieces.len()));
     }
@@ -179,8 +181,9 @@ fn check_parties(client: &str, provider: &str) -> Result<(), DealError> {
     if client.is_empty() {
         return Err(DealError::NoClient);
     }
-    let network =
-        |address: &str| Network::of_address(address).ok_or(DealError::Network { address: address.to_string() });
+    let network = |address: &str| {
+        Network::of_address(address).ok_or(DealError::Network { address: address.to_string() })
+    };
     let (c, p) = (network(client)?, network(provider)?);
     if c != p {
         return Err(DealError::NetworkMismatch { client: c, provider: p });
@@ -198,13 +201,17 @@ fn http_urls(sources: &[Source]) -> Result<Vec<HttpUrl>, DealError> {
         .iter()
         .enumerate()
         .map(|(i, source)| {
-            check_url(&source.url).map_err(|reason| DealError::Source { url: source.url.clone(), reason })?;
+            check_url(&source.url)
+                .map_err(|reason| DealError::Source { url: source.url.clone(), reason })?;
             let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (name, value) in &source.headers {
                 headers.entry(name.clone()).or_default().push(value.clone());
             }
             if headers.len() > MAX_HEADERS {
-                return Err(DealError::Source { url: source.url.clone(), reason: "more than 10 headers" });
+                return Err(DealError::Source {
+                    url: source.url.clone(),
+                    reason: "more than 10 headers",
+                });
             }
             Ok(HttpUrl { url: source.url.clone(), headers, priority: i as i64, fallback: i > 0 })
         })
@@ -239,19 +246,29 @@ pub(crate) mod tests {
 
     /// Three small CAR-sized pieces and their 8 KiB aggregate.
     pub(crate) fn example_pieces() -> (Cid, Vec<Cid>) {
-        let subs: Vec<Cid> = [300usize, 1000, 127].iter().map(|&n| piece_of(&vec![n as u8; n]).unwrap().cid).collect();
+        let subs: Vec<Cid> = [300usize, 1000, 127]
+            .iter()
+            .map(|&n| piece_of(&vec![n as u8; n]).unwrap().cid)
+            .collect();
         let aggregate = Aggregate::new(8192, &subs).unwrap();
         (aggregate.cid(), subs)
     }
 
     pub(crate) fn example_sources() -> Vec<Source> {
         vec![
-            Source { url: "https://edge.example/aggregates/a".into(), headers: vec![("X-Token".into(), "t".into())] },
+            Source {
+                url: "https://edge.example/aggregates/a".into(),
+                headers: vec![("X-Token".into(), "t".into())],
+            },
             Source { url: "https://mirror.example/a".into(), headers: vec![] },
         ]
     }
 
-    pub(crate) fn example_params<'a>(aggregate: &'a Cid, subs: &'a [Cid], sources: &'a [Source]) -> AggregateDeal<'a> {
+    pub(crate) fn example_params<'a>(
+        aggregate: &'a Cid,
+        subs: &'a [Cid],
+        sources: &'a [Source],
+    ) -> AggregateDeal<'a> {
         AggregateDeal {
             time_ms: 1_752_598_830_000,
             random: [7; 10],
@@ -262,7 +279,11 @@ pub(crate) mod tests {
             provider: "f01000",
             duration: MIN_DURATION,
             start_epoch: None,
-            retrieval: RetrievalV1 { indexing: true, announce_payload: true, announce_piece: false },
+            retrieval: RetrievalV1 {
+                indexing: true,
+                announce_payload: true,
+                announce_piece: false,
+            },
         }
     }
 
@@ -279,7 +300,10 @@ pub(crate) mod tests {
         assert_eq!(format.sub.iter().map(|s| s.piece_cid.0).collect::<Vec<_>>(), subs);
         assert!(format.sub.iter().all(|s| s.format.car.is_some() && s.source_http.is_none()));
         let urls = data.source_http.unwrap().urls;
-        assert_eq!((urls[0].priority, urls[0].fallback, urls[1].priority, urls[1].fallback), (0, false, 1, true));
+        assert_eq!(
+            (urls[0].priority, urls[0].fallback, urls[1].priority, urls[1].fallback),
+            (0, false, 1, true)
+        );
         assert_eq!(urls[0].headers["X-Token"], vec!["t".to_string()]);
         assert_eq!(deal.products.ddo_v1.unwrap().provider, "f01000");
         assert!(deal.products.retrieval_v1.unwrap().indexing);
@@ -300,17 +324,31 @@ pub(crate) mod tests {
         assert_eq!(err(AggregateDeal { sources: &[], ..base }), DealError::SourceCount(0));
         assert_eq!(err(AggregateDeal { client: "", ..base }), DealError::NoClient);
         assert_eq!(err(AggregateDeal { start_epoch: Some(0), ..base }), DealError::StartEpoch(0));
-        assert!(matches!(err(AggregateDeal { provider: "t01000", ..base }), DealError::NetworkMismatch { .. }));
-        let announce = RetrievalV1 { indexing: true, announce_payload: false, announce_piece: true };
-        assert!(matches!(err(AggregateDeal { retrieval: announce, ..base }), DealError::Retrieval(_)));
-        let unindexed = RetrievalV1 { indexing: false, announce_payload: true, announce_piece: false };
-        assert!(matches!(err(AggregateDeal { retrieval: unindexed, ..base }), DealError::Retrieval(_)));
+        assert!(matches!(
+            err(AggregateDeal { provider: "t01000", ..base }),
+            DealError::NetworkMismatch { .. }
+        ));
+        let announce =
+            RetrievalV1 { indexing: true, announce_payload: false, announce_piece: true };
+        assert!(matches!(
+            err(AggregateDeal { retrieval: announce, ..base }),
+            DealError::Retrieval(_)
+        ));
+        let unindexed =
+            RetrievalV1 { indexing: false, announce_payload: true, announce_piece: false };
+        assert!(matches!(
+            err(AggregateDeal { retrieval: unindexed, ..base }),
+            DealError::Retrieval(_)
+        ));
         assert!(matches!(
             err(AggregateDeal { aggregate: &subs[0], sub_pieces: &subs[..1], ..base }),
             DealError::SubPieceSize { index: 0, .. }
         ));
         let (v1, _) = carport_core::piece::v2_to_v1(&aggregate).unwrap();
-        assert!(matches!(err(AggregateDeal { aggregate: &v1, ..base }), DealError::Aggregate { .. }));
+        assert!(matches!(
+            err(AggregateDeal { aggregate: &v1, ..base }),
+            DealError::Aggregate { .. }
+        ));
         let ftp = [Source { url: "ftp://x/a".into(), headers: vec![] }];
         assert!(matches!(err(AggregateDeal { sources: &ftp, ..base }), DealError::Source { .. }));
     }

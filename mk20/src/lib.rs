@@ -28,10 +28,12 @@ pub mod ulid;
 mod swagger;
 
 pub use address::Network;
-pub use auth::{authorization, client_address, verify_authorization, AuthError, ClientKey, SecretKeyBytes};
+pub use auth::{
+    authorization, client_address, verify_authorization, AuthError, ClientKey, SecretKeyBytes,
+};
 pub use client::{
-    deal_request, parse_deal_response, parse_status_response, status_request, HttpRequest, Mk20Error, RequestError,
-    MARKET_PATH,
+    deal_request, parse_deal_response, parse_status_response, status_request, HttpRequest,
+    Mk20Error, RequestError, MARKET_PATH,
 };
 pub use deal::{aggregate_deal, AggregateDeal, DealError, Source, MIN_DURATION};
 pub use status::{DealStatus, Stage};

@@ -107,7 +107,10 @@ mod tests {
             pdp_v1: Some(status(DealState::Complete, "")),
         };
         assert_eq!(DealStatus::new(both).unwrap().stage(), Stage::Sealing);
-        let pdp = DealProductStatusResponse { ddo_v1: None, pdp_v1: Some(status(DealState::Complete, "")) };
+        let pdp = DealProductStatusResponse {
+            ddo_v1: None,
+            pdp_v1: Some(status(DealState::Complete, "")),
+        };
         assert_eq!(DealStatus::new(pdp).unwrap().stage(), Stage::Complete);
         assert_eq!(DealStatus::new(DealProductStatusResponse::default()), None);
     }

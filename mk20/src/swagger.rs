@@ -135,7 +135,8 @@ fn every_swagger_deal_state_parses_to_a_stage() {
             let error = if state == "failed" { "piece commitment mismatch" } else { "" };
             let body = json!({ product: { "status": state, "errorMsg": error } });
             assert_eq!(violations("mk20.DealProductStatusResponse", &body), Vec::<String>::new());
-            let parsed = crate::client::parse_status_response(200, body.to_string().as_bytes()).unwrap();
+            let parsed =
+                crate::client::parse_status_response(200, body.to_string().as_bytes()).unwrap();
             let expected = match state.as_str().unwrap() {
                 "accepted" | "uploading" => Stage::Accepted,
                 "processing" => Stage::Processing,
@@ -147,7 +148,10 @@ fn every_swagger_deal_state_parses_to_a_stage() {
             assert_eq!(parsed.stage(), expected, "{body}");
             // What the broker writes back validates too.
             let written = serde_json::to_value(parsed.response()).unwrap();
-            assert_eq!(violations("mk20.DealProductStatusResponse", &written), Vec::<String>::new());
+            assert_eq!(
+                violations("mk20.DealProductStatusResponse", &written),
+                Vec::<String>::new()
+            );
         }
     }
     let written: Vec<Value> = [
@@ -171,8 +175,10 @@ fn every_swagger_deal_state_parses_to_a_stage() {
 fn deal_codes_match_swagger() {
     let spec = swagger();
     let codes = &spec["definitions"]["mk20.DealCode"];
-    let values: Vec<u16> = codes["enum"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u16).collect();
-    let names: Vec<&str> = codes["x-enum-varnames"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let values: Vec<u16> =
+        codes["enum"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u16).collect();
+    let names: Vec<&str> =
+        codes["x-enum-varnames"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(DealCode::ALL.map(DealCode::status).to_vec(), values);
     assert_eq!(DealCode::ALL.map(DealCode::name).to_vec(), names);
     // Every status POST /deal documents is a code (400 is also documented as a plain string).

@@ -132,6 +132,9 @@ mod tests {
         assert_eq!("01ARZ3NDEK".parse::<Ulid>(), Err(UlidError::Length(10)));
         assert_eq!("01ARZ3NDEKTSV4RRFFQ69G5FAU".parse::<Ulid>(), Err(UlidError::Character('U')));
         assert_eq!("81ARZ3NDEKTSV4RRFFQ69G5FAV".parse::<Ulid>(), Err(UlidError::Overflow));
-        assert_eq!("01arz3ndektsv4rrffq69g5fav".parse::<Ulid>().unwrap().to_string(), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert_eq!(
+            "01arz3ndektsv4rrffq69g5fav".parse::<Ulid>().unwrap().to_string(),
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        );
     }
 }

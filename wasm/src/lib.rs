@@ -51,8 +51,12 @@ fn car_error(e: &CarError) -> JsValue {
         CarError::Header { offset, .. } => js_error("CarHeader", msg, None, Some(*offset)),
         CarError::Version(_) => js_error("CarVersion", msg, None, None),
         CarError::Truncated(at) => js_error("Truncated", msg, None, Some(*at)),
-        CarError::TruncatedBlock { cid, offset, .. } => js_error("TruncatedBlock", msg, Some(cid), Some(*offset)),
-        CarError::SectionTooLarge { offset, .. } => js_error("SectionTooLarge", msg, None, Some(*offset)),
+        CarError::TruncatedBlock { cid, offset, .. } => {
+            js_error("TruncatedBlock", msg, Some(cid), Some(*offset))
+        }
+        CarError::SectionTooLarge { offset, .. } => {
+            js_error("SectionTooLarge", msg, None, Some(*offset))
+        }
         CarError::BadCid(at) => js_error("BadCid", msg, None, Some(*at)),
         CarError::Index { offset, .. } => js_error("CarIndex", msg, None, Some(*offset)),
     }
@@ -62,9 +66,15 @@ fn verify_error(e: &VerifyError) -> JsValue {
     let msg = e.to_string();
     match e {
         VerifyError::Car(c) => car_error(c),
-        VerifyError::HashMismatch { cid, offset } => js_error("HashMismatch", msg, Some(cid), Some(*offset)),
-        VerifyError::UnsupportedHash { cid, offset, .. } => js_error("UnsupportedHash", msg, Some(cid), Some(*offset)),
-        VerifyError::Decode { cid, offset, .. } => js_error("Decode", msg, Some(cid), Some(*offset)),
+        VerifyError::HashMismatch { cid, offset } => {
+            js_error("HashMismatch", msg, Some(cid), Some(*offset))
+        }
+        VerifyError::UnsupportedHash { cid, offset, .. } => {
+            js_error("UnsupportedHash", msg, Some(cid), Some(*offset))
+        }
+        VerifyError::Decode { cid, offset, .. } => {
+            js_error("Decode", msg, Some(cid), Some(*offset))
+        }
         VerifyError::MissingBlock { cid } => js_error("MissingBlock", msg, Some(cid), None),
         VerifyError::NoRoots => js_error("NoRoots", msg, None, None),
         VerifyError::WrongRoot { expected, .. } => js_error("WrongRoot", msg, Some(expected), None),
@@ -75,14 +85,20 @@ fn walk_error(e: &WalkError) -> JsValue {
     let msg = e.to_string();
     match e {
         WalkError::Missing(cid) => js_error("MissingBlock", msg, Some(cid), None),
-        WalkError::HashMismatch { cid, offset } => js_error("HashMismatch", msg, Some(cid), Some(*offset)),
+        WalkError::HashMismatch { cid, offset } => {
+            js_error("HashMismatch", msg, Some(cid), Some(*offset))
+        }
         WalkError::Decode { cid, .. } => js_error("Decode", msg, Some(cid), None),
         WalkError::NotUnixfs(cid, _) => js_error("NotUnixfs", msg, Some(cid), None),
         WalkError::NotAFile(cid, _) => js_error("NotAFile", msg, Some(cid), None),
         WalkError::Sink(_) => js_error("Sink", msg, None, None),
         WalkError::BadName { folder, .. } => js_error("BadName", msg, Some(folder), None),
-        WalkError::DuplicateName { folder, .. } => js_error("DuplicateName", msg, Some(folder), None),
-        WalkError::RepeatedShard { folder, .. } => js_error("RepeatedShard", msg, Some(folder), None),
+        WalkError::DuplicateName { folder, .. } => {
+            js_error("DuplicateName", msg, Some(folder), None)
+        }
+        WalkError::RepeatedShard { folder, .. } => {
+            js_error("RepeatedShard", msg, Some(folder), None)
+        }
         WalkError::TooManyEntries { cid, .. } => js_error("TooManyEntries", msg, Some(cid), None),
     }
 }
@@ -93,7 +109,9 @@ fn import_error(e: &ImportError) -> JsValue {
 
 fn shard_error(e: &ShardError) -> JsValue {
     match e {
-        ShardError::BlockTooLarge { cid, .. } => js_error("BlockTooLarge", e.to_string(), Some(cid), None),
+        ShardError::BlockTooLarge { cid, .. } => {
+            js_error("BlockTooLarge", e.to_string(), Some(cid), None)
+        }
         _ => js_error("ShardSize", e.to_string(), None, None),
     }
 }
@@ -129,7 +147,8 @@ struct PackOptions {
 impl PackOptions {
     fn settings(&self) -> Result<Settings, JsValue> {
         let err = |e: carport_core::error::SettingsError| settings_error(e.to_string());
-        let profile: Profile = self.profile.as_deref().unwrap_or("unixfs-v1-2025").parse().map_err(err)?;
+        let profile: Profile =
+            self.profile.as_deref().unwrap_or("unixfs-v1-2025").parse().map_err(err)?;
         let cid_version = match self.cid_version {
             None => None,
             Some(0) => Some(carport_core::cid::Version::V0),
@@ -204,15 +223,31 @@ impl Packer {
         let shard_size = match o.shard_size {
             None => DEFAULT_SHARD_SIZE,
             Some(s) if s.is_finite() && s >= 1.0 => s as u64,
-            Some(s) => return Err(settings_error(format!("shardSize must be a positive number of bytes, got {s}"))),
+            Some(s) => {
+                return Err(settings_error(format!(
+                    "shardSize must be a positive number of bytes, got {s}"
+                )))
+            }
         };
-        let sharder = Sharder::new(car_version, &settings.cid, shard_size).map_err(|e| shard_error(&e))?;
+        let sharder =
+            Sharder::new(car_version, &settings.cid, shard_size).map_err(|e| shard_error(&e))?;
         let import = if tree {
-            Import::Tree(Some(Importer::new(settings.clone()).map_err(|e| settings_error(e.to_string()))?))
+            Import::Tree(Some(
+                Importer::new(settings.clone()).map_err(|e| settings_error(e.to_string()))?,
+            ))
         } else {
             Import::File(None)
         };
-        Ok(Packer { settings, import, sharder: Some(sharder), blocks: Vec::new(), hidden: o.hidden.unwrap_or(false), meta: Metadata::default(), pending: Vec::new(), written: 0 })
+        Ok(Packer {
+            settings,
+            import,
+            sharder: Some(sharder),
+            blocks: Vec::new(),
+            hidden: o.hidden.unwrap_or(false),
+            meta: Metadata::default(),
+            pending: Vec::new(),
+            written: 0,
+        })
     }
 
     /// Whether a path goes into the import (hidden names are left out unless `hidden: true`).
@@ -223,11 +258,18 @@ impl Packer {
     /// Starts a file (`path` is ignored for a single file). `mtime` is in milliseconds since the
     /// epoch, as `File.lastModified`.
     #[wasm_bindgen(js_name = beginFile)]
-    pub fn begin_file(&mut self, path: &str, mode: Option<u32>, mtime: Option<f64>) -> Result<(), JsValue> {
+    pub fn begin_file(
+        &mut self,
+        path: &str,
+        mode: Option<u32>,
+        mtime: Option<f64>,
+    ) -> Result<(), JsValue> {
         let meta = metadata(mode, mtime);
         match &mut self.import {
             Import::File(b @ None) => *b = Some(FileBuilder::new(&self.settings, meta)),
-            Import::File(Some(_)) => return Err(import_error(&ImportError::FileOpen(path.to_string()))),
+            Import::File(Some(_)) => {
+                return Err(import_error(&ImportError::FileOpen(path.to_string())))
+            }
             Import::Tree(imp) => tree(imp)?.begin_file(path, meta).map_err(|e| import_error(&e))?,
         }
         Ok(())
@@ -238,7 +280,9 @@ impl Packer {
         match &mut self.import {
             Import::File(Some(b)) => b.write(data, &mut self.blocks),
             Import::File(None) => return Err(import_error(&ImportError::NoOpenFile)),
-            Import::Tree(imp) => tree(imp)?.write(data, &mut self.blocks).map_err(|e| import_error(&e))?,
+            Import::Tree(imp) => {
+                tree(imp)?.write(data, &mut self.blocks).map_err(|e| import_error(&e))?
+            }
         }
         self.flush()
     }
@@ -264,8 +308,15 @@ impl Packer {
     /// the output ready so far, where a number `n` stands for this leaf's `n` bytes (absent when
     /// the leaf was written before).
     #[wasm_bindgen(js_name = hashedLeaf)]
-    pub fn hashed_leaf(&mut self, sha256: &[u8], len: u32, data: Option<Vec<u8>>) -> Result<Array, JsValue> {
-        let digest: &[u8; 32] = sha256.try_into().map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
+    pub fn hashed_leaf(
+        &mut self,
+        sha256: &[u8],
+        len: u32,
+        data: Option<Vec<u8>>,
+    ) -> Result<Array, JsValue> {
+        let digest: &[u8; 32] = sha256
+            .try_into()
+            .map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
         let len = len as usize;
         let sharder = self.sharder.as_mut().ok_or_else(finished)?;
         let cid = match self.settings.cid.raw_cid_of_sha256(digest, len) {
@@ -274,7 +325,9 @@ impl Packer {
                 cid
             }
             None => {
-                let data = data.filter(|d| d.len() == len).ok_or_else(|| settings_error(format!("a leaf of {len} bytes is inlined: pass its bytes")))?;
+                let data = data.filter(|d| d.len() == len).ok_or_else(|| {
+                    settings_error(format!("a leaf of {len} bytes is inlined: pass its bytes"))
+                })?;
                 let cid = self.settings.cid.cid(carport_core::cids::RAW, &data);
                 self.blocks.push(Block { cid, data });
                 cid
@@ -283,7 +336,9 @@ impl Packer {
         match &mut self.import {
             Import::File(Some(b)) => b.hashed_leaf(cid, len as u64, &mut self.blocks),
             Import::File(None) => return Err(import_error(&ImportError::NoOpenFile)),
-            Import::Tree(imp) => tree(imp)?.hashed_leaf(cid, len as u64, &mut self.blocks).map_err(|e| import_error(&e))?,
+            Import::Tree(imp) => tree(imp)?
+                .hashed_leaf(cid, len as u64, &mut self.blocks)
+                .map_err(|e| import_error(&e))?,
         }
         self.flush()
     }
@@ -296,13 +351,22 @@ impl Packer {
             // A single file stays open until `finish`, which makes its root.
             Import::File(Some(_)) => Ok(String::new()),
             Import::File(None) => Err(import_error(&ImportError::NoOpenFile)),
-            Import::Tree(imp) => Ok(tree(imp)?.end_file(&mut self.blocks).map_err(|e| import_error(&e))?.cid.to_string()),
+            Import::Tree(imp) => Ok(tree(imp)?
+                .end_file(&mut self.blocks)
+                .map_err(|e| import_error(&e))?
+                .cid
+                .to_string()),
         }
     }
 
     /// Adds a folder (needed only for empty folders and for metadata).
     #[wasm_bindgen(js_name = addDir)]
-    pub fn add_dir(&mut self, path: &str, mode: Option<u32>, mtime: Option<f64>) -> Result<(), JsValue> {
+    pub fn add_dir(
+        &mut self,
+        path: &str,
+        mode: Option<u32>,
+        mtime: Option<f64>,
+    ) -> Result<(), JsValue> {
         let meta = metadata(mode, mtime);
         match &mut self.import {
             Import::Tree(imp) if path.is_empty() => tree(imp)?.set_root_meta(meta),
@@ -314,10 +378,18 @@ impl Packer {
 
     /// Adds a symlink (left out by profiles that take files only).
     #[wasm_bindgen(js_name = addSymlink)]
-    pub fn add_symlink(&mut self, path: &str, target: &str, mode: Option<u32>, mtime: Option<f64>) -> Result<(), JsValue> {
+    pub fn add_symlink(
+        &mut self,
+        path: &str,
+        target: &str,
+        mode: Option<u32>,
+        mtime: Option<f64>,
+    ) -> Result<(), JsValue> {
         match &mut self.import {
             Import::Tree(imp) => {
-                tree(imp)?.add_symlink(path, target, metadata(mode, mtime), &mut self.blocks).map_err(|e| import_error(&e))?;
+                tree(imp)?
+                    .add_symlink(path, target, metadata(mode, mtime), &mut self.blocks)
+                    .map_err(|e| import_error(&e))?;
                 Ok(())
             }
             Import::File(_) => Err(import_error(&ImportError::BadPath(path.to_string()))),
@@ -333,10 +405,15 @@ impl Packer {
     pub fn finish(&mut self) -> Result<String, JsValue> {
         let root = match &mut self.import {
             Import::File(b) => {
-                let builder = b.take().unwrap_or_else(|| FileBuilder::new(&self.settings, self.meta));
+                let builder =
+                    b.take().unwrap_or_else(|| FileBuilder::new(&self.settings, self.meta));
                 builder.finish(&mut self.blocks)
             }
-            Import::Tree(imp) => imp.take().ok_or_else(finished)?.finish(&mut self.blocks).map_err(|e| import_error(&e))?,
+            Import::Tree(imp) => imp
+                .take()
+                .ok_or_else(finished)?
+                .finish(&mut self.blocks)
+                .map_err(|e| import_error(&e))?,
         };
         let sharder = self.sharder.as_mut().ok_or_else(finished)?;
         sharder.put(&mut self.blocks).map_err(|e| shard_error(&e))?;
@@ -362,7 +439,11 @@ impl Packer {
                     set(&o, "index", &end.index.into());
                     set(&o, "header", &Uint8Array::from(end.header.as_slice()));
                     set(&o, "trailer", &Uint8Array::from(end.trailer.as_slice()));
-                    set(&o, "roots", &end.roots.iter().map(|c| JsValue::from(c.to_string())).collect::<Array>());
+                    set(
+                        &o,
+                        "roots",
+                        &end.roots.iter().map(|c| JsValue::from(c.to_string())).collect::<Array>(),
+                    );
                     set(&o, "blocks", &(end.blocks as f64).into());
                     set(&o, "size", &(end.size as f64).into());
                     set(&o, "last", &end.last.into());
@@ -457,7 +538,12 @@ pub struct CarBlocks {
 impl CarBlocks {
     #[wasm_bindgen(constructor)]
     pub fn new() -> CarBlocks {
-        CarBlocks { reader: CarReader::new(), check: BlockCheck::default(), roots: Vec::new(), version: 0 }
+        CarBlocks {
+            reader: CarReader::new(),
+            check: BlockCheck::default(),
+            roots: Vec::new(),
+            version: 0,
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<Array, JsValue> {
@@ -489,7 +575,9 @@ impl CarBlocks {
                     self.roots = roots;
                 }
                 Event::Block { cid, data, offset } => {
-                    self.check.push(cid, data, offset, append_to(&out)).map_err(|e| verify_error(&e))?;
+                    self.check
+                        .push(cid, data, offset, append_to(&out))
+                        .map_err(|e| verify_error(&e))?;
                 }
                 Event::End => break,
             }
@@ -519,7 +607,10 @@ struct JsBlocks<'a>(&'a Function);
 
 impl BlockGet for JsBlocks<'_> {
     fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, WalkError> {
-        let v = self.0.call1(&JsValue::NULL, &cid.to_string().into()).map_err(|e| WalkError::Sink(format!("{e:?}")))?;
+        let v = self
+            .0
+            .call1(&JsValue::NULL, &cid.to_string().into())
+            .map_err(|e| WalkError::Sink(format!("{e:?}")))?;
         match v.dyn_into::<Uint8Array>() {
             Ok(bytes) => Ok(bytes.to_vec()),
             Err(_) => Err(WalkError::Missing(*cid)),
@@ -561,8 +652,14 @@ pub fn list(root: &str, get: &Function) -> Result<Array, JsValue> {
 #[wasm_bindgen(js_name = readFile)]
 pub fn read_file(cid: &str, get: &Function, sink: &Function) -> Result<f64, JsValue> {
     let cid = parse_cid(cid)?;
-    let mut push = |bytes: &[u8]| sink.call1(&JsValue::NULL, &Uint8Array::from(bytes)).map(|_| ()).map_err(|e| format!("{e:?}"));
-    walk::read_file(&mut JsBlocks(get), &cid, &mut push).map(|n| n as f64).map_err(|e| walk_error(&e))
+    let mut push = |bytes: &[u8]| {
+        sink.call1(&JsValue::NULL, &Uint8Array::from(bytes))
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    };
+    walk::read_file(&mut JsBlocks(get), &cid, &mut push)
+        .map(|n| n as f64)
+        .map_err(|e| walk_error(&e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,7 +697,8 @@ impl Default for CarCid {
 /// `crypto.subtle`).
 #[wasm_bindgen(js_name = carCidFromDigest)]
 pub fn car_cid_from_digest(sha256: &[u8]) -> Result<String, JsValue> {
-    let digest: &[u8; 32] = sha256.try_into().map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
+    let digest: &[u8; 32] =
+        sha256.try_into().map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
     Ok(carport_core::shard::car_cid(digest).to_string())
 }
 
@@ -646,8 +744,12 @@ impl Default for Piece {
 #[wasm_bindgen(js_name = verifyArchive)]
 pub fn verify_archive(record: JsValue, piece: &str) -> Result<JsValue, JsValue> {
     use carport_core::archive::{self, ArchiveError, ArchiveRecord};
-    let record: ArchiveRecord = serde_wasm_bindgen::from_value(record).map_err(|e| js_error("ArchiveRecord", format!("not an archive record: {e}"), None, None))?;
-    let piece: Cid = piece.parse().map_err(|_| js_error("BadCid", format!("{piece:?} is not a piece CID"), None, None))?;
+    let record: ArchiveRecord = serde_wasm_bindgen::from_value(record).map_err(|e| {
+        js_error("ArchiveRecord", format!("not an archive record: {e}"), None, None)
+    })?;
+    let piece: Cid = piece
+        .parse()
+        .map_err(|_| js_error("BadCid", format!("{piece:?} is not a piece CID"), None, None))?;
     let verified = archive::verify(&record, &piece).map_err(|e| {
         let code = match &e {
             ArchiveError::NoSuchPiece { .. } => "NoSuchPiece",
@@ -679,7 +781,9 @@ pub fn verify_archive(record: JsValue, piece: &str) -> Result<JsValue, JsValue> 
 /// The multihash digest carport writes for `data` with hash `alg` (`sha2-256` or `blake3`).
 #[wasm_bindgen]
 pub fn digest(alg: &str, data: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let alg: HashAlg = alg.parse().map_err(|e: carport_core::error::SettingsError| settings_error(e.to_string()))?;
+    let alg: HashAlg = alg
+        .parse()
+        .map_err(|e: carport_core::error::SettingsError| settings_error(e.to_string()))?;
     Ok(alg.digest(data).digest().to_vec())
 }
 

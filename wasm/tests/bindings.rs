@@ -89,7 +89,11 @@ fn packs_one_file_as_core_does() {
 #[wasm_bindgen_test]
 fn shards_verify_as_a_set() {
     let input = data(5_000_000, 3);
-    let (root, shards) = pack_one(opts(&[("shardSize", 1_500_000.into()), ("carVersion", 2.into())]), &input, 1 << 20);
+    let (root, shards) = pack_one(
+        opts(&[("shardSize", 1_500_000.into()), ("carVersion", 2.into())]),
+        &input,
+        1 << 20,
+    );
     assert!(shards.len() >= 4);
     let mut v = CarVerifier::new(Some(root.clone())).unwrap();
     for (i, (end, file)) in shards.iter().enumerate() {
@@ -136,7 +140,12 @@ fn typed_errors_reach_javascript() {
 #[wasm_bindgen_test]
 fn a_tree_lists_and_reads_back() {
     let mut p = Packer::new(opts(&[("profile", "unixfs-v0-2015".into())]), true).unwrap();
-    let files = [("a.txt", data(10, 1)), ("d/b.bin", data(300_000, 2)), ("d/e/c.txt", data(0, 3)), (".hidden", data(5, 4))];
+    let files = [
+        ("a.txt", data(10, 1)),
+        ("d/b.bin", data(300_000, 2)),
+        ("d/e/c.txt", data(0, 3)),
+        (".hidden", data(5, 4)),
+    ];
     let mut events: Vec<JsValue> = Vec::new();
     for (path, bytes) in &files {
         if !p.includes(path) {
@@ -166,12 +175,16 @@ fn a_tree_lists_and_reads_back() {
     let entries = list(&root, getter).unwrap();
     let paths: Vec<String> = entries.iter().map(|e| get(&e, "path").as_string().unwrap()).collect();
     assert_eq!(paths, ["", "a.txt", "d", "d/b.bin", "d/e", "d/e/c.txt", "empty"]);
-    let b = entries.iter().find(|e| get(e, "path").as_string().as_deref() == Some("d/b.bin")).unwrap();
+    let b =
+        entries.iter().find(|e| get(e, "path").as_string().as_deref() == Some("d/b.bin")).unwrap();
     assert_eq!(get(&b, "mode").as_f64(), Some(0o644 as f64));
     let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink_out = out.clone();
-    let sink = Closure::<dyn Fn(Uint8Array)>::new(move |bytes: Uint8Array| sink_out.borrow_mut().extend(bytes.to_vec()));
-    let n = read_file(&get(&b, "cid").as_string().unwrap(), getter, sink.as_ref().unchecked_ref()).unwrap();
+    let sink = Closure::<dyn Fn(Uint8Array)>::new(move |bytes: Uint8Array| {
+        sink_out.borrow_mut().extend(bytes.to_vec())
+    });
+    let n = read_file(&get(&b, "cid").as_string().unwrap(), getter, sink.as_ref().unchecked_ref())
+        .unwrap();
     assert_eq!(n, 300_000.0);
     assert_eq!(*out.borrow(), files[1].1);
 }
@@ -180,8 +193,14 @@ fn a_tree_lists_and_reads_back() {
 fn hashes() {
     // blake3("") and sha2-256("abc"), from their specifications.
     let hex = |b: Vec<u8>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    assert_eq!(hex(digest("blake3", b"").unwrap()), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
-    assert_eq!(hex(digest("sha2-256", b"abc").unwrap()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        hex(digest("blake3", b"").unwrap()),
+        "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+    );
+    assert_eq!(
+        hex(digest("sha2-256", b"abc").unwrap()),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     assert!(digest("md5", b"").is_err());
     let mut c = CarCid::new();
     c.update(b"abc");
@@ -190,7 +209,10 @@ fn hashes() {
     let mut p = Piece::new();
     p.update(&[0u8; 127]);
     let info = p.finish().unwrap();
-    assert_eq!(get(&info, "cidV1").as_string().as_deref(), Some("baga6ea4seaqdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy"));
+    assert_eq!(
+        get(&info, "cidV1").as_string().as_deref(),
+        Some("baga6ea4seaqdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy")
+    );
     assert_eq!(get(&info, "paddedSize").as_f64(), Some(128.0));
 }
 
@@ -200,7 +222,9 @@ fn hashes() {
 #[wasm_bindgen_test]
 fn piece_matches_the_plain_tree() {
     use carport_core::piece::{fr32, node::hash_pair, size, Node, Piece as PieceOf};
-    for (k, len) in [65, 127, 254, 8128, 8128 * 2 + 127 * 3 + 5, 8128 * 9 - 1, 1 << 20].into_iter().enumerate() {
+    for (k, len) in
+        [65, 127, 254, 8128, 8128 * 2 + 127 * 3 + 5, 8128 * 9 - 1, 1 << 20].into_iter().enumerate()
+    {
         let bytes = data(len, k as u32);
         let height = size::height_of_payload(len as u64).unwrap();
         let mut padded = fr32::pad(&bytes);

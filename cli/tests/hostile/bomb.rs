@@ -31,10 +31,7 @@ fn run_capped(dir: &Path, args: &[&std::ffi::OsStr]) -> (ExitStatus, String, Str
     // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            let cap = libc::rlimit {
-                rlim_cur: 256 << 20,
-                rlim_max: 256 << 20,
-            };
+            let cap = libc::rlimit { rlim_cur: 256 << 20, rlim_max: 256 << 20 };
             if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -54,11 +51,7 @@ fn run_capped(dir: &Path, args: &[&std::ffi::OsStr]) -> (ExitStatus, String, Str
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    (
-        status,
-        fs::read_to_string(out).unwrap(),
-        fs::read_to_string(err).unwrap(),
-    )
+    (status, fs::read_to_string(out).unwrap(), fs::read_to_string(err).unwrap())
 }
 
 fn os(s: &str) -> &std::ffi::OsStr {
@@ -79,20 +72,14 @@ fn ls_of_a_directory_bomb_stops_at_the_entry_limit() {
     let mut dag = Dag::default();
     let root = directory_bomb(&mut dag);
     dag.write_car(root, &car);
-    let (status, stdout, stderr) = run_capped(
-        tmp.path(),
-        &[os("ls"), car.as_os_str(), os("--max-entries"), os("1000")],
-    );
+    let (status, stdout, stderr) =
+        run_capped(tmp.path(), &[os("ls"), car.as_os_str(), os("--max-entries"), os("1000")]);
     assert!(!status.success());
     assert!(
         stderr.contains("--max-entries 1000") && stderr.contains("more than 1000 entries"),
         "{stderr}"
     );
-    assert_eq!(
-        stdout.lines().count(),
-        1000,
-        "the entries before the limit are listed"
-    );
+    assert_eq!(stdout.lines().count(), 1000, "the entries before the limit are listed");
 }
 
 #[test]
@@ -109,15 +96,8 @@ fn unpack_and_verify_of_a_directory_bomb_refuse_it_before_writing() {
         "{stderr}"
     );
     assert!(!out.exists(), "unpack wrote before refusing");
-    let (status, _, stderr) = run_capped(
-        tmp.path(),
-        &[
-            os("verify"),
-            car.as_os_str(),
-            os("--max-entries"),
-            os("1000"),
-        ],
-    );
+    let (status, _, stderr) =
+        run_capped(tmp.path(), &[os("verify"), car.as_os_str(), os("--max-entries"), os("1000")]);
     assert!(!status.success());
     assert!(
         stderr.contains("would refuse") && stderr.contains("more than 1000 entries"),
@@ -145,10 +125,7 @@ fn a_file_of_a_pebibyte_is_refused_for_want_of_space_before_writing() {
     dag.write_car(root, &car);
     let (status, _, stderr) = unpack(tmp.path(), &car, &out, &[]);
     assert!(!status.success());
-    assert!(
-        stderr.contains("more than") && stderr.contains("space free on"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("more than") && stderr.contains("space free on"), "{stderr}");
     assert!(!out.exists(), "unpack wrote before refusing");
 }
 
@@ -164,10 +141,7 @@ fn a_file_lying_about_its_size_stops_at_max_bytes() {
     dag.write_car(root, &car);
     let (status, _, stderr) = unpack(tmp.path(), &car, &out, &["--max-bytes", "64KiB"]);
     assert!(!status.success());
-    assert!(
-        stderr.contains("more than 65536 bytes (--max-bytes)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("more than 65536 bytes (--max-bytes)"), "{stderr}");
     assert!(!out.join("liar").exists(), "the partial file is removed");
     let (status, _, stderr) = unpack(tmp.path(), &car, &out, &["--max-bytes", "1MiB"]);
     assert!(status.success(), "exactly at the limit: {stderr}");

@@ -29,25 +29,14 @@ impl Dag {
     }
 
     fn node(&mut self, data: Data, links: Vec<PbLink>) -> Cid {
-        self.put(
-            DAG_PB,
-            PbNode {
-                links,
-                data: Some(data.encode()),
-            }
-            .encode(),
-        )
+        self.put(DAG_PB, PbNode { links, data: Some(data.encode()) }.encode())
     }
 
     /// A plain folder with these links, in this order, names as given.
     pub fn dir(&mut self, links: &[(&str, Cid)]) -> Cid {
         let links = links
             .iter()
-            .map(|&(name, hash)| PbLink {
-                hash,
-                name: Some(name.into()),
-                tsize: Some(0),
-            })
+            .map(|&(name, hash)| PbLink { hash, name: Some(name.into()), tsize: Some(0) })
             .collect();
         self.node(Data::new(NodeType::Directory), links)
     }
@@ -69,11 +58,7 @@ impl Dag {
         data.blocksizes = children.iter().map(|c| c.1).collect();
         let links = children
             .iter()
-            .map(|&(hash, size)| PbLink {
-                hash,
-                name: Some(String::new()),
-                tsize: Some(size),
-            })
+            .map(|&(hash, size)| PbLink { hash, name: Some(String::new()), tsize: Some(size) })
             .collect();
         self.node(data, links)
     }
@@ -89,20 +74,12 @@ impl Dag {
 }
 
 pub fn carport<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_carport"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_carport")).args(args).output().unwrap()
 }
 
 /// `carport unpack CAR -o OUT EXTRA...`.
 pub fn unpack(car: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        OsStr::new("unpack"),
-        car.as_os_str(),
-        OsStr::new("-o"),
-        out.as_os_str(),
-    ];
+    let mut args = vec![OsStr::new("unpack"), car.as_os_str(), OsStr::new("-o"), out.as_os_str()];
     args.extend(extra.iter().map(OsStr::new));
     carport(args)
 }

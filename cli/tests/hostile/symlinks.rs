@@ -21,43 +21,21 @@ fn case(
     then: impl FnOnce(&mut Dag) -> (&'static str, carport_core::Cid),
 ) -> (Case, carport_core::Cid) {
     let tmp = tempfile::tempdir().unwrap();
-    let (car, out, outside) = (
-        tmp.path().join("evil.car"),
-        tmp.path().join("out"),
-        tmp.path().join("outside"),
-    );
+    let (car, out, outside) =
+        (tmp.path().join("evil.car"), tmp.path().join("out"), tmp.path().join("outside"));
     fs::create_dir(&outside).unwrap();
     fs::write(outside.join("victim"), b"keep").unwrap();
     let mut dag = Dag::default();
-    let s = dag.symlink(&if to_victim {
-        outside.join("victim")
-    } else {
-        outside.clone()
-    });
+    let s = dag.symlink(&if to_victim { outside.join("victim") } else { outside.clone() });
     let (name, cid) = then(&mut dag);
     let root = dag.dir(&[("s", s), (name, cid)]);
     dag.write_car(root, &car);
-    (
-        Case {
-            _tmp: tmp,
-            car,
-            out,
-            outside,
-        },
-        root,
-    )
+    (Case { _tmp: tmp, car, out, outside }, root)
 }
 
 fn untouched(outside: &Path) {
-    let names: Vec<_> = fs::read_dir(outside)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        names,
-        ["victim"],
-        "something was written outside the output folder"
-    );
+    let names: Vec<_> = fs::read_dir(outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["victim"], "something was written outside the output folder");
     assert_eq!(fs::read(outside.join("victim")).unwrap(), b"keep");
 }
 
@@ -113,11 +91,8 @@ fn dots_and_empty_names_are_refused() {
 #[test]
 fn a_symlink_already_in_the_output_is_never_followed() {
     let tmp = tempfile::tempdir().unwrap();
-    let (car, out, outside) = (
-        tmp.path().join("ok.car"),
-        tmp.path().join("out"),
-        tmp.path().join("outside"),
-    );
+    let (car, out, outside) =
+        (tmp.path().join("ok.car"), tmp.path().join("out"), tmp.path().join("outside"));
     fs::create_dir_all(&out).unwrap();
     fs::create_dir(&outside).unwrap();
     fs::write(outside.join("victim"), b"keep").unwrap();

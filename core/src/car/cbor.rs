@@ -2,7 +2,9 @@
 
 use cid::Cid;
 
-use crate::cbor::{put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_TAG, MAJOR_TEXT, MAJOR_UINT};
+use crate::cbor::{
+    put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_TAG, MAJOR_TEXT, MAJOR_UINT,
+};
 
 /// Encodes `{"roots": [...], "version": 1}` in canonical dag-cbor (keys by length, then bytes).
 pub fn encode_v1_header(roots: &[Cid]) -> Vec<u8> {
@@ -80,7 +82,8 @@ struct Cbor<'a> {
 
 impl<'a> Cbor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("header truncated")?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("header truncated")?;
         let out = &self.buf[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -119,7 +122,9 @@ impl<'a> Cbor<'a> {
         }
         let n = usize::try_from(n).map_err(|_| "CID too long")?;
         match self.take(n)? {
-            [0, rest @ ..] => crate::cids::exact_cid(rest).ok_or_else(|| "invalid root CID".to_string()),
+            [0, rest @ ..] => {
+                crate::cids::exact_cid(rest).ok_or_else(|| "invalid root CID".to_string())
+            }
             _ => Err("CID lacks the 0x00 multibase prefix".into()),
         }
     }
@@ -131,8 +136,12 @@ mod tests {
 
     #[test]
     fn round_trips_a_header() {
-        let cid: Cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+        let cid: Cid =
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
         let bytes = encode_v1_header(&[cid]);
-        assert_eq!(decode_header(&bytes).unwrap(), HeaderFields { version: 1, roots: Some(vec![cid]) });
+        assert_eq!(
+            decode_header(&bytes).unwrap(),
+            HeaderFields { version: 1, roots: Some(vec![cid]) }
+        );
     }
 }

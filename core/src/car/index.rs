@@ -28,7 +28,12 @@ pub fn encode_index(entries: &[IndexEntry]) -> Vec<u8> {
     type Buckets<'a> = BTreeMap<u64, BTreeMap<usize, Vec<(&'a [u8], u64)>>>;
     let mut by_code: Buckets = BTreeMap::new();
     for e in entries {
-        by_code.entry(e.code).or_default().entry(e.digest.len()).or_default().push((&e.digest, e.offset));
+        by_code
+            .entry(e.code)
+            .or_default()
+            .entry(e.digest.len())
+            .or_default()
+            .push((&e.digest, e.offset));
     }
     let mut out = Vec::with_capacity(16 + entries.len() * 40);
     varint::put(&mut out, MULTIHASH_INDEX_SORTED);
@@ -89,7 +94,11 @@ fn read_sorted(r: &mut Bytes, code: u64, out: &mut Vec<IndexEntry>) -> Result<()
         let records = r.take(len as usize)?;
         for rec in records.chunks_exact(width) {
             let (digest, offset) = rec.split_at(width - 8);
-            out.push(IndexEntry { code, digest: digest.to_vec(), offset: u64::from_le_bytes(offset.try_into().expect("8")) });
+            out.push(IndexEntry {
+                code,
+                digest: digest.to_vec(),
+                offset: u64::from_le_bytes(offset.try_into().expect("8")),
+            });
         }
     }
     Ok(())
@@ -102,7 +111,8 @@ struct Bytes<'a> {
 
 impl<'a> Bytes<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("index truncated")?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or("index truncated")?;
         let out = &self.buf[self.pos..end];
         self.pos = end;
         Ok(out)

@@ -44,7 +44,14 @@ pub struct CarReader {
 
 impl Default for CarReader {
     fn default() -> Self {
-        CarReader { buf: Vec::new(), start: 0, offset: 0, eof: false, state: State::Start, max_section: MAX_SECTION }
+        CarReader {
+            buf: Vec::new(),
+            start: 0,
+            offset: 0,
+            eof: false,
+            state: State::Start,
+            max_section: MAX_SECTION,
+        }
     }
 }
 
@@ -113,7 +120,9 @@ impl CarReader {
             varint::Read::Value(len, n) => (len, n),
             varint::Read::Incomplete if self.eof => return Err(self.truncated()),
             varint::Read::Incomplete => return Ok(None),
-            varint::Read::Overflow => return Err(CarError::SectionTooLarge { offset: at, len: u64::MAX }),
+            varint::Read::Overflow => {
+                return Err(CarError::SectionTooLarge { offset: at, len: u64::MAX })
+            }
         };
         if len > max {
             return Err(CarError::SectionTooLarge { offset: at, len });
@@ -127,7 +136,11 @@ impl CarReader {
         // Name the block the file ends in, when its CID made it.
         let mut cursor = std::io::Cursor::new(&self.avail()[n..]);
         match (matches!(self.state, State::Sections { .. }), Cid::read_bytes(&mut cursor)) {
-            (true, Ok(cid)) => Err(CarError::TruncatedBlock { cid, offset: at, end: at + self.avail().len() as u64 }),
+            (true, Ok(cid)) => Err(CarError::TruncatedBlock {
+                cid,
+                offset: at,
+                end: at + self.avail().len() as u64,
+            }),
             _ => Err(self.truncated()),
         }
     }
@@ -146,7 +159,10 @@ impl CarReader {
                         .map_err(|reason| CarError::Header { offset: at, reason })?;
                     match fields.version {
                         1 => {
-                            let roots = fields.roots.ok_or_else(|| CarError::Header { offset: at, reason: "no roots".into() })?;
+                            let roots = fields.roots.ok_or_else(|| CarError::Header {
+                                offset: at,
+                                reason: "no roots".into(),
+                            })?;
                             self.consume(n + len);
                             self.state = State::Sections { end: None };
                             return Ok(Some(Event::Header { version: 1, roots, v2: None }));
@@ -155,7 +171,12 @@ impl CarReader {
                             self.consume(n + len);
                             self.state = State::V2Header;
                         }
-                        2 => return Err(CarError::Header { offset: at, reason: "CARv2 pragma has extra fields".into() }),
+                        2 => {
+                            return Err(CarError::Header {
+                                offset: at,
+                                reason: "CARv2 pragma has extra fields".into(),
+                            })
+                        }
                         v => return Err(CarError::Version(v)),
                     }
                 }
@@ -170,7 +191,10 @@ impl CarReader {
                         || data_end.is_none()
                         || (v2.index_offset != 0 && Some(v2.index_offset) < data_end);
                     if bad {
-                        return Err(CarError::Header { offset: at, reason: "CARv2 offsets overlap".into() });
+                        return Err(CarError::Header {
+                            offset: at,
+                            reason: "CARv2 offsets overlap".into(),
+                        });
                     }
                     self.consume(V2_HEADER_LEN);
                     self.state = State::Skip { to: v2.data_offset, v2 };
@@ -188,19 +212,28 @@ impl CarReader {
                     let fields = decode_header(&self.avail()[n..n + len])
                         .map_err(|reason| CarError::Header { offset: at, reason })?;
                     if fields.version != 1 {
-                        return Err(CarError::Header { offset: at, reason: format!("CARv2 data is CAR version {}", fields.version) });
+                        return Err(CarError::Header {
+                            offset: at,
+                            reason: format!("CARv2 data is CAR version {}", fields.version),
+                        });
                     }
-                    let roots = fields.roots.ok_or_else(|| CarError::Header { offset: at, reason: "no roots".into() })?;
+                    let roots = fields.roots.ok_or_else(|| CarError::Header {
+                        offset: at,
+                        reason: "no roots".into(),
+                    })?;
                     self.consume(n + len);
                     self.state = State::Sections { end: Some(v2.data_offset + v2.data_size) };
                     return Ok(Some(Event::Header { version: 2, roots, v2: Some(v2) }));
                 }
                 State::Sections { end } => {
-                    if end.is_some_and(|e| self.offset >= e) || (end.is_none() && self.eof && self.avail().is_empty()) {
+                    if end.is_some_and(|e| self.offset >= e)
+                        || (end.is_none() && self.eof && self.avail().is_empty())
+                    {
                         self.state = State::Done;
                         continue;
                     }
-                    let max = end.map_or(self.max_section, |e| self.max_section.min(e - self.offset));
+                    let max =
+                        end.map_or(self.max_section, |e| self.max_section.min(e - self.offset));
                     let Some((at, n, len)) = self.frame(max)? else { return Ok(None) };
                     if len == 0 {
                         self.state = State::Done;
@@ -273,7 +306,11 @@ mod tests {
 
     #[test]
     fn a_section_over_the_reader_limit_is_refused_before_it_is_buffered() {
-        let bytes = std::fs::read(format!("{}/../../shared/fixtures/go-car-v2/sample-v1.car", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let bytes = std::fs::read(format!(
+            "{}/../../shared/fixtures/go-car-v2/sample-v1.car",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let (_, blocks) = read("sample-v1.car").unwrap();
         let biggest = blocks.iter().map(|b| b.1.len()).max().unwrap() as u64;
         let mut r = CarReader::with_max_section(biggest / 2);
@@ -298,14 +335,21 @@ mod tests {
 
     #[test]
     fn rejects_the_broken_go_car_fixtures() {
-        assert!(matches!(read("sample-corrupt-pragma.car"), Err(CarError::Header { .. } | CarError::Truncated(_))));
+        assert!(matches!(
+            read("sample-corrupt-pragma.car"),
+            Err(CarError::Header { .. } | CarError::Truncated(_))
+        ));
         assert_eq!(read("sample-rootless-v42.car").unwrap_err(), CarError::Version(42));
         assert!(read("sample-v1-tailing-corrupt-section.car").is_err());
     }
 
     #[test]
     fn any_push_split_gives_the_same_events() {
-        let bytes = std::fs::read(format!("{}/../../shared/fixtures/go-car-v2/sample-wrapped-v2.car", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let bytes = std::fs::read(format!(
+            "{}/../../shared/fixtures/go-car-v2/sample-wrapped-v2.car",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let (_, whole) = read_all(&bytes).unwrap();
         for (step, filled) in [(1, false), (7, true), (4096, false), (4096, true)] {
             let mut r = CarReader::new();

@@ -71,7 +71,8 @@ impl CarWriter {
     /// Starts a CAR of `version` (1 or 2); returns the writer and the bytes to write first.
     pub fn new(version: u8, placeholder_roots: &[Cid]) -> (Self, Vec<u8>) {
         let start = prefix(version, placeholder_roots, 0, 0);
-        let writer = CarWriter { version, placeholder_len: start.len(), body_len: 0, index: Vec::new() };
+        let writer =
+            CarWriter { version, placeholder_len: start.len(), body_len: 0, index: Vec::new() };
         (writer, start)
     }
 
@@ -87,7 +88,11 @@ impl CarWriter {
         // Identity CIDs hold their bytes already; go-car leaves them out of the index, and so do we.
         if self.version == 2 && cid.hash().code() != crate::cids::IDENTITY {
             let mh = cid.hash();
-            self.index.push(IndexEntry { code: mh.code(), digest: mh.digest().to_vec(), offset: self.body_len });
+            self.index.push(IndexEntry {
+                code: mh.code(),
+                digest: mh.digest().to_vec(),
+                offset: self.body_len,
+            });
         }
         let cid_bytes = cid.to_bytes();
         let mut prefix = Vec::with_capacity(cid_bytes.len() + 10);
@@ -154,7 +159,11 @@ mod tests {
     use crate::car::{read_all, Event};
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../shared/fixtures/go-car-v2/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../../shared/fixtures/go-car-v2/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     fn rewrite(version: u8, src: &[u8]) -> Vec<u8> {

@@ -29,7 +29,8 @@ mod tests {
     #[test]
     fn cuts_at_multiples() {
         let data = vec![7u8; 10];
-        let lens: Vec<usize> = split_all(&mut FixedSize::new(4), &data).iter().map(|c| c.len()).collect();
+        let lens: Vec<usize> =
+            split_all(&mut FixedSize::new(4), &data).iter().map(|c| c.len()).collect();
         assert_eq!(lens, [4, 4, 2]);
     }
 }

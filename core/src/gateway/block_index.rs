@@ -55,7 +55,9 @@ pub fn shard_rows(sidecar: &[u8]) -> Result<BTreeMap<u8, Vec<Row>>, StoreError> 
         varint::put(&mut multihash, code);
         varint::put(&mut multihash, digest.len() as u64);
         multihash.extend_from_slice(digest);
-        out.entry(digest.first().copied().unwrap_or(0)).or_default().push(Row { multihash, section });
+        out.entry(digest.first().copied().unwrap_or(0))
+            .or_default()
+            .push(Row { multihash, section });
     }
     for rows in out.values_mut() {
         rows.sort_by(|a, b| a.multihash.cmp(&b.multihash));
@@ -73,7 +75,10 @@ mod tests {
     type Ingested = (Vec<u8>, Vec<u8>, Vec<(Cid, Vec<u8>)>);
 
     fn ingested(name: &str) -> Ingested {
-        let path = format!("{}/../../shared/fixtures/gateway-conformance/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../shared/fixtures/gateway-conformance/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let bytes = std::fs::read(path).unwrap();
         let (_, blocks) = crate::car::read_all(&bytes).unwrap();
         let mut ingest = ShardIngest::new(u64::MAX);
@@ -84,12 +89,16 @@ mod tests {
 
     #[test]
     fn every_block_is_found_by_its_own_multihash_in_its_partition() {
-        let (bytes, sidecar, blocks) = ingested("trustless_gateway_car/subdir-with-mixed-block-files.car");
+        let (bytes, sidecar, blocks) =
+            ingested("trustless_gateway_car/subdir-with-mixed-block-files.car");
         let rows = shard_rows(&sidecar).unwrap();
         assert_eq!(rows.values().map(Vec::len).sum::<usize>(), blocks.len());
         for (cid, data) in &blocks {
             let part = &rows[&partition_of(cid)];
-            let row = part.iter().find(|r| r.multihash == key(cid)).unwrap_or_else(|| panic!("{cid} not in its partition"));
+            let row = part
+                .iter()
+                .find(|r| r.multihash == key(cid))
+                .unwrap_or_else(|| panic!("{cid} not in its partition"));
             let section = &bytes[row.section.start as usize..row.section.end as usize];
             assert_eq!(&section_block(cid, section).unwrap(), data);
         }

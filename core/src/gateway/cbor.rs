@@ -56,7 +56,12 @@ impl R<'_> {
     }
 
     /// The end of the item at `pos`; every link met is passed to `link`.
-    fn skip(&self, pos: usize, depth: usize, link: &mut dyn FnMut(Cid)) -> Result<usize, CborError> {
+    fn skip(
+        &self,
+        pos: usize,
+        depth: usize,
+        link: &mut dyn FnMut(Cid),
+    ) -> Result<usize, CborError> {
         if depth > MAX_DEPTH {
             return Err(CborError::Invalid(pos));
         }
@@ -136,7 +141,9 @@ pub fn lookup(block: &[u8], segments: &[String]) -> Result<Lookup, CborError> {
                 }
             }
             4 => {
-                let Ok(idx) = seg.parse::<u64>() else { return Ok(Lookup::NotFound { consumed: i }) };
+                let Ok(idx) = seg.parse::<u64>() else {
+                    return Ok(Lookup::NotFound { consumed: i });
+                };
                 if idx >= n {
                     return Ok(Lookup::NotFound { consumed: i });
                 }
@@ -162,7 +169,8 @@ mod tests {
 
     #[test]
     fn paths_through_the_dag_cbor_fixture() {
-        let (_, blocks, _) = testutil::car("trustless_gateway_car/dir-with-dag-cbor-with-links.car");
+        let (_, blocks, _) =
+            testutil::car("trustless_gateway_car/dir-with-dag-cbor-with-links.car");
         let doc = blocks.iter().find(|(c, _)| c.codec() == 0x71).expect("a dag-cbor block");
         let segs = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         match lookup(doc.1, &segs(&["files", "single"])).unwrap() {

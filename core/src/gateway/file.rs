@@ -73,7 +73,12 @@ pub struct FileReader {
 impl FileReader {
     /// `range` `None` reads nothing but the root (an empty file, or `entity-bytes` past the end).
     pub fn new(root: Cid, range: Option<ByteRange>) -> Self {
-        FileReader { range, stack: vec![Item { cid: root, offset: 0, size: None }], waiting: None, out: VecDeque::new() }
+        FileReader {
+            range,
+            stack: vec![Item { cid: root, offset: 0, size: None }],
+            waiting: None,
+            out: VecDeque::new(),
+        }
     }
 
     /// The next step. After [`FileStep::Need`], call [`FileReader::provide`] before stepping again.
@@ -103,7 +108,9 @@ impl FileReader {
     /// The CIDs that will be asked for next, in order (for prefetching), at most `n`.
     pub fn upcoming(&self, n: usize) -> Vec<Cid> {
         let mut v: Vec<Cid> = self.waiting.iter().map(|w| w.cid).collect();
-        v.extend(self.stack.iter().rev().map(|i| i.cid).filter(|c| inline_block(c).is_none()).take(n));
+        v.extend(
+            self.stack.iter().rev().map(|i| i.cid).filter(|c| inline_block(c).is_none()).take(n),
+        );
         v.truncate(n);
         v
     }
@@ -132,7 +139,11 @@ impl FileReader {
                     return Err(FileError::NotAFile(*cid));
                 }
                 if !pb.links.is_empty() && pb.links.len() != data.blocksizes.len() {
-                    return Err(FileError::Sizes { cid: *cid, links: pb.links.len(), sizes: data.blocksizes.len() });
+                    return Err(FileError::Sizes {
+                        cid: *cid,
+                        links: pb.links.len(),
+                        sizes: data.blocksizes.len(),
+                    });
                 }
                 let inline = data.data.unwrap_or_default();
                 let mut at = item.offset + inline.len() as u64;
@@ -176,12 +187,18 @@ impl FileReader {
 }
 
 /// Reads a range out of an in-memory block map (tests).
-pub fn read_in(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid, range: Option<ByteRange>) -> Result<(Vec<u8>, Vec<Cid>), String> {
+pub fn read_in(
+    blocks: &std::collections::HashMap<Cid, Vec<u8>>,
+    root: Cid,
+    range: Option<ByteRange>,
+) -> Result<(Vec<u8>, Vec<Cid>), String> {
     let mut r = FileReader::new(root, range);
     let (mut out, mut visited) = (Vec::new(), Vec::new());
     loop {
         match r.step().map_err(|e| e.to_string())? {
-            FileStep::Need(c) => r.provide(&c, blocks.get(&c).ok_or(format!("missing {c}"))?.clone()).map_err(|e| e.to_string())?,
+            FileStep::Need(c) => r
+                .provide(&c, blocks.get(&c).ok_or(format!("missing {c}"))?.clone())
+                .map_err(|e| e.to_string())?,
             FileStep::Visited(c) => visited.push(c),
             FileStep::Data(d) => out.extend(d),
             FileStep::Done => return Ok((out, visited)),
@@ -211,29 +228,37 @@ mod tests {
         let f = resolve_in(&blocks, roots[0], &["subdir", "multiblock.txt"]).unwrap().unwrap();
         let all = whole(&blocks, f.cid);
         assert_eq!(all.len(), 1026);
-        for (a, b) in [(0, 1025), (0, 0), (255, 256), (512, 1023), (1024, 1025), (700, 700), (1, 1024)] {
-            let (got, visited) = read_in(&blocks, f.cid, Some(ByteRange { first: a, last: b })).unwrap();
+        for (a, b) in
+            [(0, 1025), (0, 0), (255, 256), (512, 1023), (1024, 1025), (700, 700), (1, 1024)]
+        {
+            let (got, visited) =
+                read_in(&blocks, f.cid, Some(ByteRange { first: a, last: b })).unwrap();
             assert_eq!(got, &all[a as usize..=b as usize], "{a}-{b}");
             assert_eq!(visited[0], f.cid);
         }
         // 512..=1023 needs exactly the third and fourth leaves.
-        let (_, visited) = read_in(&blocks, f.cid, Some(ByteRange { first: 512, last: 1023 })).unwrap();
+        let (_, visited) =
+            read_in(&blocks, f.cid, Some(ByteRange { first: 512, last: 1023 })).unwrap();
         assert_eq!(visited.len(), 3);
     }
 
     #[test]
     fn a_range_does_not_need_blocks_outside_it() {
-        let (roots, blocks, _) = car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
-        let (got, _) = read_in(&blocks, roots[0], Some(ByteRange { first: 997, last: 1000 })).unwrap();
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
+        let (got, _) =
+            read_in(&blocks, roots[0], Some(ByteRange { first: 997, last: 1000 })).unwrap();
         assert_eq!(got.len(), 4);
-        let (got, _) = read_in(&blocks, roots[0], Some(ByteRange { first: 2200, last: 2201 })).unwrap();
+        let (got, _) =
+            read_in(&blocks, roots[0], Some(ByteRange { first: 2200, last: 2201 })).unwrap();
         assert_eq!(got.len(), 2);
         assert!(read_in(&blocks, roots[0], Some(ByteRange { first: 0, last: 3071 })).is_err());
     }
 
     #[test]
     fn no_range_reads_only_the_root() {
-        let (roots, blocks, _) = car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
         let (got, visited) = read_in(&blocks, roots[0], None).unwrap();
         assert!(got.is_empty());
         assert_eq!(visited, vec![roots[0]]);

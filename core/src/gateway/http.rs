@@ -5,7 +5,10 @@ use cid::Cid;
 
 use crate::gateway::file::ByteRange;
 use crate::gateway::listing::{Origin, VERSION};
-use crate::gateway::path::{dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode, split_path, ContentPath, MAX_PATH_DEPTH};
+use crate::gateway::path::{
+    dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode,
+    split_path, ContentPath, MAX_PATH_DEPTH,
+};
 use crate::gateway::traverse::{EntityBytes, Scope};
 
 /// `Cache-Control` of anything under an immutable CID.
@@ -126,7 +129,9 @@ impl Codec {
     /// Whether a block of codec `code` is served as-is when this codec is asked for: its own,
     /// and DAG-JSON as JSON or DAG-CBOR as CBOR (the same bytes; only the media type differs).
     pub fn serves(self, code: u64) -> bool {
-        code == self.code() || (self == Codec::Json && code == Codec::DagJson.code()) || (self == Codec::Cbor && code == Codec::DagCbor.code())
+        code == self.code()
+            || (self == Codec::Json && code == Codec::DagJson.code())
+            || (self == Codec::Cbor && code == Codec::DagCbor.code())
     }
 
     fn from_name(name: &str) -> Option<Codec> {
@@ -159,11 +164,19 @@ pub struct Target {
 pub enum Route {
     /// A CORS preflight: answer with the CORS headers.
     Preflight,
-    Redirect { status: u16, location: String },
-    Error { status: u16, message: String },
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    Error {
+        status: u16,
+        message: String,
+    },
     /// The host may be a custom domain or a DNSLink name: look it up, then call [`route_domain`];
     /// when it is neither, call [`route_path`].
-    LookupHost { host: String },
+    LookupHost {
+        host: String,
+    },
     Serve(Box<Target>),
 }
 
@@ -189,7 +202,10 @@ fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 fn is_local(name: &str) -> bool {
-    name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::IpAddr>().is_ok() || !name.contains('.')
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok()
+        || !name.contains('.')
 }
 
 /// The longest path and query taken (a URL past it is a 414, before any work).
@@ -211,7 +227,10 @@ pub fn route(req: &Request, cfg: &Config) -> Route {
         let gw = gw.to_ascii_lowercase();
         if let Some(label) = name.strip_suffix(&format!(".ipfs.{gw}")) {
             // The gateway's own host as links name it: the configured name and the request's port.
-            let port = host.rsplit_once(':').map(|(_, p)| p).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            let port = host
+                .rsplit_once(':')
+                .map(|(_, p)| p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
             let gateway = port.map_or_else(|| gw.clone(), |p| format!("{gw}:{p}"));
             return route_subdomain(req, label, gateway);
         }
@@ -234,12 +253,19 @@ pub fn route(req: &Request, cfg: &Config) -> Route {
 
 /// The scheme for redirects: a forwarded one only when it is `http` or `https`.
 fn proto(req: &Request) -> String {
-    let forwarded = req.forwarded_proto.map(|p| p.trim().to_ascii_lowercase()).filter(|p| p == "http" || p == "https");
+    let forwarded = req
+        .forwarded_proto
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| p == "http" || p == "https");
     forwarded.unwrap_or_else(|| req.scheme.trim_end_matches(':').to_string())
 }
 
 fn with_query(s: String, query: &str) -> String {
-    if query.is_empty() { s } else { format!("{s}?{query}") }
+    if query.is_empty() {
+        s
+    } else {
+        format!("{s}?{query}")
+    }
 }
 
 /// `ipfs://{cid}/...` handed over by a browser protocol handler (`/ipfs/?uri=`).
@@ -251,7 +277,12 @@ fn uri_redirect(req: &Request) -> Option<Route> {
     let uri = param(&params, "uri")?;
     let rest = match uri.strip_prefix("ipfs://") {
         Some(r) => r,
-        None => return Some(error(400, format!("uri query parameter must be an ipfs:// URI, got {uri:?}"))),
+        None => {
+            return Some(error(
+                400,
+                format!("uri query parameter must be an ipfs:// URI, got {uri:?}"),
+            ))
+        }
     };
     Some(Route::Redirect { status: 301, location: format!("/ipfs/{rest}") })
 }
@@ -300,11 +331,16 @@ fn route_subdomain_redirect(req: &Request, host: &str) -> Route {
     if content.trailing_slash || path.is_empty() {
         path.push('/');
     }
-    Route::Redirect { status: 301, location: with_query(format!("{}://{label}.ipfs.{host}{path}", proto(req)), req.query) }
+    Route::Redirect {
+        status: 301,
+        location: with_query(format!("{}://{label}.ipfs.{host}{path}", proto(req)), req.query),
+    }
 }
 
 fn route_subdomain(req: &Request, label: &str, gateway: String) -> Route {
-    let Some(root) = parse_cid(label) else { return error(400, format!("invalid path \"/ipfs/{label}\": invalid cid")) };
+    let Some(root) = parse_cid(label) else {
+        return error(400, format!("invalid path \"/ipfs/{label}\": invalid cid"));
+    };
     match dns_label(&root) {
         Ok(_) => {}
         Err(e) => return error(400, e.to_string()),
@@ -314,7 +350,13 @@ fn route_subdomain(req: &Request, label: &str, gateway: String) -> Route {
         Err(e) => return error(400, format!("invalid path {:?}: {e}", req.path)),
     };
     let ipfs_path = format!("/ipfs/{root}{}", if req.path == "/" { "" } else { req.path });
-    serve(req, ContentPath { root, segments, trailing_slash }, Origin::Subdomain { gateway }, false, ipfs_path)
+    serve(
+        req,
+        ContentPath { root, segments, trailing_slash },
+        Origin::Subdomain { gateway },
+        false,
+        ipfs_path,
+    )
 }
 
 /// A custom domain or DNSLink name mapped to `root`: its paths are under `root`.
@@ -333,7 +375,13 @@ pub fn route_domain(req: &Request, root: &ContentPath) -> Route {
     serve(req, content, Origin::Domain, true, ipfs_path)
 }
 
-fn serve(req: &Request, content: ContentPath, origin: Origin, mutable: bool, ipfs_path: String) -> Route {
+fn serve(
+    req: &Request,
+    content: ContentPath,
+    origin: Origin,
+    mutable: bool,
+    ipfs_path: String,
+) -> Route {
     // On a path gateway every CID shares one origin: a service worker registered from one could
     // answer for all of `/ipfs/` and so for every other CID, unverified (as boxo refuses it).
     if origin == Origin::Path && req.service_worker.is_some_and(|v| v.trim() == "script") {
@@ -346,11 +394,23 @@ fn serve(req: &Request, content: ContentPath, origin: Origin, mutable: bool, ipf
     };
     let download = param(&params, "download") == Some("true");
     let filename = param(&params, "filename").map(str::to_string);
-    Route::Serve(Box::new(Target { content, origin, format, query: req.query.to_string(), filename, download, mutable, ipfs_path }))
+    Route::Serve(Box::new(Target {
+        content,
+        origin,
+        format,
+        query: req.query.to_string(),
+        filename,
+        download,
+        mutable,
+        ipfs_path,
+    }))
 }
 
 /// The response format from `format=` (first) or `Accept`.
-pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Format, (u16, String)> {
+pub fn negotiate(
+    params: &[(String, String)],
+    accept: Option<&str>,
+) -> Result<Format, (u16, String)> {
     let mut car_accept: Option<Vec<(String, String)>> = None;
     let format = match param(params, "format") {
         Some(f @ ("raw" | "car")) => Some(f.to_string()),
@@ -366,13 +426,23 @@ pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Fo
         for (i, part) in accept.split(',').enumerate() {
             let mut it = part.split(';');
             let ty = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let ps: Vec<(String, String)> = it.filter_map(|p| p.split_once('=')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string())).collect();
-            let q = ps.iter().find(|(k, _)| k == "q").and_then(|(_, v)| v.parse().ok()).unwrap_or(1.0);
+            let ps: Vec<(String, String)> = it
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| {
+                    (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string())
+                })
+                .collect();
+            let q =
+                ps.iter().find(|(k, _)| k == "q").and_then(|(_, v)| v.parse().ok()).unwrap_or(1.0);
             let kind = match ty.as_str() {
                 RAW_TYPE => "raw",
-                t if Codec::from_media_type(t).is_some() => Codec::from_media_type(t).map_or("", Codec::name),
+                t if Codec::from_media_type(t).is_some() => {
+                    Codec::from_media_type(t).map_or("", Codec::name)
+                }
                 CAR_TYPE => {
-                    let bad = ps.iter().any(|(k, v)| (k == "version" && v != "1") || (k == "order" && v != "dfs" && v != "unk"));
+                    let bad = ps.iter().any(|(k, v)| {
+                        (k == "version" && v != "1") || (k == "order" && v != "dfs" && v != "unk")
+                    });
                     if bad {
                         continue;
                     }
@@ -384,8 +454,12 @@ pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Fo
                 ranges.push((q, i, kind, ps));
             }
         }
-        ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
-        if let Some((_, _, kind, ps)) = ranges.into_iter().find(|r| chosen.as_deref().is_none_or(|c| c == r.2)) {
+        ranges.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1))
+        });
+        if let Some((_, _, kind, ps)) =
+            ranges.into_iter().find(|r| chosen.as_deref().is_none_or(|c| c == r.2))
+        {
             if chosen.is_none() {
                 chosen = Some(kind.to_string());
             }
@@ -397,10 +471,16 @@ pub fn negotiate(params: &[(String, String)], accept: Option<&str>) -> Result<Fo
     match chosen.as_deref() {
         None => Ok(Format::Default),
         Some("raw") => Ok(Format::Raw),
-        Some(name) if name != "car" => Codec::from_name(name).map(Format::Codec).ok_or_else(|| (400, format!("unsupported format {name:?}"))),
+        Some(name) if name != "car" => Codec::from_name(name)
+            .map(Format::Codec)
+            .ok_or_else(|| (400, format!("unsupported format {name:?}"))),
         _ => {
             let ps = car_accept.unwrap_or_default();
-            let get = |q: &str, a: &str| param(params, q).map(str::to_string).or_else(|| ps.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()));
+            let get = |q: &str, a: &str| {
+                param(params, q)
+                    .map(str::to_string)
+                    .or_else(|| ps.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()))
+            };
             if get("car-version", "version").is_some_and(|v| v != "1") {
                 return Err((400, "only CAR version 1 is served".into()));
             }
@@ -433,7 +513,12 @@ pub fn etag(cid: &Cid, format: &Format) -> String {
         Format::Codec(c) => format!("\"{cid}.{}\"", c.name()),
         Format::Car(p) => {
             let bytes = p.bytes.map(|b| format!(".{}", b.to_param())).unwrap_or_default();
-            format!("\"{cid}.car.{}{}.dups-{}\"", p.scope.as_str(), bytes, if p.dups { "y" } else { "n" })
+            format!(
+                "\"{cid}.car.{}{}.dups-{}\"",
+                p.scope.as_str(),
+                bytes,
+                if p.dups { "y" } else { "n" }
+            )
         }
     }
 }
@@ -462,7 +547,9 @@ pub enum RangeReq {
 
 /// Parses `Range: bytes=a-b[, ...]` against a body of `size` bytes.
 pub fn parse_range(header: Option<&str>, size: u64) -> RangeReq {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else { return RangeReq::All };
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeReq::All;
+    };
     let first = spec.split(',').next().unwrap_or("").trim();
     let Some((a, b)) = first.split_once('-') else { return RangeReq::All };
     let (a, b) = (a.trim(), b.trim());
@@ -492,11 +579,24 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeReq {
 
 /// `Content-Disposition` with a file name (ASCII fallback plus RFC 5987 UTF-8 form).
 pub fn content_disposition(kind: &str, filename: &str) -> String {
-    let ascii: String = filename.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' && !c.is_ascii_control() { c } else { '_' }).collect();
+    let ascii: String =
+        filename
+            .chars()
+            .map(|c| {
+                if c.is_ascii() && c != '"' && c != '\\' && !c.is_ascii_control() {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
     if ascii == filename {
         format!("{kind}; filename=\"{filename}\"")
     } else {
-        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::gateway::path::escape_query(filename).replace('+', "%20"))
+        format!(
+            "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+            crate::gateway::path::escape_query(filename).replace('+', "%20")
+        )
     }
 }
 
@@ -530,41 +630,95 @@ mod tests {
             Route::Redirect { location, .. } => location,
             other => panic!("{other:?}"),
         };
-        assert_eq!(loc(route(&req("example.com", &format!("/ipfs/{V1}/"), ""), &cfg())), format!("http://{V1}.ipfs.example.com/"));
-        assert_eq!(loc(route(&req("example.com", &format!("/ipfs/{V1}"), ""), &cfg())), format!("http://{V1}.ipfs.example.com/"));
+        assert_eq!(
+            loc(route(&req("example.com", &format!("/ipfs/{V1}/"), ""), &cfg())),
+            format!("http://{V1}.ipfs.example.com/")
+        );
+        assert_eq!(
+            loc(route(&req("example.com", &format!("/ipfs/{V1}"), ""), &cfg())),
+            format!("http://{V1}.ipfs.example.com/")
+        );
         let v0 = "QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco";
-        assert!(loc(route(&req("example.com", &format!("/ipfs/{v0}/"), ""), &cfg())).starts_with("http://bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq.ipfs.example.com/"));
+        assert!(loc(route(&req("example.com", &format!("/ipfs/{v0}/"), ""), &cfg())).starts_with(
+            "http://bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq.ipfs.example.com/"
+        ));
         let r = Request { forwarded_proto: Some("https"), ..req("fake.domain.com", "/ipfs/x", "") };
-        let r = Request { forwarded_host: Some("example.com"), path: "/ipfs/bafkqabtimvwgy3yk", ..r };
+        let r =
+            Request { forwarded_host: Some("example.com"), path: "/ipfs/bafkqabtimvwgy3yk", ..r };
         assert_eq!(loc(route(&r, &cfg())), format!("https://{V1}.ipfs.example.com/"));
         let pct = format!("/ipfs/{V1}/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt");
         assert_eq!(loc(route(&req("example.com", &pct, ""), &cfg())), format!("http://{V1}.ipfs.example.com/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt"));
         assert_eq!(loc(route(&req("example.com", "/ipfs/", "uri=ipfs%3A%2F%2FQmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco%2Fwiki%2FDiego_Maradona.html"), &cfg())), "/ipfs/QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco/wiki/Diego_Maradona.html");
         match route(&req("example.com", "/ipfs/QmInvalidCID", ""), &cfg()) {
-            Route::Error { status: 400, message } => assert!(message.contains("invalid path \"/ipfs/QmInvalidCID\"")),
+            Route::Error { status: 400, message } => {
+                assert!(message.contains("invalid path \"/ipfs/QmInvalidCID\""))
+            }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn a_service_worker_script_is_refused_on_the_path_gateway_only() {
-        let sw = |host: &'static str, path: String| route(&Request { service_worker: Some("script"), ..req(host, Box::leak(path.into_boxed_str()), "filename=sw.js") }, &cfg());
-        assert!(matches!(sw("127.0.0.1:8787", format!("/ipfs/{V1}")), Route::Error { status: 400, .. }));
+        let sw = |host: &'static str, path: String| {
+            route(
+                &Request {
+                    service_worker: Some("script"),
+                    ..req(host, Box::leak(path.into_boxed_str()), "filename=sw.js")
+                },
+                &cfg(),
+            )
+        };
+        assert!(matches!(
+            sw("127.0.0.1:8787", format!("/ipfs/{V1}")),
+            Route::Error { status: 400, .. }
+        ));
         // The gateway host's own trustless answers are path-origin too.
-        assert!(matches!(route(&Request { service_worker: Some("script"), ..req("example.com", Box::leak(format!("/ipfs/{V1}").into_boxed_str()), "format=raw") }, &cfg()), Route::Error { status: 400, .. }));
+        assert!(matches!(
+            route(
+                &Request {
+                    service_worker: Some("script"),
+                    ..req(
+                        "example.com",
+                        Box::leak(format!("/ipfs/{V1}").into_boxed_str()),
+                        "format=raw"
+                    )
+                },
+                &cfg()
+            ),
+            Route::Error { status: 400, .. }
+        ));
         // An isolated origin may have its own service worker.
-        assert!(matches!(sw("bafkqabtimvwgy3yk.ipfs.example.com", "/sw.js".into()), Route::Serve(_)));
-        assert!(matches!(route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), "filename=sw.js"), &cfg()), Route::Serve(_)));
+        assert!(matches!(
+            sw("bafkqabtimvwgy3yk.ipfs.example.com", "/sw.js".into()),
+            Route::Serve(_)
+        ));
+        assert!(matches!(
+            route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), "filename=sw.js"), &cfg()),
+            Route::Serve(_)
+        ));
     }
 
     #[test]
     fn long_urls_and_deep_paths_are_refused_before_any_work() {
         let long = format!("/ipfs/{V1}/{}", "a".repeat(MAX_URL_BYTES));
-        assert!(matches!(route(&req("127.0.0.1", &long, ""), &cfg()), Route::Error { status: 414, .. }));
+        assert!(matches!(
+            route(&req("127.0.0.1", &long, ""), &cfg()),
+            Route::Error { status: 414, .. }
+        ));
         let deep = format!("/ipfs/{V1}{}", "/a".repeat(MAX_PATH_DEPTH + 1));
-        assert!(matches!(route(&req("127.0.0.1", &deep, ""), &cfg()), Route::Error { status: 400, .. }));
-        let root = ContentPath { root: V1.parse().unwrap(), segments: vec!["x".into(); MAX_PATH_DEPTH], trailing_slash: false };
-        assert!(matches!(route_domain(&req("site.example", "/more", ""), &root), Route::Error { status: 400, .. }));
+        assert!(matches!(
+            route(&req("127.0.0.1", &deep, ""), &cfg()),
+            Route::Error { status: 400, .. }
+        ));
+        let root = ContentPath {
+            root: V1.parse().unwrap(),
+            segments: vec!["x".into(); MAX_PATH_DEPTH],
+            trailing_slash: false,
+        };
+        assert!(matches!(
+            route_domain(&req("site.example", "/more", ""), &root),
+            Route::Error { status: 400, .. }
+        ));
     }
 
     #[test]
@@ -574,7 +728,9 @@ mod tests {
         let host = "[[[[[[[zé.ipfs.example.com";
         assert!(matches!(route(&req(host, "/", ""), &cfg()), Route::Error { status: 400, .. }));
         match route(&req(&format!("{V1}.ipfs.example.com:8080"), "/", ""), &cfg()) {
-            Route::Serve(t) => assert_eq!(t.origin, Origin::Subdomain { gateway: "example.com:8080".into() }),
+            Route::Serve(t) => {
+                assert_eq!(t.origin, Origin::Subdomain { gateway: "example.com:8080".into() })
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -582,16 +738,28 @@ mod tests {
     #[test]
     fn host_names_are_checked_before_any_use() {
         for bad in ["attacker.test&x=/../../victim.test", "a..b.com", "evil.example/x.com"] {
-            let r = route(&Request { forwarded_host: Some(bad), ..req("127.0.0.1", "/", "") }, &cfg());
+            let r =
+                route(&Request { forwarded_host: Some(bad), ..req("127.0.0.1", "/", "") }, &cfg());
             assert!(matches!(r, Route::Error { status: 400, .. }), "{bad}: {r:?}");
-            assert!(matches!(route(&req(bad, "/", ""), &cfg()), Route::Error { status: 400, .. }), "{bad}");
+            assert!(
+                matches!(route(&req(bad, "/", ""), &cfg()), Route::Error { status: 400, .. }),
+                "{bad}"
+            );
         }
-        assert!(matches!(route(&req("Victim.Test", "/", ""), &cfg()), Route::LookupHost { host } if host == "victim.test"));
+        assert!(
+            matches!(route(&req("Victim.Test", "/", ""), &cfg()), Route::LookupHost { host } if host == "victim.test")
+        );
     }
 
     #[test]
     fn only_http_or_https_is_taken_from_x_forwarded_proto() {
-        let loc = |proto: &'static str| match route(&Request { forwarded_proto: Some(proto), ..req("example.com", Box::leak(format!("/ipfs/{V1}/").into_boxed_str()), "") }, &cfg()) {
+        let loc = |proto: &'static str| match route(
+            &Request {
+                forwarded_proto: Some(proto),
+                ..req("example.com", Box::leak(format!("/ipfs/{V1}/").into_boxed_str()), "")
+            },
+            &cfg(),
+        ) {
             Route::Redirect { location, .. } => location,
             other => panic!("{other:?}"),
         };
@@ -613,11 +781,19 @@ mod tests {
         }
         let long = "bafkrgqhhyivzstcz3hhswshfjgy6ertgmnqeleynhwt4dlfsthi4hn7zgh4uvlsb5xncykzapi3ocd4lzogukir6ksdy6wzrnz6ohnv4aglcs";
         match route(&req(&format!("{long}.ipfs.example.com"), "/", ""), &cfg()) {
-            Route::Error { status: 400, message } => assert!(message.contains("CID incompatible with DNS label length limit of 63")),
+            Route::Error { status: 400, message } => {
+                assert!(message.contains("CID incompatible with DNS label length limit of 63"))
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(route(&req("fake.domain.com", "/ipfs/x", ""), &cfg()), Route::LookupHost { .. }));
-        assert!(matches!(route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), ""), &cfg()), Route::Serve(_)));
+        assert!(matches!(
+            route(&req("fake.domain.com", "/ipfs/x", ""), &cfg()),
+            Route::LookupHost { .. }
+        ));
+        assert!(matches!(
+            route(&req("127.0.0.1:8787", &format!("/ipfs/{V1}"), ""), &cfg()),
+            Route::Serve(_)
+        ));
     }
 
     #[test]
@@ -626,16 +802,31 @@ mod tests {
         assert_eq!(negotiate(&p("format=raw"), None), Ok(Format::Raw));
         assert_eq!(negotiate(&[], Some("application/vnd.ipld.raw")), Ok(Format::Raw));
         let car = negotiate(&p("format=car&dag-scope=entity&entity-bytes=0:*"), None).unwrap();
-        assert!(matches!(car, Format::Car(CarParams { scope: Scope::Entity, bytes: Some(_), dups: false })));
-        let car = negotiate(&[], Some("application/vnd.ipld.car; version=1; order=dfs; dups=y")).unwrap();
+        assert!(matches!(
+            car,
+            Format::Car(CarParams { scope: Scope::Entity, bytes: Some(_), dups: false })
+        ));
+        let car =
+            negotiate(&[], Some("application/vnd.ipld.car; version=1; order=dfs; dups=y")).unwrap();
         assert!(matches!(car, Format::Car(CarParams { scope: Scope::All, dups: true, .. })));
         assert_eq!(negotiate(&[], Some("text/html,*/*")), Ok(Format::Default));
         assert!(negotiate(&p("format=tar"), None).is_err());
         assert_eq!(negotiate(&p("format=dag-json"), None), Ok(Format::Codec(Codec::DagJson)));
-        assert_eq!(negotiate(&[], Some("application/vnd.ipld.dag-cbor")), Ok(Format::Codec(Codec::DagCbor)));
-        assert_eq!(negotiate(&p("format=cbor"), Some("application/json")), Ok(Format::Codec(Codec::Cbor)));
+        assert_eq!(
+            negotiate(&[], Some("application/vnd.ipld.dag-cbor")),
+            Ok(Format::Codec(Codec::DagCbor))
+        );
+        assert_eq!(
+            negotiate(&p("format=cbor"), Some("application/json")),
+            Ok(Format::Codec(Codec::Cbor))
+        );
         assert_eq!(Codec::Json.code(), 0x0200);
-        assert!(Codec::Json.serves(0x0129) && Codec::Cbor.serves(0x71) && !Codec::DagJson.serves(0x0200) && !Codec::DagCbor.serves(0x70));
+        assert!(
+            Codec::Json.serves(0x0129)
+                && Codec::Cbor.serves(0x71)
+                && !Codec::DagJson.serves(0x0200)
+                && !Codec::DagCbor.serves(0x70)
+        );
     }
 
     #[test]
@@ -645,18 +836,36 @@ mod tests {
         assert_eq!(negotiate(&p("format=raw"), Some("application/vnd.ipld.car")), Ok(Format::Raw));
         let car = negotiate(&p("format=car"), Some("application/vnd.ipld.raw")).unwrap();
         assert!(matches!(car, Format::Car(_)));
-        assert_eq!(negotiate(&p("format=raw"), Some("application/vnd.ipld.dag-json")), Ok(Format::Raw));
+        assert_eq!(
+            negotiate(&p("format=raw"), Some("application/vnd.ipld.dag-json")),
+            Ok(Format::Raw)
+        );
         assert!(negotiate(&p("format=car&dag-scope=nope"), None).is_err());
     }
 
     #[test]
     fn ranges_and_etags() {
-        assert_eq!(parse_range(Some("bytes=6-16"), 31), RangeReq::One(ByteRange { first: 6, last: 16 }));
-        assert_eq!(parse_range(Some("bytes=-3"), 31), RangeReq::One(ByteRange { first: 28, last: 30 }));
-        assert_eq!(parse_range(Some("bytes=6-16,0-4"), 31), RangeReq::One(ByteRange { first: 6, last: 16 }));
-        assert_eq!(parse_range(Some("bytes=10-"), 31), RangeReq::One(ByteRange { first: 10, last: 30 }));
+        assert_eq!(
+            parse_range(Some("bytes=6-16"), 31),
+            RangeReq::One(ByteRange { first: 6, last: 16 })
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-3"), 31),
+            RangeReq::One(ByteRange { first: 28, last: 30 })
+        );
+        assert_eq!(
+            parse_range(Some("bytes=6-16,0-4"), 31),
+            RangeReq::One(ByteRange { first: 6, last: 16 })
+        );
+        assert_eq!(
+            parse_range(Some("bytes=10-"), 31),
+            RangeReq::One(ByteRange { first: 10, last: 30 })
+        );
         assert_eq!(parse_range(Some("bytes=40-50"), 31), RangeReq::Unsatisfiable);
-        assert_eq!(parse_range(Some("bytes=0-100"), 31), RangeReq::One(ByteRange { first: 0, last: 30 }));
+        assert_eq!(
+            parse_range(Some("bytes=0-100"), 31),
+            RangeReq::One(ByteRange { first: 0, last: 30 })
+        );
         assert_eq!(parse_range(None, 31), RangeReq::All);
         let c: Cid = V1.parse().unwrap();
         let e = etag(&c, &Format::Default);

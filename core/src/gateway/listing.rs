@@ -34,7 +34,11 @@ pub fn entries(blocks: &[Block]) -> Result<Vec<ListEntry>, ResolveError> {
             if width > 0 && name.len() <= width {
                 continue;
             }
-            out.push(ListEntry { name: name.get(width..).unwrap_or_default().to_string(), cid: l.hash, tsize: l.tsize });
+            out.push(ListEntry {
+                name: name.get(width..).unwrap_or_default().to_string(),
+                cid: l.hash,
+                tsize: l.tsize,
+            });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -53,7 +57,11 @@ pub enum Origin {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn human(n: u64) -> String {
@@ -64,7 +72,11 @@ fn human(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// Renders the listing of the folder `dir` at `segments` under `root`.
@@ -72,7 +84,13 @@ fn human(n: u64) -> String {
 /// so instead of growing without bound (the adapter stops reading shards once it has more).
 pub const MAX_LISTING_ENTRIES: usize = 10_000;
 
-pub fn render(root: &Cid, segments: &[String], dir: &Cid, origin: &Origin, entries: &[ListEntry]) -> String {
+pub fn render(
+    root: &Cid,
+    segments: &[String],
+    dir: &Cid,
+    origin: &Origin,
+    entries: &[ListEntry],
+) -> String {
     let base = match origin {
         Origin::Path => format!("/ipfs/{root}"),
         Origin::Subdomain { .. } | Origin::Domain => String::new(),
@@ -87,18 +105,28 @@ pub fn render(root: &Cid, segments: &[String], dir: &Cid, origin: &Origin, entri
         _ => "/ipfs/".to_string(),
     };
     let here = format!("{base}{}", encode_path(segments));
-    let mut crumbs = format!("/ipfs/<a href=\"{}\">{root}</a>", esc(&if crumb_base.is_empty() { "/".into() } else { crumb_base.clone() }));
+    let mut crumbs = format!(
+        "/ipfs/<a href=\"{}\">{root}</a>",
+        esc(&if crumb_base.is_empty() { "/".into() } else { crumb_base.clone() })
+    );
     for i in 0..segments.len() {
-        crumbs.push_str(&format!("/<a href=\"{}{}\">{}</a>", esc(&crumb_base), esc(&encode_path(&segments[..=i])), esc(&segments[i])));
+        crumbs.push_str(&format!(
+            "/<a href=\"{}{}\">{}</a>",
+            esc(&crumb_base),
+            esc(&encode_path(&segments[..=i])),
+            esc(&segments[i])
+        ));
     }
-    let title = format!("/ipfs/{root}{}", segments.iter().map(|s| format!("/{s}")).collect::<String>());
+    let title =
+        format!("/ipfs/{root}{}", segments.iter().map(|s| format!("/{s}")).collect::<String>());
     let mut rows = String::new();
     if !segments.is_empty() {
         rows.push_str(&format!("<tr><td class=\"type-icon\">&#8617;</td><td><a href=\"{}/..\">..</a></td><td></td><td></td></tr>\n", esc(&here)));
     }
     for e in entries.iter().take(MAX_LISTING_ENTRIES) {
         let href = format!("{here}/{}", escape_segment(&e.name));
-        let hash = format!("{hash_base}{}?filename={}", e.cid, escape_query(&escape_segment(&e.name)));
+        let hash =
+            format!("{hash_base}{}?filename={}", e.cid, escape_query(&escape_segment(&e.name)));
         let size = e.tsize.map(human).unwrap_or_default();
         rows.push_str(&format!(
             "<tr><td class=\"type-icon\"></td><td><a href=\"{}\">{}</a></td><td><a class=\"ipfs-hash\" translate=\"no\" href=\"{}\">{}</a></td><td class=\"size\">{}</td></tr>\n",
@@ -127,7 +155,9 @@ mod tests {
     #[test]
     fn a_listing_stops_at_its_limit_and_says_so() {
         let cid: Cid = "bafkqabtimvwgy3yk".parse().unwrap();
-        let many: Vec<ListEntry> = (0..MAX_LISTING_ENTRIES + 5).map(|i| ListEntry { name: format!("f{i}"), cid, tsize: Some(1) }).collect();
+        let many: Vec<ListEntry> = (0..MAX_LISTING_ENTRIES + 5)
+            .map(|i| ListEntry { name: format!("f{i}"), cid, tsize: Some(1) })
+            .collect();
         let html = render(&cid, &[], &cid, &Origin::Path, &many);
         assert_eq!(html.matches("class=\"ipfs-hash\"").count(), MAX_LISTING_ENTRIES);
         assert!(html.contains("more than 10000 entries"));
@@ -161,10 +191,12 @@ mod tests {
     fn subdomain_links() {
         let (_, blocks, _) = car("subdomain_gateway/fixtures.car");
         let _ = blocks;
-        let root: Cid = "bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq".parse().unwrap();
+        let root: Cid =
+            "bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq".parse().unwrap();
         let segs = vec!["ipfs".to_string(), "ipns".to_string()];
         let e = vec![ListEntry { name: "bar".into(), cid: root, tsize: Some(3) }];
-        let html = render(&root, &segs, &root, &Origin::Subdomain { gateway: "example.com".into() }, &e);
+        let html =
+            render(&root, &segs, &root, &Origin::Subdomain { gateway: "example.com".into() }, &e);
         assert!(html.contains("<a href=\"/ipfs/ipns/..\">..</a>"));
         assert!(html.contains("<a href=\"/ipfs/ipns/bar\">bar</a>"));
         assert!(html.contains(&format!("/ipfs/<a href=\"//example.com/ipfs/{root}\">{root}</a>/<a href=\"//example.com/ipfs/{root}/ipfs\">ipfs</a>/<a href=\"//example.com/ipfs/{root}/ipfs/ipns\">ipns</a>")));

@@ -96,7 +96,8 @@ mod tests {
     use super::*;
     use crate::cids::{CidRule, HashAlg, DAG_PB};
 
-    const V1: CidRule = CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
+    const V1: CidRule =
+        CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
 
     fn node(n: u8, len: usize) -> (Cid, Vec<u8>) {
         let data = vec![n; len];
@@ -133,7 +134,9 @@ mod tests {
         let (c, d) = node(9, 100);
         m.keep(&c, &d);
         assert!(m.get(&blocks[1].0).is_none(), "the least recently used goes first");
-        assert!(m.get(&blocks[0].0).is_some() && m.get(&blocks[2].0).is_some() && m.get(&c).is_some());
+        assert!(
+            m.get(&blocks[0].0).is_some() && m.get(&blocks[2].0).is_some() && m.get(&c).is_some()
+        );
         assert_eq!(m.bytes(), 300);
     }
 

@@ -47,17 +47,38 @@ pub fn from_name(name: &str) -> Option<&'static str> {
 }
 
 const HTML_TAGS: [&[u8]; 17] = [
-    b"<!DOCTYPE HTML", b"<HTML", b"<HEAD", b"<SCRIPT", b"<IFRAME", b"<H1", b"<DIV", b"<FONT", b"<TABLE", b"<A", b"<STYLE",
-    b"<TITLE", b"<B", b"<BODY", b"<BR", b"<P", b"<!--",
+    b"<!DOCTYPE HTML",
+    b"<HTML",
+    b"<HEAD",
+    b"<SCRIPT",
+    b"<IFRAME",
+    b"<H1",
+    b"<DIV",
+    b"<FONT",
+    b"<TABLE",
+    b"<A",
+    b"<STYLE",
+    b"<TITLE",
+    b"<B",
+    b"<BODY",
+    b"<BR",
+    b"<P",
+    b"<!--",
 ];
 
 /// The type the first bytes say (at most [`SNIFF_LEN`] are looked at).
 pub fn sniff(data: &[u8]) -> &'static str {
     let data = &data[..data.len().min(SNIFF_LEN)];
-    let ws = data.iter().position(|&c| !matches!(c, b'\t' | b'\n' | 0x0c | b'\r' | b' ')).unwrap_or(data.len());
+    let ws = data
+        .iter()
+        .position(|&c| !matches!(c, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+        .unwrap_or(data.len());
     let text = &data[ws..];
     for tag in HTML_TAGS {
-        if text.len() > tag.len() && text[..tag.len()].eq_ignore_ascii_case(tag) && matches!(text[tag.len()], b' ' | b'>') {
+        if text.len() > tag.len()
+            && text[..tag.len()].eq_ignore_ascii_case(tag)
+            && matches!(text[tag.len()], b' ' | b'>')
+        {
             return "text/html; charset=utf-8";
         }
     }
@@ -99,10 +120,15 @@ pub fn sniff(data: &[u8]) -> &'static str {
     if data.len() >= 12 && &data[4..8] == b"ftyp" {
         return "video/mp4";
     }
-    if data.starts_with(b"\xef\xbb\xbf") || data.starts_with(b"\xfe\xff") || data.starts_with(b"\xff\xfe") {
+    if data.starts_with(b"\xef\xbb\xbf")
+        || data.starts_with(b"\xfe\xff")
+        || data.starts_with(b"\xff\xfe")
+    {
         return "text/plain; charset=utf-8";
     }
-    let binary = data.iter().any(|&c| c <= 0x08 || c == 0x0b || (0x0e..=0x1a).contains(&c) || (0x1c..=0x1f).contains(&c));
+    let binary = data.iter().any(|&c| {
+        c <= 0x08 || c == 0x0b || (0x0e..=0x1a).contains(&c) || (0x1c..=0x1f).contains(&c)
+    });
     if binary {
         "application/octet-stream"
     } else {

@@ -78,7 +78,10 @@ pub(crate) mod testutil {
     use cid::Cid;
 
     pub fn car(name: &str) -> (Vec<Cid>, HashMap<Cid, Vec<u8>>, Vec<Cid>) {
-        let path = format!("{}/../../shared/fixtures/gateway-conformance/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../shared/fixtures/gateway-conformance/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let (header, blocks) = crate::car::read_all(&bytes).unwrap();
         let crate::car::Event::Header { roots, .. } = header else { panic!("no header") };
@@ -99,17 +102,25 @@ mod tests {
 
     #[test]
     fn a_digest_from_elsewhere_checks_like_the_block() {
-        let rule = CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
+        let rule =
+            CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
         let cid = rule.cid(RAW, b"block");
         assert_eq!(verify_sha256(&cid, &sha2::Sha256::digest(b"block")), Ok(()));
-        assert_eq!(verify_sha256(&cid, &sha2::Sha256::digest(b"other")), Err(BlockError::HashMismatch(cid)));
+        assert_eq!(
+            verify_sha256(&cid, &sha2::Sha256::digest(b"other")),
+            Err(BlockError::HashMismatch(cid))
+        );
         let blake = CidRule { hash: HashAlg::Blake3, ..rule }.cid(RAW, b"block");
-        assert!(matches!(verify_sha256(&blake, &sha2::Sha256::digest(b"block")), Err(BlockError::UnsupportedHash { .. })));
+        assert!(matches!(
+            verify_sha256(&blake, &sha2::Sha256::digest(b"block")),
+            Err(BlockError::UnsupportedHash { .. })
+        ));
     }
 
     #[test]
     fn verifies_and_rejects() {
-        let cid: Cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+        let cid: Cid =
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
         assert_eq!(verify_block(&cid, b""), Ok(()));
         assert_eq!(verify_block(&cid, b"x"), Err(BlockError::HashMismatch(cid)));
         let hello: Cid = "bafkqabtimvwgy3yk".parse().unwrap();

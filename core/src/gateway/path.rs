@@ -90,7 +90,8 @@ pub fn encode_path(segments: &[String]) -> String {
 pub fn split_path(raw: &str) -> Result<(Vec<String>, bool), String> {
     let mut segs: Vec<String> = Vec::new();
     for part in raw.split('/') {
-        let seg = percent_decode(part).ok_or_else(|| format!("bad percent-encoding in {part:?}"))?;
+        let seg =
+            percent_decode(part).ok_or_else(|| format!("bad percent-encoding in {part:?}"))?;
         match seg.as_str() {
             "" | "." => {}
             ".." => {
@@ -112,7 +113,8 @@ pub const MAX_PATH_DEPTH: usize = 128;
 
 /// Parses `/ipfs/{cid}[/rest]` (percent-encoded, as in a URL).
 pub fn parse_ipfs_path(raw: &str) -> Result<ContentPath, PathError> {
-    let invalid = |reason: &str| PathError::Invalid { path: raw.to_string(), reason: reason.to_string() };
+    let invalid =
+        |reason: &str| PathError::Invalid { path: raw.to_string(), reason: reason.to_string() };
     let rest = raw.strip_prefix("/ipfs/").ok_or_else(|| invalid("not under /ipfs/"))?;
     let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
     let first = percent_decode(first).ok_or_else(|| invalid("bad percent-encoding"))?;
@@ -150,7 +152,9 @@ pub fn host_name(host: &str) -> String {
     let h = if host.starts_with('[') {
         host.split_once(']').map_or(host, |(a, _)| a).trim_start_matches('[')
     } else {
-        host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(a, _)| a)
+        host.rsplit_once(':')
+            .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host, |(a, _)| a)
     };
     h.to_ascii_lowercase()
 }
@@ -163,7 +167,11 @@ pub fn is_dns_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
 }
 
@@ -183,10 +191,31 @@ mod tests {
 
     #[test]
     fn dns_names() {
-        for ok in ["example.com", "a.b-c.d", "xn--bcher-kva.example", "localhost", "example.com.", &format!("{}.com", "a".repeat(63))] {
+        for ok in [
+            "example.com",
+            "a.b-c.d",
+            "xn--bcher-kva.example",
+            "localhost",
+            "example.com.",
+            &format!("{}.com", "a".repeat(63)),
+        ] {
             assert!(is_dns_name(ok), "{ok}");
         }
-        for bad in ["", ".", "a..b", "-a.com", "a-.com", "attacker.test&x=/../../victim.test", "a b.com", "A.com", "a.com/x", &format!("{}.com", "a".repeat(64)), &"a.".repeat(128), "a_b.com", "%2e.com"] {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "attacker.test&x=/../../victim.test",
+            "a b.com",
+            "A.com",
+            "a.com/x",
+            &format!("{}.com", "a".repeat(64)),
+            &"a.".repeat(128),
+            "a_b.com",
+            "%2e.com",
+        ] {
             assert!(!is_dns_name(bad), "{bad}");
         }
     }
@@ -202,9 +231,15 @@ mod tests {
         assert!(!parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk").unwrap().trailing_slash);
         let e = parse_ipfs_path("/ipfs/QmInvalidCID").unwrap_err();
         assert!(e.to_string().starts_with("invalid path \"/ipfs/QmInvalidCID\""), "{e}");
-        let p = parse_ipfs_path("/ipfs/bafkqabtimvwgy3yk/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt").unwrap();
+        let p = parse_ipfs_path(
+            "/ipfs/bafkqabtimvwgy3yk/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt",
+        )
+        .unwrap();
         assert_eq!(p.segments, ["Portugal%2C+España=Peninsula Ibérica.txt"]);
-        assert_eq!(encode_path(&p.segments), "/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt");
+        assert_eq!(
+            encode_path(&p.segments),
+            "/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt"
+        );
     }
 
     #[test]
@@ -216,7 +251,10 @@ mod tests {
     #[test]
     fn dns_labels() {
         let v0: Cid = "QmXoypizjW3WknFiJnKLwHCnL72vedxjQkDDP1mXWo6uco".parse().unwrap();
-        assert_eq!(dns_label(&v0).unwrap(), "bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq");
+        assert_eq!(
+            dns_label(&v0).unwrap(),
+            "bafybeiemxf5abjwjbikoz4mc3a3dla6ual3jsgpdr4cjr3oz3evfyavhwq"
+        );
         assert_eq!(host_name("Example.com:8080"), "example.com");
         assert_eq!(host_name("[::1]:80"), "::1");
     }

@@ -49,7 +49,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Rule>, RedirectsError> {
     if bytes.len() > MAX_SIZE {
         return Err(RedirectsError::TooLarge);
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| RedirectsError::Line { line: 0, reason: "not UTF-8".into() })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| RedirectsError::Line { line: 0, reason: "not UTF-8".into() })?;
     let mut rules = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
         let line = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
@@ -85,7 +86,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Rule>, RedirectsError> {
         }
         let status = match fields.get(2) {
             None => 301,
-            Some(s) if s.ends_with('!') => return Err(err(format!("forced redirects (status {s:?}) are not supported"))),
+            Some(s) if s.ends_with('!') => {
+                return Err(err(format!("forced redirects (status {s:?}) are not supported")))
+            }
             Some(s) => {
                 let code: u16 = s.parse().map_err(|_| err(format!("invalid status code {s:?}")))?;
                 if !STATUSES.contains(&code) {
@@ -113,7 +116,10 @@ pub fn find(rules: &[Rule], path: &str, query: &str) -> Option<Target> {
             for (k, v) in &vars {
                 to = to.replace(&format!(":{k}"), v);
             }
-            return Some(Target { to: merge_query(&stay_on_site(&rule.to, to), query), status: rule.status });
+            return Some(Target {
+                to: merge_query(&stay_on_site(&rule.to, to), query),
+                status: rule.status,
+            });
         }
     }
     None
@@ -123,7 +129,8 @@ pub fn find(rules: &[Rule], path: &str, query: &str) -> Option<Target> {
 /// slashes and backslashes, which a browser reads as another host (`//evil.example`,
 /// `/\evil.example`), become one `/`.
 fn stay_on_site(rule_to: &str, to: String) -> String {
-    let on_site = rule_to.starts_with('/') && !rule_to.starts_with("//") && !rule_to.starts_with("/\\");
+    let on_site =
+        rule_to.starts_with('/') && !rule_to.starts_with("//") && !rule_to.starts_with("/\\");
     if !on_site {
         return to;
     }
@@ -137,7 +144,10 @@ fn matches(from: &str, path: &str) -> Option<Vec<(String, String)>> {
     let psegs: Vec<&str> = path.split('/').skip(1).collect();
     for (i, f) in fsegs.iter().enumerate() {
         if *f == "*" && i == fsegs.len() - 1 {
-            vars.push(("splat".to_string(), psegs.get(i..).map(|r| r.join("/")).unwrap_or_default()));
+            vars.push((
+                "splat".to_string(),
+                psegs.get(i..).map(|r| r.join("/")).unwrap_or_default(),
+            ));
             return Some(vars);
         }
         let p = psegs.get(i)?;
@@ -161,7 +171,10 @@ fn merge_query(to: &str, query: &str) -> String {
     let (base, static_q) = to.split_once('?').unwrap_or((to, ""));
     let user: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     let user_keys: HashSet<&str> = user.iter().map(|p| p.split('=').next().unwrap_or("")).collect();
-    let mut params: Vec<&str> = static_q.split('&').filter(|p| !p.is_empty() && !user_keys.contains(p.split('=').next().unwrap_or(""))).collect();
+    let mut params: Vec<&str> = static_q
+        .split('&')
+        .filter(|p| !p.is_empty() && !user_keys.contains(p.split('=').next().unwrap_or("")))
+        .collect();
     params.extend(user);
     if params.is_empty() {
         base.to_string()
@@ -187,7 +200,10 @@ mod tests {
         let rules = parse(EXAMPLE.as_bytes()).unwrap();
         assert_eq!(find(&rules, "/redirect-one", ""), t("/one.html", 301));
         assert_eq!(find(&rules, "/302-redirect-two", ""), t("/two.html", 302));
-        assert_eq!(find(&rules, "/posts/2022/01/01/hello-world", ""), t("/articles/2022/01/01/hello-world", 301));
+        assert_eq!(
+            find(&rules, "/posts/2022/01/01/hello-world", ""),
+            t("/articles/2022/01/01/hello-world", 301)
+        );
         assert_eq!(find(&rules, "/splat/one.html", ""), t("/redirected-splat/one.html", 301));
         assert_eq!(find(&rules, "/not-found/has-no-redirects-entry", ""), t("/404.html", 404));
         assert_eq!(find(&rules, "/catch-all", ""), t("/index.html", 200));
@@ -197,15 +213,28 @@ mod tests {
     #[test]
     fn query_parameters_merge() {
         let rules = parse(b"/source1/* /target-file?static-query1=static-val1&static-query2=static-val2 301\n/source2/:code/:name /target-file?code=:code&name=:name 301\n/source3/* https://example.net/target3/:splat 301").unwrap();
-        assert_eq!(find(&rules, "/source1/x", "static-query1=mine&a=b").unwrap().to, "/target-file?static-query2=static-val2&static-query1=mine&a=b");
+        assert_eq!(
+            find(&rules, "/source1/x", "static-query1=mine&a=b").unwrap().to,
+            "/target-file?static-query2=static-val2&static-query1=mine&a=b"
+        );
         assert_eq!(find(&rules, "/source2/7/ann", "").unwrap().to, "/target-file?code=7&name=ann");
-        assert_eq!(find(&rules, "/source3/a/b", "q=1").unwrap().to, "https://example.net/target3/a/b?q=1");
+        assert_eq!(
+            find(&rules, "/source3/a/b", "q=1").unwrap().to,
+            "https://example.net/target3/a/b?q=1"
+        );
     }
 
     #[test]
     fn a_placeholder_cannot_take_a_redirect_off_the_site() {
-        let rules = parse(b"/go/* /:splat 301\n/to/:place /:place 302\n/ext/* https://example.net/:splat 301").unwrap();
-        for (path, want) in [("/go/%2F%2Fevil.example", "/%2F%2Fevil.example"), ("/to/%2F%2Fevil.example", "/%2F%2Fevil.example"), ("/go/%5C%5Cevil.example", "/%5C%5Cevil.example")] {
+        let rules = parse(
+            b"/go/* /:splat 301\n/to/:place /:place 302\n/ext/* https://example.net/:splat 301",
+        )
+        .unwrap();
+        for (path, want) in [
+            ("/go/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+            ("/to/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+            ("/go/%5C%5Cevil.example", "/%5C%5Cevil.example"),
+        ] {
             assert_eq!(find(&rules, path, "").unwrap().to, want, "{path}");
         }
         // Even a splat of empty segments (`/go///evil.example`) stays on the site.
@@ -228,7 +257,10 @@ mod tests {
         assert!(parse(b"/a/:x/:x /b").is_err());
         assert_eq!(parse(&vec![b'#'; MAX_SIZE + 1]), Err(RedirectsError::TooLarge));
         assert!(RedirectsError::TooLarge.to_string().contains("redirects file size cannot exceed"));
-        assert_eq!(parse(b"# c\r\n\r\n  /a /b 302  \r\n").unwrap(), vec![Rule { from: "/a".into(), to: "/b".into(), status: 302 }]);
+        assert_eq!(
+            parse(b"# c\r\n\r\n  /a /b 302  \r\n").unwrap(),
+            vec![Rule { from: "/a".into(), to: "/b".into(), status: 302 }]
+        );
     }
 
     #[test]
@@ -236,14 +268,32 @@ mod tests {
         let (roots, blocks, _) = car("redirects_file/redirects.car");
         let read = |path: &[&str]| {
             let r = resolve_in(&blocks, roots[0], path).unwrap().unwrap();
-            crate::gateway::file::read_in(&blocks, r.cid, Some(crate::gateway::file::ByteRange { first: 0, last: r.kind.file_size().unwrap() - 1 })).unwrap().0
+            crate::gateway::file::read_in(
+                &blocks,
+                r.cid,
+                Some(crate::gateway::file::ByteRange {
+                    first: 0,
+                    last: r.kind.file_size().unwrap() - 1,
+                }),
+            )
+            .unwrap()
+            .0
         };
         let rules = parse(&read(&["examples", "_redirects"])).unwrap();
         assert_eq!(find(&rules, "/redirect-one", ""), t("/one.html", 301));
         let e = parse(&read(&["forced", "_redirects"])).unwrap_err();
         assert!(e.to_string().starts_with("could not parse _redirects:"), "{e}");
-        assert_eq!(parse(&read(&["too-large", "_redirects"])).unwrap_err(), RedirectsError::TooLarge);
-        assert_eq!(find(&parse(&read(&["newlines", "_redirects"])).unwrap(), "/redirect-one", ""), t("/one.html", 301));
-        assert_eq!(find(&parse(&read(&["good-codes", "_redirects"])).unwrap(), "/a301", ""), t("/b301", 301));
+        assert_eq!(
+            parse(&read(&["too-large", "_redirects"])).unwrap_err(),
+            RedirectsError::TooLarge
+        );
+        assert_eq!(
+            find(&parse(&read(&["newlines", "_redirects"])).unwrap(), "/redirect-one", ""),
+            t("/one.html", 301)
+        );
+        assert_eq!(
+            find(&parse(&read(&["good-codes", "_redirects"])).unwrap(), "/a301", ""),
+            t("/b301", 301)
+        );
     }
 }

@@ -113,8 +113,13 @@ pub fn decode_unixfs(cid: &Cid, bytes: &[u8]) -> Result<(PbNode, Data), ResolveE
 }
 
 /// Reads a dag-pb block holding UnixFS data, handing its links to `each` (see [`PbNode::visit`]).
-pub fn visit_unixfs<'a>(cid: &Cid, bytes: &'a [u8], each: impl FnMut(PbLinkRef<'a>)) -> Result<Data, ResolveError> {
-    let data = PbNode::visit(bytes, each).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
+pub fn visit_unixfs<'a>(
+    cid: &Cid,
+    bytes: &'a [u8],
+    each: impl FnMut(PbLinkRef<'a>),
+) -> Result<Data, ResolveError> {
+    let data =
+        PbNode::visit(bytes, each).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
     unixfs_data(cid, data)
 }
 
@@ -135,9 +140,12 @@ pub fn kind_of(cid: &Cid, bytes: &[u8]) -> Result<NodeKind, ResolveError> {
                 NodeType::Directory => NodeKind::Dir,
                 NodeType::HamtShard => NodeKind::HamtDir,
                 NodeType::Symlink => NodeKind::Symlink {
-                    target: String::from_utf8_lossy(data.data.as_deref().unwrap_or_default()).into_owned(),
+                    target: String::from_utf8_lossy(data.data.as_deref().unwrap_or_default())
+                        .into_owned(),
                 },
-                NodeType::Metadata => return Err(ResolveError::Unsupported { cid: *cid, codec: DAG_PB }),
+                NodeType::Metadata => {
+                    return Err(ResolveError::Unsupported { cid: *cid, codec: DAG_PB })
+                }
             }
         }
         codec => NodeKind::Other { codec },
@@ -162,7 +170,14 @@ pub fn hamt_slot(hash: u64, depth: u32, fanout: u64) -> Option<u64> {
 impl Resolver {
     /// Resolves `segments` (already percent-decoded, no empty ones) under `root`.
     pub fn new(root: Cid, segments: Vec<String>) -> Self {
-        Resolver { segments, next: 0, want: Want::Entity(root), path_blocks: Vec::new(), roots: vec![root], done: None }
+        Resolver {
+            segments,
+            next: 0,
+            want: Want::Entity(root),
+            path_blocks: Vec::new(),
+            roots: vec![root],
+            done: None,
+        }
     }
 
     /// The next block wanted, or the result. Identity CIDs are read without asking.
@@ -222,7 +237,13 @@ impl Resolver {
         if self.next == self.segments.len() {
             let kind = kind_of(&cid, &bytes)?;
             let path_blocks = std::mem::take(&mut self.path_blocks);
-            self.done = Some(Resolved { cid, kind, block: bytes, path_blocks, roots: std::mem::take(&mut self.roots) });
+            self.done = Some(Resolved {
+                cid,
+                kind,
+                block: bytes,
+                path_blocks,
+                roots: std::mem::take(&mut self.roots),
+            });
             return Ok(());
         }
         match cid.codec() {
@@ -252,7 +273,8 @@ impl Resolver {
             }
             DAG_CBOR => {
                 let rest = &self.segments[self.next..];
-                let found = cbor::lookup(&bytes, rest).map_err(|source| ResolveError::Cbor { cid, source })?;
+                let found = cbor::lookup(&bytes, rest)
+                    .map_err(|source| ResolveError::Cbor { cid, source })?;
                 self.path_blocks.push(Block { cid, data: bytes });
                 match found {
                     Lookup::Link { cid: child, consumed } if consumed > 0 => {
@@ -275,9 +297,18 @@ impl Resolver {
         }
     }
 
-    fn hamt(&mut self, shard: Cid, pb: &PbNode, data: &Data, depth: u32) -> Result<(), ResolveError> {
+    fn hamt(
+        &mut self,
+        shard: Cid,
+        pb: &PbNode,
+        data: &Data,
+        depth: u32,
+    ) -> Result<(), ResolveError> {
         let fanout = data.fanout.unwrap_or(256);
-        if data.kind != NodeType::HamtShard || !fanout.is_power_of_two() || data.hash_type.is_some_and(|h| h != crate::hamt::HASH_TYPE) {
+        if data.kind != NodeType::HamtShard
+            || !fanout.is_power_of_two()
+            || data.hash_type.is_some_and(|h| h != crate::hamt::HASH_TYPE)
+        {
             return Err(ResolveError::BadShard(shard));
         }
         let width = hamt_width(fanout);
@@ -302,7 +333,11 @@ impl Resolver {
 }
 
 /// Resolves against an in-memory block map (tests, small CARs).
-pub fn resolve_in(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid, segments: &[&str]) -> Result<Option<Resolved>, ResolveError> {
+pub fn resolve_in(
+    blocks: &std::collections::HashMap<Cid, Vec<u8>>,
+    root: Cid,
+    segments: &[&str],
+) -> Result<Option<Resolved>, ResolveError> {
     let mut r = Resolver::new(root, segments.iter().map(|s| s.to_string()).collect());
     loop {
         match r.step()? {
@@ -322,7 +357,8 @@ mod tests {
 
     #[test]
     fn position_names_the_last_cid_reached_and_the_rest_of_the_path() {
-        let (roots, blocks, _) = car("trustless_gateway_car/subdir-with-two-single-block-files.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/subdir-with-two-single-block-files.car");
         let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let mut r = Resolver::new(roots[0], path(&["subdir", "ascii.txt"]));
         assert_eq!(r.position(), (roots[0], &path(&["subdir", "ascii.txt"])[..]));
@@ -331,7 +367,8 @@ mod tests {
         let Ok(Step::Need(sub)) = r.step() else { panic!("wants the subfolder") };
         assert_eq!(r.position(), (sub, &path(&["ascii.txt"])[..]));
         // Inside a HAMT the position stays at the folder, its name not yet consumed.
-        let (roots, blocks, _) = car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
         let mut r = Resolver::new(roots[0], path(&["685.txt"]));
         let Ok(Step::Need(c)) = r.step() else { panic!("wants the root") };
         r.provide(&c, blocks[&c].clone()).unwrap();
@@ -342,7 +379,8 @@ mod tests {
 
     #[test]
     fn resolves_plain_folders() {
-        let (roots, blocks, _) = car("trustless_gateway_car/subdir-with-two-single-block-files.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/subdir-with-two-single-block-files.car");
         let r = resolve_in(&blocks, roots[0], &["subdir", "ascii.txt"]).unwrap().unwrap();
         assert!(matches!(r.kind, NodeKind::File { .. } | NodeKind::Raw { .. }));
         assert_eq!(r.roots.len(), 3);
@@ -354,7 +392,8 @@ mod tests {
 
     #[test]
     fn resolves_through_a_hamt_by_hashing_the_name() {
-        let (roots, blocks, _) = car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
         let root = roots[0];
         let r = resolve_in(&blocks, root, &["685.txt"]).unwrap().unwrap();
         assert!(matches!(r.kind, NodeKind::File { .. }));
@@ -369,7 +408,10 @@ mod tests {
             n += 1;
         }
         assert!(n > 100, "{n}");
-        assert!(matches!(resolve_in(&blocks, root, &["nope.txt"]), Err(ResolveError::NotFound { .. })));
+        assert!(matches!(
+            resolve_in(&blocks, root, &["nope.txt"]),
+            Err(ResolveError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -377,7 +419,10 @@ mod tests {
         use crate::file::Metadata;
         use crate::import::Importer;
         use crate::settings::{Profile, ShardRule};
-        let settings = crate::settings::Settings { shard: ShardRule::EntryCount(3), ..Profile::UnixfsV1_2025.settings() };
+        let settings = crate::settings::Settings {
+            shard: ShardRule::EntryCount(3),
+            ..Profile::UnixfsV1_2025.settings()
+        };
         let mut imp = Importer::new(settings).unwrap();
         let mut out = Vec::new();
         for i in 0..2000 {
@@ -386,7 +431,8 @@ mod tests {
             imp.end_file(&mut out).unwrap();
         }
         let root = imp.finish(&mut out).unwrap().cid;
-        let blocks: std::collections::HashMap<Cid, Vec<u8>> = out.into_iter().map(|b| (b.cid, b.data)).collect();
+        let blocks: std::collections::HashMap<Cid, Vec<u8>> =
+            out.into_iter().map(|b| (b.cid, b.data)).collect();
         let mut deepest = 0;
         for i in (0..2000).step_by(37) {
             let name = format!("n{i}.txt");
@@ -396,7 +442,10 @@ mod tests {
         }
         // 2000 names over fanout 256: some lookups go through a sub-shard.
         assert!(deepest >= 3, "{deepest}");
-        assert!(matches!(resolve_in(&blocks, root, &["d", "n2000.txt"]), Err(ResolveError::NotFound { .. })));
+        assert!(matches!(
+            resolve_in(&blocks, root, &["d", "n2000.txt"]),
+            Err(ResolveError::NotFound { .. })
+        ));
     }
 
     #[test]

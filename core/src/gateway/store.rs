@@ -60,7 +60,10 @@ impl CarIndex {
             if end <= e.offset || end > header.data_size {
                 return Err(StoreError::Index(format!("offset {} out of the data", e.offset)));
             }
-            sections.insert((e.code, e.digest), header.data_offset + e.offset..header.data_offset + end);
+            sections.insert(
+                (e.code, e.digest),
+                header.data_offset + e.offset..header.data_offset + end,
+            );
         }
         Ok(CarIndex { sections })
     }
@@ -121,7 +124,11 @@ mod tests {
     #[test]
     fn reads_each_block_by_its_range() {
         let path = format!("{}/../../shared/fixtures/gateway-conformance/trustless_gateway_car/subdir-with-mixed-block-files.car", env!("CARGO_MANIFEST_DIR"));
-        let (Event::Header { roots, .. }, blocks) = read_all(&std::fs::read(path).unwrap()).unwrap() else { panic!() };
+        let (Event::Header { roots, .. }, blocks) =
+            read_all(&std::fs::read(path).unwrap()).unwrap()
+        else {
+            panic!()
+        };
         let (mut w, _) = CarWriter::new(2, &roots);
         let mut body = Vec::new();
         for (c, d, _) in &blocks {

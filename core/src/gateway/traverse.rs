@@ -10,7 +10,9 @@ use cid::Cid;
 use crate::cids::{DAG_PB, IDENTITY};
 use crate::gateway::cbor;
 use crate::gateway::file::{ByteRange, FileError, FileReader, FileStep};
-use crate::gateway::resolve::{decode_unixfs, hamt_width, NodeKind, ResolveError, Resolved, DAG_CBOR};
+use crate::gateway::resolve::{
+    decode_unixfs, hamt_width, NodeKind, ResolveError, Resolved, DAG_CBOR,
+};
 use crate::unixfs::NodeType;
 
 /// How much of the DAG under the path's end goes into the CAR.
@@ -79,7 +81,8 @@ impl EntityBytes {
             Some(t) if t < 0 => s + t,
             Some(t) => t.min(s - 1),
         };
-        (first <= last && first < s && last >= 0).then_some(ByteRange { first: first as u64, last: last as u64 })
+        (first <= last && first < s && last >= 0)
+            .then_some(ByteRange { first: first as u64, last: last as u64 })
     }
 
     pub fn to_param(&self) -> String {
@@ -133,14 +136,28 @@ pub struct Traversal {
 impl Traversal {
     /// Starts after resolution: the path blocks, then the terminal entity as `scope` says.
     pub fn new(resolved: Resolved, scope: Scope, bytes: Option<EntityBytes>, dups: bool) -> Self {
-        let mut t = Traversal { out: VecDeque::new(), mode: Mode::Queue, seen: HashSet::new(), dups, waiting: None, terminal: None };
+        let mut t = Traversal {
+            out: VecDeque::new(),
+            mode: Mode::Queue,
+            seen: HashSet::new(),
+            dups,
+            waiting: None,
+            terminal: None,
+        };
         for b in resolved.path_blocks {
             t.emit(b.cid, b.data);
         }
         let Resolved { cid, kind, block, .. } = resolved;
         let scope = if bytes.is_some() && scope == Scope::All { Scope::Entity } else { scope };
         t.mode = match (scope, &kind) {
-            (Scope::Block, _) | (Scope::Entity, NodeKind::Dir | NodeKind::Symlink { .. } | NodeKind::DagCbor | NodeKind::Other { .. }) => {
+            (Scope::Block, _)
+            | (
+                Scope::Entity,
+                NodeKind::Dir
+                | NodeKind::Symlink { .. }
+                | NodeKind::DagCbor
+                | NodeKind::Other { .. },
+            ) => {
                 t.emit(cid, block);
                 Mode::Queue
             }
@@ -218,7 +235,9 @@ impl Traversal {
     pub fn upcoming(&self, n: usize) -> Vec<Cid> {
         match &self.mode {
             Mode::File(r) => r.upcoming(n),
-            Mode::Dfs { stack, .. } => self.waiting.iter().copied().chain(stack.iter().rev().copied()).take(n).collect(),
+            Mode::Dfs { stack, .. } => {
+                self.waiting.iter().copied().chain(stack.iter().rev().copied()).take(n).collect()
+            }
             Mode::Queue => Vec::new(),
         }
     }
@@ -245,7 +264,8 @@ impl Traversal {
 pub fn links_of(cid: &Cid, bytes: &[u8], shards_only: bool) -> Result<Vec<Cid>, TraverseError> {
     match cid.codec() {
         DAG_PB => {
-            let pb = crate::dagpb::PbNode::decode(bytes).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
+            let pb = crate::dagpb::PbNode::decode(bytes)
+                .map_err(|source| ResolveError::Decode { cid: *cid, source })?;
             if !shards_only {
                 return Ok(pb.links.iter().map(|l| l.hash).collect());
             }
@@ -254,9 +274,16 @@ pub fn links_of(cid: &Cid, bytes: &[u8], shards_only: bool) -> Result<Vec<Cid>, 
                 return Ok(Vec::new());
             }
             let width = hamt_width(data.fanout.unwrap_or(256));
-            Ok(pb.links.iter().filter(|l| l.name.as_deref().is_some_and(|n| n.len() == width)).map(|l| l.hash).collect())
+            Ok(pb
+                .links
+                .iter()
+                .filter(|l| l.name.as_deref().is_some_and(|n| n.len() == width))
+                .map(|l| l.hash)
+                .collect())
         }
-        DAG_CBOR if !shards_only => cbor::links(bytes).map_err(|source| TraverseError::Cbor { cid: *cid, source }),
+        DAG_CBOR if !shards_only => {
+            cbor::links(bytes).map_err(|source| TraverseError::Cbor { cid: *cid, source })
+        }
         _ => Ok(Vec::new()),
     }
 }
@@ -271,11 +298,16 @@ pub fn car_header(roots: &[Cid]) -> Vec<u8> {
 }
 
 /// Runs a traversal against an in-memory block map; returns the emitted CIDs (tests).
-pub fn collect_in(blocks: &std::collections::HashMap<Cid, Vec<u8>>, mut t: Traversal) -> Result<Vec<Cid>, String> {
+pub fn collect_in(
+    blocks: &std::collections::HashMap<Cid, Vec<u8>>,
+    mut t: Traversal,
+) -> Result<Vec<Cid>, String> {
     let mut out = Vec::new();
     loop {
         match t.step().map_err(|e| e.to_string())? {
-            TStep::Need(c) => t.provide(&c, blocks.get(&c).ok_or(format!("missing {c}"))?.clone()).map_err(|e| e.to_string())?,
+            TStep::Need(c) => t
+                .provide(&c, blocks.get(&c).ok_or(format!("missing {c}"))?.clone())
+                .map_err(|e| e.to_string())?,
             TStep::Emit(c, _) => out.push(c),
             TStep::Done => return Ok(out),
         }
@@ -289,9 +321,16 @@ mod tests {
     use crate::gateway::testutil::{car, cid};
     use std::collections::HashMap;
 
-    fn run(blocks: &HashMap<Cid, Vec<u8>>, root: Cid, path: &[&str], scope: Scope, bytes: Option<&str>) -> Vec<Cid> {
+    fn run(
+        blocks: &HashMap<Cid, Vec<u8>>,
+        root: Cid,
+        path: &[&str],
+        scope: Scope,
+        bytes: Option<&str>,
+    ) -> Vec<Cid> {
         let r = resolve_in(blocks, root, path).unwrap().unwrap();
-        collect_in(blocks, Traversal::new(r, scope, bytes.map(|b| b.parse().unwrap()), false)).unwrap()
+        collect_in(blocks, Traversal::new(r, scope, bytes.map(|b| b.parse().unwrap()), false))
+            .unwrap()
     }
 
     fn children(blocks: &HashMap<Cid, Vec<u8>>, c: Cid) -> Vec<Cid> {
@@ -310,7 +349,10 @@ mod tests {
         want.extend(&leaves);
         assert_eq!(run(&blocks, root, &["subdir", "multiblock.txt"], Scope::Entity, None), want);
         assert_eq!(run(&blocks, root, &["subdir", "multiblock.txt"], Scope::All, None), want);
-        assert_eq!(run(&blocks, root, &["subdir", "multiblock.txt"], Scope::Block, None), vec![root, subdir, multi]);
+        assert_eq!(
+            run(&blocks, root, &["subdir", "multiblock.txt"], Scope::Block, None),
+            vec![root, subdir, multi]
+        );
         assert_eq!(run(&blocks, root, &["subdir"], Scope::Entity, None), vec![root, subdir]);
         // dag-scope=all of the folder: every descendant, depth-first.
         let all = run(&blocks, root, &["subdir"], Scope::All, None);
@@ -331,11 +373,15 @@ mod tests {
 
     #[test]
     fn hamt_entity_is_the_shards_only() {
-        let (roots, blocks, _) = car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/single-layer-hamt-with-multi-block-files.car");
         let got = run(&blocks, roots[0], &[], Scope::Entity, None);
         assert_eq!(got[0], roots[0]);
         for c in &got {
-            assert!(matches!(crate::gateway::resolve::kind_of(c, &blocks[c]).unwrap(), NodeKind::HamtDir));
+            assert!(matches!(
+                crate::gateway::resolve::kind_of(c, &blocks[c]).unwrap(),
+                NodeKind::HamtDir
+            ));
         }
         let via = run(&blocks, roots[0], &["685.txt"], Scope::Block, None);
         assert!(via.len() >= 2);
@@ -343,9 +389,16 @@ mod tests {
 
     #[test]
     fn entity_bytes_missing_blocks_outside_the_range() {
-        let (roots, blocks, _) = car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
-        assert_eq!(run(&blocks, roots[0], &[], Scope::Entity, Some("0:1000")), vec![roots[0], cid("QmPKt7ptM2ZYSGPUc8PmPT2VBkLDK3iqpG9TBJY7PCE9rF")]);
-        assert_eq!(run(&blocks, roots[0], &[], Scope::Entity, Some("2200:*")), vec![roots[0], cid("QmWXY482zQdwecnfBsj78poUUuPXvyw2JAFAEMw4tzTavV")]);
+        let (roots, blocks, _) =
+            car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
+        assert_eq!(
+            run(&blocks, roots[0], &[], Scope::Entity, Some("0:1000")),
+            vec![roots[0], cid("QmPKt7ptM2ZYSGPUc8PmPT2VBkLDK3iqpG9TBJY7PCE9rF")]
+        );
+        assert_eq!(
+            run(&blocks, roots[0], &[], Scope::Entity, Some("2200:*")),
+            vec![roots[0], cid("QmWXY482zQdwecnfBsj78poUUuPXvyw2JAFAEMw4tzTavV")]
+        );
     }
 
     #[test]

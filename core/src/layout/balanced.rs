@@ -83,6 +83,9 @@ mod tests {
             layout.push(leaf(i), &mut maker);
         }
         layout.finish(&mut maker).unwrap();
-        assert_eq!(maker.nodes, ["(0 1)", "(2 3)", "(4)", "((0 1) (2 3))", "((4))", "(((0 1) (2 3)) ((4)))"]);
+        assert_eq!(
+            maker.nodes,
+            ["(0 1)", "(2 3)", "(4)", "((0 1) (2 3))", "((4))", "(((0 1) (2 3)) ((4)))"]
+        );
     }
 }

@@ -106,7 +106,10 @@ pub(crate) mod testing {
             let text = format!("({})", names.join(" "));
             self.nodes.push(text.clone());
             let data = text.into_bytes();
-            let cid = Cid::new_v1(0x55, multihash::Multihash::wrap(0, &data[..data.len().min(64)]).unwrap());
+            let cid = Cid::new_v1(
+                0x55,
+                multihash::Multihash::wrap(0, &data[..data.len().min(64)]).unwrap(),
+            );
             let _ = is_root;
             Link { cid, tsize: 0, filesize: children.iter().map(|c| c.filesize).sum() }
         }
@@ -114,7 +117,11 @@ pub(crate) mod testing {
 
     pub fn leaf(i: usize) -> Link {
         let text = format!("{i}");
-        Link { cid: Cid::new_v1(0x55, multihash::Multihash::wrap(0, text.as_bytes()).unwrap()), tsize: 1, filesize: 1 }
+        Link {
+            cid: Cid::new_v1(0x55, multihash::Multihash::wrap(0, text.as_bytes()).unwrap()),
+            tsize: 1,
+            filesize: 1,
+        }
     }
 
     pub fn label(cid: &Cid) -> String {

@@ -61,7 +61,9 @@ impl Trickle {
 
     /// Closes the top node into its parent while it is full; never the root.
     fn close_full(&mut self, maker: &mut dyn ParentMaker) {
-        while self.frames.len() > 1 && self.frames.last().expect("open node").is_full(self.max_links) {
+        while self.frames.len() > 1
+            && self.frames.last().expect("open node").is_full(self.max_links)
+        {
             self.close_top(maker);
         }
     }
@@ -155,7 +157,8 @@ mod tests {
 
     fn reference_shape(leaves: usize, max_links: usize) -> (Vec<String>, String) {
         let mut maker = Shape { nodes: Vec::new() };
-        let root = boxo_fill_rec(&mut (0..leaves).map(leaf).peekable(), &mut maker, max_links, None);
+        let root =
+            boxo_fill_rec(&mut (0..leaves).map(leaf).peekable(), &mut maker, max_links, None);
         (maker.nodes, label(&root.cid))
     }
 
@@ -176,7 +179,15 @@ mod tests {
         let (nodes, root) = streaming_shape(13, 2);
         assert_eq!(
             nodes,
-            ["(2 3)", "(4 5)", "(6 7)", "(8 9)", "(12)", "(10 11 (12))", "(0 1 (2 3) (4 5) (6 7) (8 9) (10 11 (12)))"]
+            [
+                "(2 3)",
+                "(4 5)",
+                "(6 7)",
+                "(8 9)",
+                "(12)",
+                "(10 11 (12))",
+                "(0 1 (2 3) (4 5) (6 7) (8 9) (10 11 (12)))"
+            ]
         );
         assert_eq!(root, "(0 1 (2 3) (4 5) (6 7) (8 9) (10 11 (12)))");
     }
@@ -185,12 +196,17 @@ mod tests {
     fn streaming_equals_boxo_recursion() {
         for max_links in [2, 3, 4, 5, 7] {
             for leaves in 0..400 {
-                let (got, want) = (streaming_shape(leaves, max_links), reference_shape(leaves, max_links));
+                let (got, want) =
+                    (streaming_shape(leaves, max_links), reference_shape(leaves, max_links));
                 assert_eq!(got, want, "{leaves} leaves, max {max_links}");
             }
         }
         for leaves in [174, 175, 348, 1000, 1045] {
-            assert_eq!(streaming_shape(leaves, 174), reference_shape(leaves, 174), "{leaves} leaves, max 174");
+            assert_eq!(
+                streaming_shape(leaves, 174),
+                reference_shape(leaves, 174),
+                "{leaves} leaves, max 174"
+            );
         }
     }
 
@@ -209,7 +225,8 @@ mod tests {
             }
             let streamed = layout.finish(&mut nodes).unwrap();
             let links: Vec<Link> = chunks.iter().map(|c| nodes.leaf(c)).collect();
-            let reference = boxo_fill_rec(&mut links.into_iter().peekable(), &mut nodes, max_links, None);
+            let reference =
+                boxo_fill_rec(&mut links.into_iter().peekable(), &mut nodes, max_links, None);
             assert_eq!(streamed, reference, "{leaves} leaves, max {max_links}");
         }
     }
@@ -297,7 +314,12 @@ mod tests {
     }
 
     fn settings(profile: Profile, chunk: usize, max_links: usize) -> Settings {
-        Settings { layout: LayoutKind::Trickle, chunker: ChunkerSpec::Size(chunk), max_links, ..profile.settings() }
+        Settings {
+            layout: LayoutKind::Trickle,
+            chunker: ChunkerSpec::Size(chunk),
+            max_links,
+            ..profile.settings()
+        }
     }
 
     /// (length, chunk size, max links, root with CIDv0 and UnixFS `Raw` leaves, root with CIDv1
@@ -306,32 +328,154 @@ mod tests {
     /// `reduceSingleLeafToSelf: false` (the settings under which it builds boxo's DAG); the
     /// streaming layout also equals boxo's recursion transcribed above.
     const VECTORS: &[(usize, usize, usize, &str, &str)] = &[
-        (0, 1024, 4, "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", "bafybeif7ztnhq65lumvvtr4ekcwd2ifwgm3awq4zfr3srh462rwyinlb4y"),
-        (1, 1024, 4, "QmcBmLQtSpKgG8TpQwKWx82bxy2PZAfYSewvQdwToBEvrj", "bafybeiatqrf5qpcdvxj4bh574zy2fjx6u373pnxb3jhnus4mtodpg4w4f4"),
-        (1024, 1024, 4, "QmQ3pDMZsqjGNiDFouoGe8KaZ7oUpmHjtJiKQYAZZ2RV6K", "bafybeiawsz6orhibtzoyrf5nlnwmklcg22oav5zzdxgoejyknmwcqqjfuy"),
-        (1025, 1024, 4, "QmfJci3z3bUahU3g4UQ9pw3xz41Rym6c89WrqkRx5NaoGh", "bafybeids73mychracs2synifqcdi65lsqcyavri3aznze6tr7ntwoindve"),
-        (4096, 1024, 4, "QmcYjHevS99NsySVpsrNvdpcgBipwpnc46drjwcZRRAruM", "bafybeievyr6d22gcaxvccabhwhoobjliplpzexvrtydtrqg4endlmfuadi"),
-        (4097, 1024, 4, "QmPzyvrJcEMNz2pUFDd22mHLARZGpWEDrXGeJAc8BhbwsR", "bafybeia7yoz2vw6b5ubzcnkebsflgsuvow6hdixx7i2ygjgrcb7j43tlei"),
-        (8192, 1024, 4, "QmfNwHf15ozqW6P2qi6pHFaXorAzJCndyhk7SRDJiGanL3", "bafybeiba466476op4nnpukqmxgbypse4hgbciszsew4536sfix2fllvwam"),
-        (20480, 1024, 4, "QmUzRBLLVTmyhce3pTgrWS2RFQjTTdvHhD931xQpiwnMwH", "bafybeifccxlfdro3yhpd4xo46u3l2hchhmi22meqjeenhdsrmg27soalji"),
-        (21504, 1024, 4, "QmQjzqKmwiasVWHim2o8nL6qxjFg4mtDXZ38V3S1n6WDXM", "bafybeig2vqmbiskidjrpwgqicentx3i7cnenfe72bhx5udfdtlryztuogq"),
-        (37893, 1024, 4, "QmTaYEuf6stuehoFYM8nWdWKrUzRHFeYr2wPGq2N6mXfc5", "bafybeiawjp7rhg44qcvwxktnw6ho2lk5bvnjwyfnszc2p34cm2qlnc37si"),
-        (102400, 1024, 4, "QmeDLEo9V5xQVhwWRJbop2RbcUnX1qeWxFVMRgy6vLNftx", "bafybeibwoah5ly5yudatoqw5dpgdq4gv25hdeelx3yayu77jdc2ayecabm"),
-        (256003, 1024, 4, "QmWXbK5V3eqYfjZTkpdaLZXbvxCwWjuTJmAmdKYp9HH1Hs", "bafybeie54mbigeua47g6fvpqbhjfe5cdhjbu6hsihrum3v3accfikyutri"),
-        (1024000, 1024, 4, "QmarKHi3MgzBHKU52VV7ofNZBtZqGRzdfmA37mx3BrZV9i", "bafybeigbktoc3bvihcfp5qpxw5gbyaig4olkpk7qedyxwwkml74aqslexe"),
-        (30720, 1024, 3, "Qmc8NYQNdSjjT9UcAmhFBbJFXjuoQzuEWt8Rf9CEbUukWk", "bafybeihkmfxtfikaqovhivuzdnz3735p35w3fhyl7hvykmmunkqq6ptu3u"),
-        (78849, 1024, 3, "QmTygs1npuQ36tpG99HjVyW6pLWXpVk2HELVDuBRjVDELX", "bafybeih6ieoz2ldxwnwdx772dtifklzrcqrmeuoqswse23y2pqz3iy2ba4"),
-        (178176, 1024, 174, "QmTvdGsGXh9UdLo6Ak7nHN4jgKXaUFtLw5oLwaZ8HdvVXH", "bafybeiggkz24echpcpdl3yoastlgj7gthsmrnvw2g3ce4lnqnkgwc6t4iu"),
-        (179200, 1024, 174, "QmdEzzCkWkfhxeYY9VwhZyyJgyBtLAXGjCunMJtyvyoqjT", "bafybeifynxq2yvw4twsx3qwrhe6mhr6pspnx47piwqedg6lbnfb4e6uluu"),
-        (1024017, 1024, 174, "QmZQjY69kFWADY3DGZyo6d9isJo7hc9hjRtHAm315Jguyh", "bafybeigtmhu7vpz35gogqa4wrcpr5p4cvz6psdfjsoxhanmyd5326csdta"),
-        (3072000, 1024, 174, "QmR3RvnBfNh4mF48o25qUYxx2z6sTG5H34WdHGb2xBXJfN", "bafybeie2ga537zx7jypy6mwyckctfvhnmonrxiaaumr5u3n7wtucaa5anu"),
+        (
+            0,
+            1024,
+            4,
+            "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH",
+            "bafybeif7ztnhq65lumvvtr4ekcwd2ifwgm3awq4zfr3srh462rwyinlb4y",
+        ),
+        (
+            1,
+            1024,
+            4,
+            "QmcBmLQtSpKgG8TpQwKWx82bxy2PZAfYSewvQdwToBEvrj",
+            "bafybeiatqrf5qpcdvxj4bh574zy2fjx6u373pnxb3jhnus4mtodpg4w4f4",
+        ),
+        (
+            1024,
+            1024,
+            4,
+            "QmQ3pDMZsqjGNiDFouoGe8KaZ7oUpmHjtJiKQYAZZ2RV6K",
+            "bafybeiawsz6orhibtzoyrf5nlnwmklcg22oav5zzdxgoejyknmwcqqjfuy",
+        ),
+        (
+            1025,
+            1024,
+            4,
+            "QmfJci3z3bUahU3g4UQ9pw3xz41Rym6c89WrqkRx5NaoGh",
+            "bafybeids73mychracs2synifqcdi65lsqcyavri3aznze6tr7ntwoindve",
+        ),
+        (
+            4096,
+            1024,
+            4,
+            "QmcYjHevS99NsySVpsrNvdpcgBipwpnc46drjwcZRRAruM",
+            "bafybeievyr6d22gcaxvccabhwhoobjliplpzexvrtydtrqg4endlmfuadi",
+        ),
+        (
+            4097,
+            1024,
+            4,
+            "QmPzyvrJcEMNz2pUFDd22mHLARZGpWEDrXGeJAc8BhbwsR",
+            "bafybeia7yoz2vw6b5ubzcnkebsflgsuvow6hdixx7i2ygjgrcb7j43tlei",
+        ),
+        (
+            8192,
+            1024,
+            4,
+            "QmfNwHf15ozqW6P2qi6pHFaXorAzJCndyhk7SRDJiGanL3",
+            "bafybeiba466476op4nnpukqmxgbypse4hgbciszsew4536sfix2fllvwam",
+        ),
+        (
+            20480,
+            1024,
+            4,
+            "QmUzRBLLVTmyhce3pTgrWS2RFQjTTdvHhD931xQpiwnMwH",
+            "bafybeifccxlfdro3yhpd4xo46u3l2hchhmi22meqjeenhdsrmg27soalji",
+        ),
+        (
+            21504,
+            1024,
+            4,
+            "QmQjzqKmwiasVWHim2o8nL6qxjFg4mtDXZ38V3S1n6WDXM",
+            "bafybeig2vqmbiskidjrpwgqicentx3i7cnenfe72bhx5udfdtlryztuogq",
+        ),
+        (
+            37893,
+            1024,
+            4,
+            "QmTaYEuf6stuehoFYM8nWdWKrUzRHFeYr2wPGq2N6mXfc5",
+            "bafybeiawjp7rhg44qcvwxktnw6ho2lk5bvnjwyfnszc2p34cm2qlnc37si",
+        ),
+        (
+            102400,
+            1024,
+            4,
+            "QmeDLEo9V5xQVhwWRJbop2RbcUnX1qeWxFVMRgy6vLNftx",
+            "bafybeibwoah5ly5yudatoqw5dpgdq4gv25hdeelx3yayu77jdc2ayecabm",
+        ),
+        (
+            256003,
+            1024,
+            4,
+            "QmWXbK5V3eqYfjZTkpdaLZXbvxCwWjuTJmAmdKYp9HH1Hs",
+            "bafybeie54mbigeua47g6fvpqbhjfe5cdhjbu6hsihrum3v3accfikyutri",
+        ),
+        (
+            1024000,
+            1024,
+            4,
+            "QmarKHi3MgzBHKU52VV7ofNZBtZqGRzdfmA37mx3BrZV9i",
+            "bafybeigbktoc3bvihcfp5qpxw5gbyaig4olkpk7qedyxwwkml74aqslexe",
+        ),
+        (
+            30720,
+            1024,
+            3,
+            "Qmc8NYQNdSjjT9UcAmhFBbJFXjuoQzuEWt8Rf9CEbUukWk",
+            "bafybeihkmfxtfikaqovhivuzdnz3735p35w3fhyl7hvykmmunkqq6ptu3u",
+        ),
+        (
+            78849,
+            1024,
+            3,
+            "QmTygs1npuQ36tpG99HjVyW6pLWXpVk2HELVDuBRjVDELX",
+            "bafybeih6ieoz2ldxwnwdx772dtifklzrcqrmeuoqswse23y2pqz3iy2ba4",
+        ),
+        (
+            178176,
+            1024,
+            174,
+            "QmTvdGsGXh9UdLo6Ak7nHN4jgKXaUFtLw5oLwaZ8HdvVXH",
+            "bafybeiggkz24echpcpdl3yoastlgj7gthsmrnvw2g3ce4lnqnkgwc6t4iu",
+        ),
+        (
+            179200,
+            1024,
+            174,
+            "QmdEzzCkWkfhxeYY9VwhZyyJgyBtLAXGjCunMJtyvyoqjT",
+            "bafybeifynxq2yvw4twsx3qwrhe6mhr6pspnx47piwqedg6lbnfb4e6uluu",
+        ),
+        (
+            1024017,
+            1024,
+            174,
+            "QmZQjY69kFWADY3DGZyo6d9isJo7hc9hjRtHAm315Jguyh",
+            "bafybeigtmhu7vpz35gogqa4wrcpr5p4cvz6psdfjsoxhanmyd5326csdta",
+        ),
+        (
+            3072000,
+            1024,
+            174,
+            "QmR3RvnBfNh4mF48o25qUYxx2z6sTG5H34WdHGb2xBXJfN",
+            "bafybeie2ga537zx7jypy6mwyckctfvhnmonrxiaaumr5u3n7wtucaa5anu",
+        ),
     ];
 
     #[test]
     fn reference_vectors_with_go_leaves() {
         for &(len, chunk, max_links, v0, v1) in VECTORS {
-            assert_eq!(go_root(Profile::UnixfsV0_2015, len, chunk, max_links), v0, "v0 {len} bytes, max {max_links}");
-            assert_eq!(go_root(Profile::UnixfsV1_2025, len, chunk, max_links), v1, "v1 {len} bytes, max {max_links}");
+            assert_eq!(
+                go_root(Profile::UnixfsV0_2015, len, chunk, max_links),
+                v0,
+                "v0 {len} bytes, max {max_links}"
+            );
+            assert_eq!(
+                go_root(Profile::UnixfsV1_2025, len, chunk, max_links),
+                v1,
+                "v1 {len} bytes, max {max_links}"
+            );
         }
     }
 
@@ -339,7 +483,8 @@ mod tests {
     #[test]
     fn file_builder_matches_raw_leaf_vectors() {
         for &(len, chunk, max_links, _, v1) in VECTORS.iter().filter(|v| v.0 > v.1) {
-            let root = import_bytes(&settings(Profile::UnixfsV1_2025, chunk, max_links), &bytes(len)).0;
+            let root =
+                import_bytes(&settings(Profile::UnixfsV1_2025, chunk, max_links), &bytes(len)).0;
             assert_eq!(root.cid.to_string(), v1, "v1 {len} bytes, max {max_links}");
             assert_eq!(root.filesize, len as u64);
         }
@@ -351,9 +496,11 @@ mod tests {
     #[test]
     fn file_builder_matches_all_vectors() {
         for &(len, chunk, max_links, v0, v1) in VECTORS {
-            let root = import_bytes(&settings(Profile::UnixfsV0_2015, chunk, max_links), &bytes(len)).0;
+            let root =
+                import_bytes(&settings(Profile::UnixfsV0_2015, chunk, max_links), &bytes(len)).0;
             assert_eq!(root.cid.to_string(), v0, "v0 {len} bytes, max {max_links}");
-            let root = import_bytes(&settings(Profile::UnixfsV1_2025, chunk, max_links), &bytes(len)).0;
+            let root =
+                import_bytes(&settings(Profile::UnixfsV1_2025, chunk, max_links), &bytes(len)).0;
             assert_eq!(root.cid.to_string(), v1, "v1 {len} bytes, max {max_links}");
         }
     }

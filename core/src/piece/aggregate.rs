@@ -70,7 +70,12 @@ impl AggregateBuilder {
                 min: MIN_DEAL_SIZE,
             });
         }
-        Ok(AggregateBuilder { deal_size, limit: max_index_entries(deal_size), cursor: 0, placed: Vec::new() })
+        Ok(AggregateBuilder {
+            deal_size,
+            limit: max_index_entries(deal_size),
+            cursor: 0,
+            placed: Vec::new(),
+        })
     }
 
     /// Padded bytes of the deal.
@@ -136,8 +141,11 @@ impl AggregateBuilder {
         }
         let height = (self.deal_size / NODE_SIZE as u64).trailing_zeros() as u8;
         let index_start = index_area_start(self.deal_size);
-        let entries: Vec<IndexEntry> =
-            self.placed.iter().map(|p| IndexEntry::new(*p.piece.root(), p.offset, p.piece.padded_size())).collect();
+        let entries: Vec<IndexEntry> = self
+            .placed
+            .iter()
+            .map(|p| IndexEntry::new(*p.piece.root(), p.offset, p.piece.padded_size()))
+            .collect();
 
         // Known subtrees in leaf order: pieces (placed left to right), then index entries as
         // level-1 nodes (each entry is two leaves) from the start of the index area.
@@ -145,7 +153,11 @@ impl AggregateBuilder {
         let mut items: Vec<Item> = Vec::with_capacity(self.placed.len() * 2);
         for p in &self.placed {
             let level = p.piece.height();
-            items.push(Item { level, index: p.offset / p.piece.padded_size(), node: *p.piece.root() });
+            items.push(Item {
+                level,
+                index: p.offset / p.piece.padded_size(),
+                node: *p.piece.root(),
+            });
         }
         for (n, e) in entries.iter().enumerate() {
             items.push(Item { level: 1, index: first_entry + n as u64, node: e.node() });
@@ -154,16 +166,28 @@ impl AggregateBuilder {
         let mut levels = vec![Vec::new(); usize::from(height) + 1];
         let root = build_tree(height, 0, &items, &mut levels);
         // The height is 9..=31 (the deal size was checked), so this cannot fail.
-        let piece = Piece::new(root, height, 0)
-            .map_err(|_| AggregateError::DealTooLarge { size: self.deal_size, max: MAX_PADDED_SIZE })?;
-        Ok(Aggregate { deal_size: self.deal_size, piece, placed: self.placed.clone(), entries, levels })
+        let piece = Piece::new(root, height, 0).map_err(|_| AggregateError::DealTooLarge {
+            size: self.deal_size,
+            max: MAX_PADDED_SIZE,
+        })?;
+        Ok(Aggregate {
+            deal_size: self.deal_size,
+            piece,
+            placed: self.placed.clone(),
+            entries,
+            levels,
+        })
     }
 }
 
 /// Packs the first of `pieces` that fit a `max_deal`-byte deal, in order, into the smallest deal
 /// of at least `min_deal` bytes that holds them all: how a batcher closes an aggregate. Returns
 /// the aggregate and how many pieces it took (at least one; the first piece must fit).
-pub fn pack_deal(pieces: &[Piece], min_deal: u64, max_deal: u64) -> Result<(Aggregate, usize), AggregateError> {
+pub fn pack_deal(
+    pieces: &[Piece],
+    min_deal: u64,
+    max_deal: u64,
+) -> Result<(Aggregate, usize), AggregateError> {
     let mut builder = AggregateBuilder::new(max_deal)?;
     for piece in pieces {
         if builder.add(piece).is_err() {
@@ -203,7 +227,9 @@ impl Aggregate {
         let pieces = pieces
             .iter()
             .enumerate()
-            .map(|(i, c)| Piece::from_cid(c).map_err(|reason| AggregateError::BadPiece { piece: i, reason }))
+            .map(|(i, c)| {
+                Piece::from_cid(c).map_err(|reason| AggregateError::BadPiece { piece: i, reason })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Self::from_pieces(deal_size, &pieces)
     }
@@ -279,7 +305,9 @@ impl Aggregate {
             dst.copy_from_slice(&entry.to_bytes());
         }
         let mut out = vec![0u8; size / fr32::QUAD_OUT * fr32::QUAD_IN];
-        for (src, dst) in padded.chunks_exact(fr32::QUAD_OUT).zip(out.chunks_exact_mut(fr32::QUAD_IN)) {
+        for (src, dst) in
+            padded.chunks_exact(fr32::QUAD_OUT).zip(out.chunks_exact_mut(fr32::QUAD_IN))
+        {
             if let (Ok(src), Ok(dst)) =
                 (<&[u8; fr32::QUAD_OUT]>::try_from(src), <&mut [u8; fr32::QUAD_IN]>::try_from(dst))
             {
@@ -343,7 +371,9 @@ impl Aggregate {
     fn node(&self, level: u8, index: u64) -> Node {
         self.levels
             .get(usize::from(level))
-            .and_then(|nodes| nodes.binary_search_by_key(&index, |(i, _)| *i).ok().map(|at| nodes[at].1))
+            .and_then(|nodes| {
+                nodes.binary_search_by_key(&index, |(i, _)| *i).ok().map(|at| nodes[at].1)
+            })
             .unwrap_or(*zero_at(usize::from(level)))
     }
 
@@ -456,7 +486,8 @@ mod tests {
 
     #[test]
     fn sparse_root_matches_dense_tree_and_proofs_verify() {
-        let pieces = [piece(4096, 1), piece(65, 2), piece(100_000, 3), piece(127, 4), piece(20_000, 5)];
+        let pieces =
+            [piece(4096, 1), piece(65, 2), piece(100_000, 3), piece(127, 4), piece(20_000, 5)];
         for deal in [1u64 << 20, 1 << 21] {
             let agg = Aggregate::from_pieces(deal, &pieces).unwrap();
             assert_eq!(*agg.root(), dense_root(deal, &agg), "deal {deal}");
@@ -483,7 +514,10 @@ mod tests {
 
     #[test]
     fn deal_size_errors() {
-        assert_eq!(AggregateBuilder::new(1000).unwrap_err(), AggregateError::DealSizeNotPowerOfTwo(1000));
+        assert_eq!(
+            AggregateBuilder::new(1000).unwrap_err(),
+            AggregateError::DealSizeNotPowerOfTwo(1000)
+        );
         assert_eq!(AggregateBuilder::new(0).unwrap_err(), AggregateError::DealSizeNotPowerOfTwo(0));
         assert!(matches!(
             AggregateBuilder::new(256),
@@ -492,7 +526,10 @@ mod tests {
         assert!(AggregateBuilder::new(MIN_DEAL_SIZE).is_ok());
         assert!(matches!(AggregateBuilder::new(1 << 37), Err(AggregateError::DealTooLarge { .. })));
         assert!(AggregateBuilder::new(1 << 36).is_ok());
-        assert_eq!(AggregateBuilder::new(1 << 20).unwrap().build().unwrap_err(), AggregateError::NoPieces);
+        assert_eq!(
+            AggregateBuilder::new(1 << 20).unwrap().build().unwrap_err(),
+            AggregateError::NoPieces
+        );
     }
 
     #[test]
@@ -506,7 +543,10 @@ mod tests {
         // Two halves of a 1 MiB deal: the second runs into the index.
         let mut b = AggregateBuilder::new(1 << 20).unwrap();
         b.add(&piece(300_000, 0)).unwrap();
-        assert!(matches!(b.add(&piece(300_000, 1)), Err(AggregateError::DoesNotFit { piece: 1, end: 1_048_576, .. })));
+        assert!(matches!(
+            b.add(&piece(300_000, 1)),
+            Err(AggregateError::DoesNotFit { piece: 1, end: 1_048_576, .. })
+        ));
         // A piece bigger than the deal.
         assert!(matches!(b.add(&piece(2_000_000, 1)), Err(AggregateError::DoesNotFit { .. })));
         // The failed adds left the builder as it was.
@@ -517,15 +557,22 @@ mod tests {
         for i in 0..4 {
             b.add(&piece(65, i)).unwrap();
         }
-        assert!(matches!(b.add(&piece(65, 9)), Err(AggregateError::TooManyPieces { count: 5, limit: 4, .. })));
+        assert!(matches!(
+            b.add(&piece(65, 9)),
+            Err(AggregateError::TooManyPieces { count: 5, limit: 4, .. })
+        ));
         // Bad CIDs are reported with their position.
-        let v1 = parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
+        let v1 =
+            parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
         assert!(matches!(
             Aggregate::new(1 << 20, &[piece(65, 0).cid(), v1]),
             Err(AggregateError::BadPiece { piece: 1, .. })
         ));
         let agg = Aggregate::from_pieces(1 << 20, &[piece(65, 0)]).unwrap();
-        assert!(matches!(agg.proof(&piece(65, 1).cid()), Err(AggregateError::PieceNotFound { .. })));
+        assert!(matches!(
+            agg.proof(&piece(65, 1).cid()),
+            Err(AggregateError::PieceNotFound { .. })
+        ));
     }
 
     /// go-data-segment TestAggregateCreation: ten synthetic pieces (roots 0d0e0a01 00 <decimal
@@ -572,17 +619,25 @@ mod tests {
     /// hashing of the written-out deal gives baga6ea4seaqnqkeoqevjjjfe46wo2lpfclcbmkyms4wkz5srou3vzmr3w3c72bq.
     #[test]
     fn go_data_segment_sample_aggregate() {
-        let cat = parse_cid("baga6ea4seaqae5ysjdbsr4b5jhotaz5ooh62jrrdbxwygfpkkfjz44kvywycmgy").unwrap();
-        let vda = parse_cid("baga6ea4seaqnrm2n2g4m23t6rs26obxjw2tjtr7tcho24gepj2naqhevytduyoa").unwrap();
-        let pieces = [Piece::from_cid_v1(&cat, 524288).unwrap(), Piece::from_cid_v1(&vda, 262144).unwrap()];
+        let cat =
+            parse_cid("baga6ea4seaqae5ysjdbsr4b5jhotaz5ooh62jrrdbxwygfpkkfjz44kvywycmgy").unwrap();
+        let vda =
+            parse_cid("baga6ea4seaqnrm2n2g4m23t6rs26obxjw2tjtr7tcho24gepj2naqhevytduyoa").unwrap();
+        let pieces =
+            [Piece::from_cid_v1(&cat, 524288).unwrap(), Piece::from_cid_v1(&vda, 262144).unwrap()];
         let agg = Aggregate::from_pieces(1 << 20, &pieces).unwrap();
-        assert_eq!(agg.cid_v1().to_string(), "baga6ea4seaqnqkeoqevjjjfe46wo2lpfclcbmkyms4wkz5srou3vzmr3w3c72bq");
+        assert_eq!(
+            agg.cid_v1().to_string(),
+            "baga6ea4seaqnqkeoqevjjjfe46wo2lpfclcbmkyms4wkz5srou3vzmr3w3c72bq"
+        );
         // Its index, as written into the deal (testdata/sample_aggregate/index.data, 508 bytes
         // whose sha256 outputs.sha256sum lists) and its commP (index.data.commp).
         let index = agg.index_payload();
         assert_eq!(index.len(), 508);
         assert_eq!(
-            crate::piece::proof::tests::hex32("5b18c30f5c07e2cc1e9063be433b473bddb1dfa97271ea08628081c278362602"),
+            crate::piece::proof::tests::hex32(
+                "5b18c30f5c07e2cc1e9063be433b473bddb1dfa97271ea08628081c278362602"
+            ),
             <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(&index))
         );
         assert_eq!(

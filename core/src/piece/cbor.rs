@@ -198,7 +198,10 @@ mod tests {
         short[5] = 31;
         assert!(matches!(decode(&short), Err(ProofDecodeError::NodeLength { len: 31, .. })));
         // A 64-node path is refused before anything is allocated for it.
-        assert!(matches!(decode(&[0x82, 0x82, 0x00, 0x98, 64]), Err(ProofDecodeError::PathTooLong { len: 64, .. })));
+        assert!(matches!(
+            decode(&[0x82, 0x82, 0x00, 0x98, 64]),
+            Err(ProofDecodeError::PathTooLong { len: 64, .. })
+        ));
         assert!(matches!(
             decode(&[0x82, 0x82, 0x00, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             Err(ProofDecodeError::PathTooLong { .. })

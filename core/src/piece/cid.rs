@@ -102,7 +102,8 @@ impl Piece {
         digest.push(self.height);
         digest.extend_from_slice(&self.root);
         // At most 9 + 1 + 32 = 42 bytes, within the 64 a Cid holds.
-        let mh = Multihash::wrap(FR32_SHA256_TRUNC254_PADBINTREE, &digest).expect("piece digest is at most 42 bytes");
+        let mh = Multihash::wrap(FR32_SHA256_TRUNC254_PADBINTREE, &digest)
+            .expect("piece digest is at most 42 bytes");
         Cid::new_v1(RAW, mh)
     }
 
@@ -120,24 +121,31 @@ impl Piece {
             _ => return Err(PieceCidError::PaddingVarint { cid: *cid }),
         };
         if digest.len() != n + 33 {
-            return Err(PieceCidError::DigestLength { cid: *cid, len: digest.len(), expected: n + 33 });
+            return Err(PieceCidError::DigestLength {
+                cid: *cid,
+                len: digest.len(),
+                expected: n + 33,
+            });
         }
         let height = digest[n];
         let mut root = [0u8; 32];
         root.copy_from_slice(&digest[n + 1..]);
-        Piece::new(root, height, padding).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
+        Piece::new(root, height, padding)
+            .map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 
     /// A v1 piece CID and its padded size, with the payload size unknown (padding 0).
     pub fn from_cid_v1(cid: &Cid, padded_size: u64) -> Result<Self, PieceCidError> {
         let root = root_of_cid_v1(cid)?;
-        Piece::from_padded_size(root, padded_size).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
+        Piece::from_padded_size(root, padded_size)
+            .map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 
     /// A v1 piece CID and the payload size it was computed from: the exact v2 CID the hasher gives.
     pub fn from_cid_v1_with_payload(cid: &Cid, payload_size: u64) -> Result<Self, PieceCidError> {
         let root = root_of_cid_v1(cid)?;
-        Piece::from_payload_size(root, payload_size).map_err(|reason| PieceCidError::Size { cid: *cid, reason })
+        Piece::from_payload_size(root, payload_size)
+            .map_err(|reason| PieceCidError::Size { cid: *cid, reason })
     }
 }
 
@@ -159,7 +167,8 @@ impl FromStr for Piece {
 
 /// Parses a CID string, keeping the text in the error.
 pub fn parse_cid(s: &str) -> Result<Cid, PieceCidError> {
-    Cid::try_from(s).map_err(|e| PieceCidError::Parse { text: s.to_string(), reason: e.to_string() })
+    Cid::try_from(s)
+        .map_err(|e| PieceCidError::Parse { text: s.to_string(), reason: e.to_string() })
 }
 
 /// The v1 piece CID of a root.
@@ -172,7 +181,11 @@ pub fn cid_v1_of_root(root: &Node) -> Cid {
 pub fn root_of_cid_v1(cid: &Cid) -> Result<Node, PieceCidError> {
     check_kind(cid, FIL_COMMITMENT_UNSEALED, SHA2_256_TRUNC254_PADDED)?;
     let digest = cid.hash().digest();
-    digest.try_into().map_err(|_| PieceCidError::DigestLength { cid: *cid, len: digest.len(), expected: 32 })
+    digest.try_into().map_err(|_| PieceCidError::DigestLength {
+        cid: *cid,
+        len: digest.len(),
+        expected: 32,
+    })
 }
 
 /// v1 piece CID + padded size -> v2 piece CID (padding 0: the payload size is unknown).
@@ -199,7 +212,11 @@ fn check_kind(cid: &Cid, codec: u64, code: u64) -> Result<(), PieceCidError> {
         return Err(PieceCidError::Codec { cid: *cid, codec: cid.codec(), expected: codec });
     }
     if cid.hash().code() != code {
-        return Err(PieceCidError::Multihash { cid: *cid, code: cid.hash().code(), expected: code });
+        return Err(PieceCidError::Multihash {
+            cid: *cid,
+            code: cid.hash().code(),
+            expected: code,
+        });
     }
     Ok(())
 }
@@ -222,20 +239,26 @@ mod tests {
             508,
         )
         .unwrap();
-        assert_eq!(p.to_string(), "bafkzcibcaaces3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi");
+        assert_eq!(
+            p.to_string(),
+            "bafkzcibcaaces3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi"
+        );
         assert_eq!(
             format!("{:?}", p.cid().to_bytes()),
             format!("{:?}", hex("01559120220004496dae0cc9e265efe5a006e80626a5dc5c409e5d3155c13984caf6c8d5cfd605"))
         );
         // 127 zero bytes: padding 0, height 2 (also the zero table's level 2).
-        let p: Piece = "bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy".parse().unwrap();
+        let p: Piece =
+            "bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy".parse().unwrap();
         assert_eq!((p.padding(), p.height(), p.root()), (0, 2, &ZERO_COMMS[2]));
         // Payload of 0 bytes: 127 bytes of padding, same root. carport's hasher refuses to hash
         // fewer than 65 bytes, but such CIDs still decode.
-        let p: Piece = "bafkzcibcp4bdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy".parse().unwrap();
+        let p: Piece =
+            "bafkzcibcp4bdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy".parse().unwrap();
         assert_eq!((p.padding(), p.height(), p.payload_size()), (127, 2, 0));
         // 128 zero bytes: padding 126, height 3.
-        let p: Piece = "bafkzcibcpybwiktap34inmaex4wbs6cghlq5i2j2yd2bb2zndn5ep7ralzphkdy".parse().unwrap();
+        let p: Piece =
+            "bafkzcibcpybwiktap34inmaex4wbs6cghlq5i2j2yd2bb2zndn5ep7ralzphkdy".parse().unwrap();
         assert_eq!((p.padding(), p.height(), p.root()), (126, 3, &ZERO_COMMS[3]));
         // Empty 32 GiB and 64 GiB pieces.
         let v1_32 = v1("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq");
@@ -266,8 +289,11 @@ mod tests {
             "bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4"
         );
         // And back.
-        let (back, padded) =
-            v2_to_v1(&parse_cid("bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4").unwrap()).unwrap();
+        let (back, padded) = v2_to_v1(
+            &parse_cid("bafkzcibd64bqlxticxolgseegik2stpfgkkuwyf6kufex3doorkvmzpjuxwe4dz4")
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!((back, padded), (v1_8, 1024));
     }
 
@@ -278,11 +304,19 @@ mod tests {
     #[test]
     fn rejects_wrong_kinds() {
         let v1_cid = v1("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq");
-        assert!(matches!(Piece::from_cid(&v1_cid), Err(PieceCidError::Codec { codec: 0xf101, .. })));
-        let v2_cid = parse_cid("bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy").unwrap();
+        assert!(matches!(
+            Piece::from_cid(&v1_cid),
+            Err(PieceCidError::Codec { codec: 0xf101, .. })
+        ));
+        let v2_cid =
+            parse_cid("bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy").unwrap();
         assert!(matches!(root_of_cid_v1(&v2_cid), Err(PieceCidError::Codec { codec: 0x55, .. })));
-        let raw_sha = parse_cid("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").unwrap();
-        assert!(matches!(Piece::from_cid(&raw_sha), Err(PieceCidError::Multihash { code: 0x12, .. })));
+        let raw_sha =
+            parse_cid("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").unwrap();
+        assert!(matches!(
+            Piece::from_cid(&raw_sha),
+            Err(PieceCidError::Multihash { code: 0x12, .. })
+        ));
         assert!(matches!("nope".parse::<Piece>(), Err(PieceCidError::Parse { .. })));
         assert!(matches!(
             Piece::from_cid_v1(&v1_cid, 1000),
@@ -300,17 +334,32 @@ mod tests {
         d.extend_from_slice(&[0u8; 32]);
         assert!(Piece::from_cid(&v2_with_digest(&d)).is_ok());
         // Too short / too long.
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&d[..33])), Err(PieceCidError::DigestLength { .. })));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&d[..33])),
+            Err(PieceCidError::DigestLength { .. })
+        ));
         let mut long = d.clone();
         long.push(0);
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&long)), Err(PieceCidError::DigestLength { .. })));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&long)),
+            Err(PieceCidError::DigestLength { .. })
+        ));
         // Non-minimal varint (0 as 0x80 0x00).
         let mut nm = vec![0x80, 0x00, 2];
         nm.extend_from_slice(&[0u8; 32]);
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&nm)), Err(PieceCidError::PaddingVarint { .. })));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&nm)),
+            Err(PieceCidError::PaddingVarint { .. })
+        ));
         // Truncated varint.
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&[0x80])), Err(PieceCidError::PaddingVarint { .. })));
-        assert!(matches!(Piece::from_cid(&v2_with_digest(&[])), Err(PieceCidError::PaddingVarint { .. })));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&[0x80])),
+            Err(PieceCidError::PaddingVarint { .. })
+        ));
+        assert!(matches!(
+            Piece::from_cid(&v2_with_digest(&[])),
+            Err(PieceCidError::PaddingVarint { .. })
+        ));
         // Height out of range.
         for h in [0u8, 1, 59, 255] {
             let mut bad = vec![0x00, h];
@@ -338,7 +387,10 @@ mod tests {
                 assert_eq!(Piece::from_cid(&p.cid()).unwrap(), p);
                 let (c1, padded) = v2_to_v1(&p.cid()).unwrap();
                 assert_eq!(padded, p.padded_size());
-                assert_eq!(Piece::from_cid_v1(&c1, padded).unwrap(), Piece::new(p.root, height, 0).unwrap());
+                assert_eq!(
+                    Piece::from_cid_v1(&c1, padded).unwrap(),
+                    Piece::new(p.root, height, 0).unwrap()
+                );
             }
         }
     }

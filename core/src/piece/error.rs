@@ -14,9 +14,13 @@ pub enum SizeError {
     PaddedTooLarge { size: u64, max: u64 },
     #[error("tree height {0} is outside 2..=58 (128 bytes to 2^63 bytes)")]
     Height(u8),
-    #[error("padding of {padding} bytes is more than a height-{height} tree holds ({capacity} bytes)")]
+    #[error(
+        "padding of {padding} bytes is more than a height-{height} tree holds ({capacity} bytes)"
+    )]
     Padding { padding: u64, height: u8, capacity: u64 },
-    #[error("payload of {payload} bytes does not fit a {padded}-byte padded piece (at most {capacity})")]
+    #[error(
+        "payload of {payload} bytes does not fit a {padded}-byte padded piece (at most {capacity})"
+    )]
     PayloadDoesNotFit { payload: u64, padded: u64, capacity: u64 },
     #[error("payload of {0} bytes is too large to describe")]
     PayloadTooLarge(u64),
@@ -94,7 +98,9 @@ pub enum InclusionError {
     TreeRootMismatch,
     #[error("the index proof does not lead to the aggregate root (wrong entry, offset or path)")]
     IndexRootMismatch,
-    #[error("the index entry is at byte {offset}, before the index area that starts at byte {start}")]
+    #[error(
+        "the index entry is at byte {offset}, before the index area that starts at byte {start}"
+    )]
     IndexOutsideArea { offset: u64, start: u64 },
 }
 

@@ -48,7 +48,8 @@ pub fn unpad_quad(input: &[u8; QUAD_OUT], out: &mut [u8; QUAD_IN]) {
     let mut o = 0;
     for leaf in input.chunks_exact(32) {
         for (k, &byte) in leaf.iter().enumerate() {
-            let (value, width) = if k == 31 { (u32::from(byte & 0x3f), 6) } else { (u32::from(byte), 8) };
+            let (value, width) =
+                if k == 31 { (u32::from(byte & 0x3f), 6) } else { (u32::from(byte), 8) };
             acc |= value << bits;
             bits += width;
             while bits >= 8 && o < QUAD_IN {

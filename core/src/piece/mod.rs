@@ -32,7 +32,10 @@ pub mod zero;
 
 pub use aggregate::{pack_deal, Aggregate, AggregateBuilder, PayloadRun, Placement};
 pub use cid::{v1_to_v2, v1_to_v2_with_payload, v2_to_v1, Piece};
-pub use error::{AggregateError, InclusionError, PieceCidError, PieceError, ProofDecodeError, ProofPart, SizeError};
+pub use error::{
+    AggregateError, InclusionError, PieceCidError, PieceError, ProofDecodeError, ProofPart,
+    SizeError,
+};
 pub use index::IndexEntry;
 pub use node::Node;
 pub use proof::{verify_inclusion, InclusionProof, ProofPath};

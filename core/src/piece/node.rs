@@ -79,7 +79,8 @@ mod tests {
     fn matches_plain_sha256_truncated() {
         let left = [7u8; 32];
         let right: Node = core::array::from_fn(|i| i as u8);
-        let mut expected: Node = sha2::Sha256::new().chain_update(left).chain_update(right).finalize().into();
+        let mut expected: Node =
+            sha2::Sha256::new().chain_update(left).chain_update(right).finalize().into();
         expected[31] &= 0x3f;
         assert_eq!(hash_pair(&left, &right), expected);
         let mut block = [0u8; 64];

@@ -56,13 +56,21 @@ fn portable(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
 }
 
 /// `W[i] + K[i]` of the constant padding block, four words per round group.
-#[cfg_attr(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))), allow(dead_code))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))),
+    allow(dead_code)
+)]
 pub(super) const PAD_WK: [[u32; 4]; 16] = {
     use crate::sha256x4::K;
     let mut w = [0u32; 64];
     let mut i = 0;
     while i < 16 {
-        w[i] = u32::from_be_bytes([PAD_BYTES[4 * i], PAD_BYTES[4 * i + 1], PAD_BYTES[4 * i + 2], PAD_BYTES[4 * i + 3]]);
+        w[i] = u32::from_be_bytes([
+            PAD_BYTES[4 * i],
+            PAD_BYTES[4 * i + 1],
+            PAD_BYTES[4 * i + 2],
+            PAD_BYTES[4 * i + 3],
+        ]);
         i += 1;
     }
     while i < 64 {

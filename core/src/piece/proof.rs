@@ -52,7 +52,8 @@ impl ProofPath {
         let mut top = *node;
         let mut position = self.offset;
         for sibling in &self.path {
-            top = if position & 1 == 1 { hash_pair(sibling, &top) } else { hash_pair(&top, sibling) };
+            top =
+                if position & 1 == 1 { hash_pair(sibling, &top) } else { hash_pair(&top, sibling) };
             position >>= 1;
         }
         Ok(top)
@@ -96,8 +97,10 @@ impl InclusionProof {
     pub fn resolve_aggregate(&self, piece: &Piece) -> Result<Piece, InclusionError> {
         let root = self.subtree.resolve_root(piece.root(), ProofPart::Subtree)?;
         let implied = usize::from(piece.height()) + self.subtree.depth();
-        let aggregate =
-            u8::try_from(implied).ok().and_then(|h| Piece::new(root, h, 0).ok()).ok_or(InclusionError::TreeHeight {
+        let aggregate = u8::try_from(implied)
+            .ok()
+            .and_then(|h| Piece::new(root, h, 0).ok())
+            .ok_or(InclusionError::TreeHeight {
                 piece_height: piece.height(),
                 depth: self.subtree.depth(),
                 implied,
@@ -152,7 +155,11 @@ impl InclusionProof {
 
 /// Checks that `proof` shows the piece named by the v2 piece CID `piece` is in the aggregate
 /// named by the v2 piece CID `aggregate`, saying why not if it fails.
-pub fn verify_inclusion(piece: &Cid, aggregate: &Cid, proof: &InclusionProof) -> Result<(), InclusionError> {
+pub fn verify_inclusion(
+    piece: &Cid,
+    aggregate: &Cid,
+    proof: &InclusionProof,
+) -> Result<(), InclusionError> {
     let piece = Piece::from_cid(piece).map_err(InclusionError::Piece)?;
     let aggregate = Piece::from_cid(aggregate).map_err(InclusionError::Aggregate)?;
     proof.check(&piece, &aggregate)
@@ -307,9 +314,16 @@ pub(crate) mod tests {
             p.check(&piece, &aggregate),
             Err(InclusionError::TooDeep { which: ProofPart::Index, depth: 64 })
         ));
-        let v1 = parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
-        assert!(matches!(verify_inclusion(&v1, &aggregate.cid(), &proof), Err(InclusionError::Piece(_))));
-        assert!(matches!(verify_inclusion(&piece.cid(), &v1, &proof), Err(InclusionError::Aggregate(_))));
+        let v1 =
+            parse_cid("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq").unwrap();
+        assert!(matches!(
+            verify_inclusion(&v1, &aggregate.cid(), &proof),
+            Err(InclusionError::Piece(_))
+        ));
+        assert!(matches!(
+            verify_inclusion(&piece.cid(), &v1, &proof),
+            Err(InclusionError::Aggregate(_))
+        ));
         // Another piece of the same size does not verify with this proof.
         let other = Piece::from_padded_size([9; 32], piece.padded_size()).unwrap();
         assert_eq!(proof.check(&other, &aggregate), Err(InclusionError::TreeRootMismatch));

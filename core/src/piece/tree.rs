@@ -111,7 +111,10 @@ impl Default for PieceHasher {
 
 impl core::fmt::Debug for PieceHasher {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PieceHasher").field("bytes", &self.total).field("overflow", &self.overflow).finish()
+        f.debug_struct("PieceHasher")
+            .field("bytes", &self.total)
+            .field("overflow", &self.overflow)
+            .finish()
     }
 }
 
@@ -294,7 +297,9 @@ impl PieceHasher {
         let mut nodes = [[0u8; 32]; 2 * BATCH_QUADS as usize];
         for (four, quads) in nodes.chunks_exact_mut(4).zip(batch.chunks_exact(2 * QUAD_IN)) {
             let (q0, q1) = quads.split_at(QUAD_IN);
-            if let (Ok(q0), Ok(q1)) = (<&[u8; QUAD_IN]>::try_from(q0), <&[u8; QUAD_IN]>::try_from(q1)) {
+            if let (Ok(q0), Ok(q1)) =
+                (<&[u8; QUAD_IN]>::try_from(q0), <&[u8; QUAD_IN]>::try_from(q1))
+            {
                 let ((a, b), (c, d)) = (expand_halves(q0), expand_halves(q1));
                 four.copy_from_slice(&hash_four(&[a, b, c, d]));
             }
@@ -305,7 +310,8 @@ impl PieceHasher {
         while width > 4 {
             width /= 2;
             for i in (0..width).step_by(4) {
-                let m = core::array::from_fn(|k| concat(&nodes[2 * (i + k)], &nodes[2 * (i + k) + 1]));
+                let m =
+                    core::array::from_fn(|k| concat(&nodes[2 * (i + k)], &nodes[2 * (i + k) + 1]));
                 nodes[i..i + 4].copy_from_slice(&hash_four(&m));
             }
         }
@@ -420,12 +426,28 @@ mod tests {
 
     /// Deterministic bytes shared with the Node.js vector generator.
     pub(crate) fn det_data(n: usize, salt: u32) -> Vec<u8> {
-        (0..n as u32).map(|i| ((i.wrapping_add(salt).wrapping_mul(2654435761)) >> 13) as u8).collect()
+        (0..n as u32)
+            .map(|i| ((i.wrapping_add(salt).wrapping_mul(2654435761)) >> 13) as u8)
+            .collect()
     }
 
     #[test]
     fn deferred_head_gives_the_same_piece() {
-        for n in [127, 128, 254, 255, 508, 600, 127 * 5, 127 * 64 + 3, 127 * 65, 127 * 128, 127 * 129 + 1, 100_000, 1 << 20] {
+        for n in [
+            127,
+            128,
+            254,
+            255,
+            508,
+            600,
+            127 * 5,
+            127 * 64 + 3,
+            127 * 65,
+            127 * 128,
+            127 * 129 + 1,
+            100_000,
+            1 << 20,
+        ] {
             let data = det_data(n, 7);
             let want = piece_of(&data).unwrap();
             let mut h = PieceHasher::with_deferred_head();
@@ -449,8 +471,10 @@ mod tests {
 
     #[test]
     fn boundary_sizes_match_naive_tree() {
-        let mut sizes =
-            vec![65, 66, 96, 126, 127, 128, 129, 253, 254, 255, 381, 508, 509, 1015, 1016, 1017, 2032, 2033];
+        let mut sizes = vec![
+            65, 66, 96, 126, 127, 128, 129, 253, 254, 255, 381, 508, 509, 1015, 1016, 1017, 2032,
+            2033,
+        ];
         for k in 7..15 {
             sizes.extend([(1usize << k) - 1, 1 << k, (1 << k) + 1]);
         }
@@ -524,8 +548,14 @@ mod tests {
     fn frc0069_hashed_examples() {
         let data: Vec<u8> = (0..4u8).flat_map(|b| [b; 127]).collect();
         let info = piece_of(&data).unwrap();
-        assert_eq!(info.cid_v1.to_string(), "baga6ea4seaqes3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi");
-        assert_eq!(info.cid.to_string(), "bafkzcibcaaces3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi");
+        assert_eq!(
+            info.cid_v1.to_string(),
+            "baga6ea4seaqes3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi"
+        );
+        assert_eq!(
+            info.cid.to_string(),
+            "bafkzcibcaaces3nobte6ezpp4wqan2age2s5yxcatzotcvobhgcmv5wi2xh5mbi"
+        );
         let mut more = data.clone();
         more.extend_from_slice(&[0; 127 * 4]);
         assert_eq!(
@@ -586,7 +616,10 @@ mod tests {
         h.update(&[1; 10]);
         assert!(h.finish().is_ok());
         h.update(&[1; 5]);
-        assert_eq!(h.finish(), Err(PieceError::TooLarge { offset: MAX_PAYLOAD_SIZE, max: MAX_PAYLOAD_SIZE }));
+        assert_eq!(
+            h.finish(),
+            Err(PieceError::TooLarge { offset: MAX_PAYLOAD_SIZE, max: MAX_PAYLOAD_SIZE })
+        );
         assert_eq!(h.bytes_written(), MAX_PAYLOAD_SIZE);
     }
 
@@ -601,7 +634,12 @@ mod tests {
     #[ignore]
     fn throughput() {
         fn cpu_ns() -> Option<u64> {
-            std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
         }
         let buf = det_data(4 << 20, 1);
         let rounds = 128;
@@ -613,7 +651,11 @@ mod tests {
         let info = h.finish().unwrap();
         let secs = start.elapsed().as_secs_f64();
         let bytes = (buf.len() * rounds) as f64;
-        println!("commP: {:.1} MB/s wall ({bytes} bytes in {secs:.3}s) -> {}", bytes / secs / 1e6, info.cid);
+        println!(
+            "commP: {:.1} MB/s wall ({bytes} bytes in {secs:.3}s) -> {}",
+            bytes / secs / 1e6,
+            info.cid
+        );
         if let (Some(a), Some(b)) = (cpu_start, cpu_ns()) {
             println!("commP: {:.1} MB/s of CPU time", bytes / ((b - a) as f64 / 1e9) / 1e6);
         }

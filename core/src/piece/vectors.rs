@@ -302,7 +302,10 @@ fn aggregates_and_proofs_match_data_segment() {
             assert_eq!(verify_inclusion(&piece_cid, &agg.cid(), &theirs), Ok(()));
         }
         for p in &pieces {
-            assert_eq!(verify_inclusion(&p.cid(), &agg.cid(), &agg.proof(&p.cid()).unwrap()), Ok(()));
+            assert_eq!(
+                verify_inclusion(&p.cid(), &agg.cid(), &agg.proof(&p.cid()).unwrap()),
+                Ok(())
+            );
         }
     }
 }

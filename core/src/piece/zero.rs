@@ -34,7 +34,12 @@ const fn compress(mut state: [u32; 8], block: &[u8; 64]) -> [u32; 8] {
     let mut w = [0u32; 64];
     let mut i = 0;
     while i < 16 {
-        w[i] = u32::from_be_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
+        w[i] = u32::from_be_bytes([
+            block[4 * i],
+            block[4 * i + 1],
+            block[4 * i + 2],
+            block[4 * i + 3],
+        ]);
         i += 1;
     }
     while i < 64 {
@@ -113,7 +118,10 @@ mod tests {
     #[test]
     fn table_matches_runtime_hashing() {
         for level in 1..ZERO_LEVELS {
-            assert_eq!(ZERO_COMMS[level], hash_pair(&ZERO_COMMS[level - 1], &ZERO_COMMS[level - 1]));
+            assert_eq!(
+                ZERO_COMMS[level],
+                hash_pair(&ZERO_COMMS[level - 1], &ZERO_COMMS[level - 1])
+            );
         }
         assert_eq!(ZERO_COMMS[0], [0u8; 32]);
         assert_eq!(zero_comm(64), None);
