@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use carport_core::car::{CarReader, Event};
-use carport_core::walk::{BlockGet, WalkError};
+use carport_core::unixfs::walk::{BlockGet, WalkError};
 use carport_core::Cid;
 
 /// Feeds a file through `reader` in 1 MiB reads, handing each event to `on_event`.
@@ -54,7 +54,7 @@ impl CarFile {
                 Event::Header { roots: r, .. } => roots = r,
                 Event::Block { cid, data, offset } => {
                     let section =
-                        carport_core::varint::len((cid.encoded_len() + data.len()) as u64)
+                        carport_core::codec::varint::len((cid.encoded_len() + data.len()) as u64)
                             + cid.encoded_len();
                     index.insert(cid, (offset + section as u64, data.len()));
                 }
@@ -76,7 +76,7 @@ impl BlockGet for CarFile {
         let &(offset, len) = self.index.get(cid).ok_or(WalkError::Missing(*cid))?;
         let mut buf = vec![0u8; len];
         self.file.read_exact_at(&mut buf, offset).map_err(|_| WalkError::Missing(*cid))?;
-        if carport_core::cids::rehash(cid, &buf) != Some(true) {
+        if carport_core::codec::cids::rehash(cid, &buf) != Some(true) {
             return Err(WalkError::HashMismatch { cid: *cid, offset });
         }
         Ok(buf)

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use carport_core::car::verify::Verifier;
 use carport_core::car::Event;
-use carport_core::verify::Verifier;
-use carport_core::walk::{Kind, WalkError, Walker};
+use carport_core::unixfs::walk::{Kind, WalkError, Walker};
 use carport_core::Cid;
 
 use crate::carfile::{stream, CarFile};

@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use carport_core::walk::{self, Kind, Walker};
+use carport_core::unixfs::walk::{self, Kind, Walker};
 use carport_core::Cid;
 use clap::Args;
 

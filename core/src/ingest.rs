@@ -16,13 +16,13 @@ use std::collections::{HashMap, HashSet};
 
 use cid::Cid;
 
+use crate::car::shard::CarCidHasher;
+use crate::car::verify::check_block;
 use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA};
-use crate::cids::IDENTITY;
+use crate::codec::cids::IDENTITY;
 use crate::error::{CarError, VerifyError};
 use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
 use crate::piece::{PieceError, PieceHasher, PieceInfo};
-use crate::shard::CarCidHasher;
-use crate::verify::check_block;
 
 /// Why a shard or an upload is refused. Each names the CID or byte offset at fault.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -245,7 +245,7 @@ impl ShardIngest {
     fn block(&mut self, cid: Cid, data: &[u8], offset: u64) -> Result<(), IngestError> {
         self.links.extend(check_block(&cid, data, offset)?);
         let section = (cid.encoded_len() + data.len()) as u64;
-        self.data_end = offset + crate::varint::len(section) as u64 + section;
+        self.data_end = offset + crate::codec::varint::len(section) as u64 + section;
         self.sections
             .insert(offset - self.data_offset, (cid.hash().code(), cid.hash().digest().to_vec()));
         if self.held.insert(cid) {

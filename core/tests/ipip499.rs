@@ -10,11 +10,11 @@
 //! Large files are generated and fed in 1 MiB pieces so memory stays flat (the v1 max-links
 //! files are 1 GiB).
 
-use carport_core::block::Block;
-use carport_core::file::{import_bytes, FileBuilder, Metadata};
-use carport_core::import::Importer;
-use carport_core::layout::{LayoutKind, Link};
-use carport_core::settings::{Profile, Settings};
+use carport_core::codec::block::Block;
+use carport_core::unixfs::file::{import_bytes, FileBuilder, Metadata};
+use carport_core::unixfs::import::Importer;
+use carport_core::unixfs::layout::{LayoutKind, Link};
+use carport_core::unixfs::settings::{Profile, Settings};
 use carport_core::unixfs::{Data, NodeType};
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::ChaCha20;
@@ -104,7 +104,7 @@ fn dir_of_x(profile: Profile, names: &[String]) -> (Link, NodeType) {
 
 fn root_kind(blocks: &[Block], root: &Link) -> NodeType {
     let block = blocks.iter().find(|b| b.cid == root.cid).expect("root block emitted");
-    let node = carport_core::dagpb::PbNode::decode(&block.data).unwrap();
+    let node = carport_core::codec::dagpb::PbNode::decode(&block.data).unwrap();
     Data::decode(node.data.as_deref().unwrap()).unwrap().kind
 }
 

@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use carport_core::block::Block;
+use carport_core::car::verify::verify_bytes;
 use carport_core::car::{read_all, CarWriter};
-use carport_core::chunker::ChunkerSpec;
-use carport_core::file::Metadata;
-use carport_core::import::Importer;
-use carport_core::settings::{Profile, Settings, ShardRule};
-use carport_core::verify::verify_bytes;
-use carport_core::walk::{self, Kind};
+use carport_core::codec::block::Block;
+use carport_core::unixfs::chunker::ChunkerSpec;
+use carport_core::unixfs::file::Metadata;
+use carport_core::unixfs::import::Importer;
+use carport_core::unixfs::settings::{Profile, Settings, ShardRule};
+use carport_core::unixfs::walk::{self, Kind};
 use carport_core::Cid;
 use proptest::prelude::*;
 
@@ -64,7 +64,7 @@ fn pack(
         imp.end_file(&mut out).unwrap();
     }
     let root = imp.finish(&mut out).unwrap().cid;
-    let mut sink = carport_core::pack::CarSink::new(1, &settings.cid, false);
+    let mut sink = carport_core::car::pack::CarSink::new(1, &settings.cid, false);
     sink.put(&mut out);
     let mut car = sink.take_bytes();
     let packed = sink.finish(root);

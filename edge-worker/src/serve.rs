@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use carport_core::block::Block;
+use carport_core::codec::block::Block;
 use carport_core::gateway::file::{ByteRange, FileReader, FileStep};
 use carport_core::gateway::http::{
     car_content_type, content_disposition, etag, if_none_match, listing_etag, parse_range,
@@ -782,8 +782,8 @@ async fn listing(
                     trav.provide(&c, b).map_err(|e| Fail::Other(502, e.to_string()))?;
                 }
                 TStep::Emit(cid, data) => {
-                    links +=
-                        carport_core::dagpb::PbNode::decode(&data).map_or(0, |n| n.links.len());
+                    links += carport_core::codec::dagpb::PbNode::decode(&data)
+                        .map_or(0, |n| n.links.len());
                     out.push(Block { cid, data });
                     if links > listing::MAX_LISTING_ENTRIES * 2 {
                         break out;

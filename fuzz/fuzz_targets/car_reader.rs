@@ -1,8 +1,8 @@
 #![no_main]
 //! Any bytes, pushed in any split: the reader and verifier never panic.
 
+use carport_core::car::verify::Verifier;
 use carport_core::car::{CarReader, Event};
-use carport_core::verify::Verifier;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! Any bytes: the dag-pb and UnixFS decoders never panic, and what decodes re-encodes to the
 //! same bytes (dag-pb is canonical).
 
-use carport_core::dagpb::PbNode;
+use carport_core::codec::dagpb::PbNode;
 use carport_core::unixfs::Data;
 use libfuzzer_sys::fuzz_target;
 

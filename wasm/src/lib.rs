@@ -6,19 +6,19 @@
 //! rule about bytes is core's; this crate maps JavaScript values to core's types and core's typed
 //! errors to JavaScript `Error`s carrying `code`, `cid` and `offset`.
 
-use carport_core::block::Block;
+use carport_core::car::shard::{CarCidHasher, ShardError, ShardEvent, Sharder, DEFAULT_SHARD_SIZE};
+use carport_core::car::verify::{BlockCheck, Report, Verifier};
 use carport_core::car::{CarReader, Event};
-use carport_core::cids::HashAlg;
+use carport_core::codec::block::Block;
+use carport_core::codec::cids::HashAlg;
 use carport_core::error::{CarError, ImportError, VerifyError};
-use carport_core::file::{FileBuilder, Metadata};
-use carport_core::import::Importer;
-use carport_core::options::{is_hidden, Overrides};
 use carport_core::piece::PieceHasher;
-use carport_core::settings::{Profile, Settings};
-use carport_core::shard::{CarCidHasher, ShardError, ShardEvent, Sharder, DEFAULT_SHARD_SIZE};
+use carport_core::unixfs::file::{FileBuilder, Metadata};
+use carport_core::unixfs::import::Importer;
+use carport_core::unixfs::settings::{is_hidden, Overrides};
+use carport_core::unixfs::settings::{Profile, Settings};
+use carport_core::unixfs::walk::{self, BlockGet, Kind, WalkError};
 use carport_core::unixfs::Mtime;
-use carport_core::verify::{BlockCheck, Report, Verifier};
-use carport_core::walk::{self, BlockGet, Kind, WalkError};
 use carport_core::Cid;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use serde::Deserialize;
@@ -328,7 +328,7 @@ impl Packer {
                 let data = data.filter(|d| d.len() == len).ok_or_else(|| {
                     settings_error(format!("a leaf of {len} bytes is inlined: pass its bytes"))
                 })?;
-                let cid = self.settings.cid.cid(carport_core::cids::RAW, &data);
+                let cid = self.settings.cid.cid(carport_core::codec::cids::RAW, &data);
                 self.blocks.push(Block { cid, data });
                 cid
             }
@@ -699,7 +699,7 @@ impl Default for CarCid {
 pub fn car_cid_from_digest(sha256: &[u8]) -> Result<String, JsValue> {
     let digest: &[u8; 32] =
         sha256.try_into().map_err(|_| settings_error("a sha2-256 digest is 32 bytes".into()))?;
-    Ok(carport_core::shard::car_cid(digest).to_string())
+    Ok(carport_core::car::shard::car_cid(digest).to_string())
 }
 
 /// A Filecoin piece commitment over bytes pushed in pieces.

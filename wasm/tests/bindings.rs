@@ -3,9 +3,9 @@
 //! carport-core called directly.
 #![cfg(target_arch = "wasm32")]
 
-use carport_core::file::import_bytes;
-use carport_core::pack::CarSink;
-use carport_core::settings::Profile;
+use carport_core::car::pack::CarSink;
+use carport_core::unixfs::file::import_bytes;
+use carport_core::unixfs::settings::Profile;
 use carport_wasm::{digest, list, read_file, CarBlocks, CarCid, CarVerifier, Packer, Piece};
 use js_sys::{Array, Function, Map, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -243,7 +243,7 @@ fn piece_matches_the_plain_tree() {
 /// Four messages hashed in SIMD lanes against each hashed alone, across the padding's edges.
 #[wasm_bindgen_test]
 fn sha256_four_matches_one_at_a_time() {
-    use carport_core::sha256x4::sha256_four;
+    use carport_core::codec::sha256x4::sha256_four;
     for len in [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 1 << 20] {
         let m: [Vec<u8>; 4] = core::array::from_fn(|j| data(len, j as u32 + 1));
         let one: Vec<Vec<u8>> = m.iter().map(|x| digest("sha2-256", x).unwrap()).collect();

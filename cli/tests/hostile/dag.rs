@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use carport_core::car::CarWriter;
-use carport_core::cids::{CidRule, HashAlg, DAG_PB, RAW};
-use carport_core::dagpb::{PbLink, PbNode};
+use carport_core::codec::cids::{CidRule, HashAlg, DAG_PB, RAW};
+use carport_core::codec::dagpb::{PbLink, PbNode};
 use carport_core::unixfs::{Data, NodeType};
 use carport_core::Cid;
 

@@ -2,7 +2,7 @@
 
 use cid::Cid;
 
-use crate::cbor::{
+use crate::codec::cbor::{
     put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_TAG, MAJOR_TEXT, MAJOR_UINT,
 };
 
@@ -123,7 +123,7 @@ impl<'a> Cbor<'a> {
         let n = usize::try_from(n).map_err(|_| "CID too long")?;
         match self.take(n)? {
             [0, rest @ ..] => {
-                crate::cids::exact_cid(rest).ok_or_else(|| "invalid root CID".to_string())
+                crate::codec::cids::exact_cid(rest).ok_or_else(|| "invalid root CID".to_string())
             }
             _ => Err("CID lacks the 0x00 multibase prefix".into()),
         }

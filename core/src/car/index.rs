@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::varint;
+use crate::codec::varint;
 
 pub const MULTIHASH_INDEX_SORTED: u64 = 0x0401;
 pub const INDEX_SORTED: u64 = 0x0400;

@@ -1,4 +1,6 @@
-//! CAR (Content Addressable aRchive) files, v1 and v2, written by hand.
+//! CAR (Content Addressable aRchive) files, v1 and v2, written by hand: the reader, the writer
+//! and the CARv2 index here, and what carport does with them: [`pack`] an import into CAR bytes,
+//! [`shard`] it into CARs under a size limit, [`verify`] one.
 //!
 //! `ipld-car` was evaluated and refused: it writes only flat or chain layouts, and its `libipld`
 //! dependency no longer resolves. The format is small (a dag-cbor header, varint-framed sections,
@@ -6,7 +8,10 @@
 
 mod cbor;
 mod index;
+pub mod pack;
 mod reader;
+pub mod shard;
+pub mod verify;
 mod writer;
 
 pub use cbor::{decode_header, encode_v1_header, HeaderFields};

@@ -4,8 +4,8 @@ use cid::Cid;
 
 use super::cbor::decode_header;
 use super::{V2Header, PRAGMA_LEN, V2_HEADER_LEN};
+use crate::codec::varint;
 use crate::error::CarError;
-use crate::varint;
 
 /// Largest section carport accepts (blocks are at most 2 MiB in practice; go-car allows 32 MiB).
 pub const MAX_SECTION: u64 = 32 << 20;

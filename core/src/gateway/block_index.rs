@@ -14,9 +14,9 @@ use std::ops::Range;
 
 use cid::Cid;
 
-use crate::cids::IDENTITY;
+use crate::codec::cids::IDENTITY;
+use crate::codec::varint;
 use crate::gateway::store::{read_v2_header, CarIndex, StoreError};
-use crate::varint;
 
 /// How many partitions the index is split into (one per first digest byte).
 pub const PARTITIONS: usize = 256;

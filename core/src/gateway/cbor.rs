@@ -3,7 +3,7 @@
 
 use cid::Cid;
 
-use crate::cids::exact_cid;
+use crate::codec::cids::exact_cid;
 
 /// Why a DAG-CBOR block cannot be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use cid::Cid;
 
-use crate::cids::{DAG_PB, RAW};
+use crate::codec::cids::{DAG_PB, RAW};
 use crate::gateway::inline_block;
 use crate::gateway::resolve::{decode_unixfs, ResolveError};
 use crate::unixfs::NodeType;
@@ -214,7 +214,7 @@ mod tests {
 
     fn whole(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid) -> Vec<u8> {
         let mut out = Vec::new();
-        crate::walk::read_file(&mut blocks.clone(), &root, &mut |b| {
+        crate::unixfs::walk::read_file(&mut blocks.clone(), &root, &mut |b| {
             out.extend_from_slice(b);
             Ok(())
         })

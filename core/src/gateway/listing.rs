@@ -3,7 +3,7 @@
 
 use cid::Cid;
 
-use crate::block::Block;
+use crate::codec::block::Block;
 use crate::gateway::path::{encode_path, escape_query, escape_segment};
 use crate::gateway::resolve::{decode_unixfs, hamt_width, ResolveError};
 use crate::unixfs::NodeType;

@@ -48,7 +48,7 @@ pub enum BlockError {
 
 /// Checks that `data` hashes to `cid`. Every block the gateway serves passes through here first.
 pub fn verify_block(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
-    match crate::cids::rehash(cid, data) {
+    match crate::codec::cids::rehash(cid, data) {
         Some(true) => Ok(()),
         Some(false) => Err(BlockError::HashMismatch(*cid)),
         None => Err(BlockError::UnsupportedHash { cid: *cid, code: cid.hash().code() }),
@@ -59,15 +59,15 @@ pub fn verify_block(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
 /// CID; any other CID is left to [`verify_block`].
 pub fn verify_sha256(cid: &Cid, sha256: &[u8]) -> Result<(), BlockError> {
     match cid.hash().code() {
-        crate::cids::SHA2_256 if cid.hash().digest() == sha256 => Ok(()),
-        crate::cids::SHA2_256 => Err(BlockError::HashMismatch(*cid)),
+        crate::codec::cids::SHA2_256 if cid.hash().digest() == sha256 => Ok(()),
+        crate::codec::cids::SHA2_256 => Err(BlockError::HashMismatch(*cid)),
         code => Err(BlockError::UnsupportedHash { cid: *cid, code }),
     }
 }
 
 /// The bytes of an identity CID (which holds its block), or `None` for a hashed CID.
 pub fn inline_block(cid: &Cid) -> Option<Vec<u8>> {
-    (cid.hash().code() == crate::cids::IDENTITY).then(|| cid.hash().digest().to_vec())
+    (cid.hash().code() == crate::codec::cids::IDENTITY).then(|| cid.hash().digest().to_vec())
 }
 
 #[cfg(test)]
@@ -97,7 +97,7 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cids::{CidRule, HashAlg, RAW};
+    use crate::codec::cids::{CidRule, HashAlg, RAW};
     use sha2::Digest;
 
     #[test]

@@ -8,9 +8,9 @@
 
 use cid::Cid;
 
-use crate::block::Block;
-use crate::cids::{DAG_PB, RAW};
-use crate::dagpb::{PbLinkRef, PbNode};
+use crate::codec::block::Block;
+use crate::codec::cids::{DAG_PB, RAW};
+use crate::codec::dagpb::{PbLinkRef, PbNode};
 use crate::error::DecodeError;
 use crate::gateway::cbor::{self, CborError, Lookup};
 use crate::gateway::inline_block;
@@ -307,12 +307,12 @@ impl Resolver {
         let fanout = data.fanout.unwrap_or(256);
         if data.kind != NodeType::HamtShard
             || !fanout.is_power_of_two()
-            || data.hash_type.is_some_and(|h| h != crate::hamt::HASH_TYPE)
+            || data.hash_type.is_some_and(|h| h != crate::unixfs::hamt::HASH_TYPE)
         {
             return Err(ResolveError::BadShard(shard));
         }
         let width = hamt_width(fanout);
-        let hash = crate::murmur3::x64_64(self.segment().as_bytes());
+        let hash = crate::unixfs::murmur3::x64_64(self.segment().as_bytes());
         let Some(slot) = hamt_slot(hash, depth, fanout) else { return Err(self.not_found(shard)) };
         let prefix = format!("{slot:0width$X}");
         let seg = self.segment().to_string();
@@ -400,7 +400,7 @@ mod tests {
         assert_eq!(r.roots, vec![root, r.cid]);
         assert_eq!(r.path_blocks[0].cid, root);
         // Every entry of the HAMT resolves to the link the full listing gives.
-        let listed = crate::walk::list(&mut blocks.clone(), &root).unwrap();
+        let listed = crate::unixfs::walk::list(&mut blocks.clone(), &root).unwrap();
         let mut n = 0;
         for e in listed.iter().filter(|e| !e.path.is_empty() && !e.path.contains('/')) {
             let got = resolve_in(&blocks, root, &[e.path.as_str()]).unwrap().unwrap();
@@ -416,10 +416,10 @@ mod tests {
 
     #[test]
     fn resolves_through_a_deep_hamt_built_by_carport() {
-        use crate::file::Metadata;
-        use crate::import::Importer;
-        use crate::settings::{Profile, ShardRule};
-        let settings = crate::settings::Settings {
+        use crate::unixfs::file::Metadata;
+        use crate::unixfs::import::Importer;
+        use crate::unixfs::settings::{Profile, ShardRule};
+        let settings = crate::unixfs::settings::Settings {
             shard: ShardRule::EntryCount(3),
             ..Profile::UnixfsV1_2025.settings()
         };

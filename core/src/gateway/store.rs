@@ -10,8 +10,8 @@ use std::ops::Range;
 use cid::Cid;
 
 use crate::car::{decode_index, V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
+use crate::codec::varint;
 use crate::gateway::path::{parse_ipfs_path, ContentPath};
-use crate::varint;
 
 /// Bytes at the start of a CARv2 that say where its data and index are.
 pub const V2_PREFIX_LEN: usize = PRAGMA_LEN + V2_HEADER_LEN;

@@ -7,7 +7,7 @@ use std::collections::{HashSet, VecDeque};
 
 use cid::Cid;
 
-use crate::cids::{DAG_PB, IDENTITY};
+use crate::codec::cids::{DAG_PB, IDENTITY};
 use crate::gateway::cbor;
 use crate::gateway::file::{ByteRange, FileError, FileReader, FileStep};
 use crate::gateway::resolve::{
@@ -264,7 +264,7 @@ impl Traversal {
 pub fn links_of(cid: &Cid, bytes: &[u8], shards_only: bool) -> Result<Vec<Cid>, TraverseError> {
     match cid.codec() {
         DAG_PB => {
-            let pb = crate::dagpb::PbNode::decode(bytes)
+            let pb = crate::codec::dagpb::PbNode::decode(bytes)
                 .map_err(|source| ResolveError::Decode { cid: *cid, source })?;
             if !shards_only {
                 return Ok(pb.links.iter().map(|l| l.hash).collect());
@@ -292,7 +292,7 @@ pub fn links_of(cid: &Cid, bytes: &[u8], shards_only: bool) -> Result<Vec<Cid>, 
 pub fn car_header(roots: &[Cid]) -> Vec<u8> {
     let cbor = crate::car::encode_v1_header(roots);
     let mut out = Vec::with_capacity(cbor.len() + 2);
-    crate::varint::put(&mut out, cbor.len() as u64);
+    crate::codec::varint::put(&mut out, cbor.len() as u64);
     out.extend_from_slice(&cbor);
     out
 }

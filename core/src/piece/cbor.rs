@@ -10,7 +10,7 @@
 use super::error::ProofDecodeError;
 use super::node::Node;
 use super::proof::{InclusionProof, ProofPath, MAX_PROOF_DEPTH};
-use crate::cbor::{put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_UINT};
+use crate::codec::cbor::{put_head, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_UINT};
 
 fn put_path(out: &mut Vec<u8>, proof: &ProofPath) {
     put_head(out, MAJOR_ARRAY, 2);

@@ -21,7 +21,7 @@ use multihash::Multihash;
 use super::error::{PieceCidError, SizeError};
 use super::node::Node;
 use super::size;
-use crate::varint;
+use crate::codec::varint;
 
 /// Multicodec of raw bytes: the codec of v2 piece CIDs.
 pub const RAW: u64 = 0x55;

@@ -127,7 +127,7 @@ impl core::fmt::Display for ProofPart {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ProofDecodeError {
     #[error("proof text: {0}")]
-    Text(#[from] crate::base64url::Base64Error),
+    Text(#[from] crate::codec::base64url::Base64Error),
     #[error("proof truncated at byte {0}")]
     Truncated(usize),
     #[error("expected {expected} at byte {offset}")]

@@ -9,7 +9,7 @@
 
 use sha2::digest::generic_array::{typenum::U64, GenericArray};
 
-use crate::sha256x4::IV;
+use crate::codec::sha256x4::IV;
 
 /// A 32-byte node of a piece tree (a leaf, an inner node or a root).
 pub type Node = [u8; 32];

@@ -10,7 +10,7 @@
 //! second compression runs without any message scheduling.
 //!
 //! In WebAssembly with simd128 (the npm package and the edge worker), four messages are hashed
-//! side by side in SIMD lanes instead (`crate::sha256x4`). Elsewhere, or where the SHA extension is
+//! side by side in SIMD lanes instead (`crate::codec::sha256x4`). Elsewhere, or where the SHA extension is
 //! missing, the messages are hashed one after the other with `sha2`, giving the same bytes.
 
 use super::node::{hash_padded, Block, Node, PAD_BYTES};
@@ -33,7 +33,7 @@ pub(crate) fn hash_two(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
 pub(crate) fn hash_four(m: &[[u8; 64]; 4]) -> [Node; 4] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        use crate::sha256x4::lanes;
+        use crate::codec::sha256x4::lanes;
         let mut s = lanes::iv();
         lanes::compress(&mut s, m.each_ref());
         lanes::compress_known(&mut s, &PAD_WK);
@@ -61,7 +61,7 @@ fn portable(a: &[u8; 64], b: &[u8; 64]) -> (Node, Node) {
     allow(dead_code)
 )]
 pub(super) const PAD_WK: [[u32; 4]; 16] = {
-    use crate::sha256x4::K;
+    use crate::codec::sha256x4::K;
     let mut w = [0u32; 64];
     let mut i = 0;
     while i < 16 {
@@ -93,8 +93,8 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use super::PAD_WK;
+    use crate::codec::sha256x4::{IV, K};
     use crate::piece::node::Node;
-    use crate::sha256x4::{IV, K};
 
     /// The round constants four at a time (lane 0 first).
     const K4: [[u32; 4]; 16] = {

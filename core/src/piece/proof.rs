@@ -84,12 +84,12 @@ impl InclusionProof {
     /// The text form: [`InclusionProof::to_bytes`] in unpadded base64url (archive records, the
     /// CLI, the npm package).
     pub fn to_text(&self) -> String {
-        crate::base64url::encode(&self.to_bytes())
+        crate::codec::base64url::encode(&self.to_bytes())
     }
 
     /// Reads [`InclusionProof::to_text`]'s form, accepting only its canonical form.
     pub fn from_text(text: &str) -> Result<Self, ProofDecodeError> {
-        Self::from_bytes(&crate::base64url::decode(text)?)
+        Self::from_bytes(&crate::codec::base64url::decode(text)?)
     }
 
     /// The aggregate this proof places `piece` in (as go-data-segment's `ComputeExpectedAuxData`):

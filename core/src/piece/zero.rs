@@ -8,7 +8,7 @@
 //! fr32 padding of zero bytes produces, since zero bytes expand to zero bytes).
 
 use super::node::{Node, PAD_BYTES};
-use crate::sha256x4::{IV, K};
+use crate::codec::sha256x4::{IV, K};
 
 /// Levels in the table: enough for any tree whose size fits in a u64.
 pub const ZERO_LEVELS: usize = 64;

@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use cid::Cid;
 
 use crate::car::{CarReader, Event};
-use crate::cids::{rehash, DAG_PB, IDENTITY, SHA2_256};
-use crate::dagpb::PbNode;
+use crate::codec::cids::{rehash, DAG_PB, IDENTITY, SHA2_256};
+use crate::codec::dagpb::PbNode;
+use crate::codec::sha256x4::sha256_four;
 use crate::error::VerifyError;
-use crate::sha256x4::sha256_four;
 
 /// What a CAR held, once verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Verifier {
     }
 
     /// Ends the current CAR and starts reading the next one into the same verification, for a set
-    /// of CAR shards (see [`crate::shard`]): each block is checked where it is, roots add up, and
+    /// of CAR shards (see [`crate::car::shard`]): each block is checked where it is, roots add up, and
     /// [`Verifier::finish`] checks that every block reachable from the roots is in one of them.
     /// Offsets in errors count from the start of the CAR being read.
     pub fn next_car(&mut self) -> Result<(), VerifyError> {
@@ -191,7 +191,7 @@ fn check_hash(cid: &Cid, data: &[u8], offset: u64) -> Result<(), VerifyError> {
 type Read = (Cid, Vec<u8>, u64);
 
 /// Checks blocks against their CIDs, sha2-256 blocks of one length four at a time
-/// ([`crate::sha256x4`]: SIMD lanes in WebAssembly, where the fixed-size leaves of a CAR then
+/// ([`crate::codec::sha256x4`]: SIMD lanes in WebAssembly, where the fixed-size leaves of a CAR then
 /// hash about three times faster). Blocks come out checked and in the order they went in, up to
 /// three blocks after; [`BlockCheck::flush`] checks the rest at the end. An error names the first
 /// bad block.
@@ -282,7 +282,7 @@ mod tests {
     /// Raw blocks: sha2-256 ones of two lengths and a blake3 one among them, as `(cid, bytes,
     /// offset)` with made-up offsets.
     fn mixed_blocks() -> Vec<Read> {
-        use crate::cids::{CidRule, HashAlg, RAW};
+        use crate::codec::cids::{CidRule, HashAlg, RAW};
         let rule = |hash| CidRule { version: cid::Version::V1, hash, inline_limit: None };
         [
             (1000, HashAlg::Sha2_256),
@@ -352,7 +352,7 @@ mod tests {
         let (_, blocks) = crate::car::read_all(&car).unwrap();
         let (cid, data, offset) = &blocks[1];
         let last = *offset as usize
-            + crate::varint::len((cid.to_bytes().len() + data.len()) as u64)
+            + crate::codec::varint::len((cid.to_bytes().len() + data.len()) as u64)
             + cid.to_bytes().len()
             + data.len()
             - 1;

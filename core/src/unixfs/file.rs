@@ -2,12 +2,12 @@
 
 use cid::Cid;
 
-use crate::block::Block;
-use crate::chunker::{Chunker, ChunkerSpec};
-use crate::cids::{CidRule, DAG_PB, RAW};
-use crate::dagpb::{PbLink, PbNode};
-use crate::layout::{Layout, Link, ParentMaker};
-use crate::settings::Settings;
+use crate::codec::block::Block;
+use crate::codec::cids::{CidRule, DAG_PB, RAW};
+use crate::codec::dagpb::{PbLink, PbNode};
+use crate::unixfs::chunker::{Chunker, ChunkerSpec};
+use crate::unixfs::layout::{Layout, Link, ParentMaker};
+use crate::unixfs::settings::Settings;
 use crate::unixfs::{Data, Mtime, NodeType};
 
 /// Optional UnixFS metadata, written on a file's or folder's root node when asked for.
@@ -240,8 +240,8 @@ pub fn import_bytes(settings: &Settings, bytes: &[u8]) -> (Link, Vec<Block>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::LayoutKind;
-    use crate::settings::Profile;
+    use crate::unixfs::layout::LayoutKind;
+    use crate::unixfs::settings::Profile;
 
     fn root(profile: Profile, bytes: &[u8]) -> String {
         import_bytes(&profile.settings(), bytes).0.cid.to_string()
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn any_write_split_gives_the_same_root() {
         let settings = Settings {
-            chunker: crate::chunker::ChunkerSpec::Size(1000),
+            chunker: crate::unixfs::chunker::ChunkerSpec::Size(1000),
             max_links: 3,
             ..Profile::UnixfsV1_2025.settings()
         };

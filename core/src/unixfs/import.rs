@@ -6,14 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::block::Block;
-use crate::cids::DAG_PB;
-use crate::dagpb::PbNode;
-use crate::dir::{self, DirEntry};
+use crate::codec::block::Block;
+use crate::codec::cids::DAG_PB;
+use crate::codec::dagpb::PbNode;
 use crate::error::{ImportError, SettingsError};
-use crate::file::{FileBuilder, Metadata};
-use crate::layout::Link;
-use crate::settings::Settings;
+use crate::unixfs::dir::{self, DirEntry};
+use crate::unixfs::file::{FileBuilder, Metadata};
+use crate::unixfs::layout::Link;
+use crate::unixfs::settings::Settings;
 use crate::unixfs::{Data, NodeType};
 
 #[derive(Default)]
@@ -208,7 +208,7 @@ pub fn symlink(settings: &Settings, target: &str, meta: Metadata, out: &mut Vec<
 fn split(path: &str) -> Result<Vec<String>, ImportError> {
     let parts: Vec<String> =
         path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect();
-    let bad = parts.is_empty() || parts.iter().any(|p| crate::name::check(p).is_err());
+    let bad = parts.is_empty() || parts.iter().any(|p| crate::unixfs::name::check(p).is_err());
     if bad {
         return Err(ImportError::BadPath(path.to_string()));
     }
@@ -218,7 +218,7 @@ fn split(path: &str) -> Result<Vec<String>, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Profile;
+    use crate::unixfs::settings::Profile;
 
     #[test]
     fn empty_directory_vectors() {

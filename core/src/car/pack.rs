@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use cid::Cid;
 
-use crate::block::Block;
 use crate::car::{placeholder_root, CarWriter, Finished};
-use crate::cids::CidRule;
+use crate::codec::block::Block;
+use crate::codec::cids::CidRule;
 use crate::piece::{piece_of, PieceError, PieceHasher, PieceInfo, HEAD_LEN};
 
 /// Turns a stream of blocks into CAR bytes, skipping blocks already written (two equal files,
@@ -122,8 +122,8 @@ impl PieceTee {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file::import_bytes;
-    use crate::settings::Profile;
+    use crate::unixfs::file::import_bytes;
+    use crate::unixfs::settings::Profile;
 
     #[test]
     fn piece_in_the_same_pass_equals_piece_of_the_written_car() {

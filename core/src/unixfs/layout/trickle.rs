@@ -109,13 +109,13 @@ impl Layout for Trickle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::ChunkerSpec;
-    use crate::cids::{CidRule, DAG_PB, RAW};
-    use crate::dagpb::{PbLink, PbNode};
-    use crate::file::import_bytes;
-    use crate::layout::testing::{label, leaf, Shape};
-    use crate::layout::LayoutKind;
-    use crate::settings::{Profile, Settings};
+    use crate::codec::cids::{CidRule, DAG_PB, RAW};
+    use crate::codec::dagpb::{PbLink, PbNode};
+    use crate::unixfs::chunker::ChunkerSpec;
+    use crate::unixfs::file::import_bytes;
+    use crate::unixfs::layout::testing::{label, leaf, Shape};
+    use crate::unixfs::layout::LayoutKind;
+    use crate::unixfs::settings::{Profile, Settings};
     use crate::unixfs::{Data, NodeType};
 
     /// boxo's `fillTrickleRec`, transcribed: the reference the streaming form must equal.

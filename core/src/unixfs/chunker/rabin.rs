@@ -169,7 +169,7 @@ impl super::Chunker for Rabin {
 /// generators below must stay byte-for-byte equal to the Go ones that made them.
 #[cfg(test)]
 pub(super) mod test_vectors {
-    use crate::chunker::{split_all, Chunker, ChunkerSpec};
+    use crate::unixfs::chunker::{split_all, Chunker, ChunkerSpec};
 
     const VECTORS: &str = include_str!("testdata/vectors.txt");
 
@@ -261,7 +261,7 @@ pub(super) mod test_vectors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::ChunkerSpec;
+    use crate::unixfs::chunker::ChunkerSpec;
 
     #[test]
     fn tables_match_the_polynomial() {

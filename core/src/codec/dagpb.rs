@@ -6,9 +6,9 @@
 
 use cid::Cid;
 
-use crate::cids::exact_cid;
+use crate::codec::cids::exact_cid;
+use crate::codec::varint;
 use crate::error::DecodeError;
-use crate::varint;
 
 /// A link from one dag-pb node to another block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,9 +215,9 @@ mod tests {
 
     #[test]
     fn codec_fixtures_round_trip_byte_for_byte() {
-        let rule = crate::cids::CidRule {
+        let rule = crate::codec::cids::CidRule {
             version: cid::Version::V1,
-            hash: crate::cids::HashAlg::Sha2_256,
+            hash: crate::codec::cids::HashAlg::Sha2_256,
             inline_limit: None,
         };
         let mut seen = 0;
@@ -228,7 +228,7 @@ mod tests {
                 let node = PbNode::decode(&bytes).unwrap_or_else(|e| panic!("{path:?}: {e}"));
                 assert_eq!(node.encode(), bytes, "{path:?}");
                 let name = path.file_stem().unwrap().to_str().unwrap();
-                assert_eq!(rule.cid(crate::cids::DAG_PB, &bytes).to_string(), name);
+                assert_eq!(rule.cid(crate::codec::cids::DAG_PB, &bytes).to_string(), name);
                 seen += 1;
             }
         }
@@ -254,9 +254,9 @@ mod tests {
         let mut bytes = link.clone();
         let other = PbNode {
             links: vec![PbLink {
-                hash: crate::cids::CidRule {
+                hash: crate::codec::cids::CidRule {
                     version: cid::Version::V1,
-                    hash: crate::cids::HashAlg::Sha2_256,
+                    hash: crate::codec::cids::HashAlg::Sha2_256,
                     inline_limit: None,
                 }
                 .cid(0x55, b""),

@@ -1,12 +1,12 @@
 //! Folders: a plain dag-pb node, or a HAMT when the profile's rule says it is too big.
 
-use crate::block::Block;
-use crate::cids::DAG_PB;
-use crate::dagpb::{PbLink, PbNode};
-use crate::file::Metadata;
-use crate::hamt;
-use crate::layout::Link;
-use crate::settings::{Settings, ShardRule};
+use crate::codec::block::Block;
+use crate::codec::cids::DAG_PB;
+use crate::codec::dagpb::{PbLink, PbNode};
+use crate::unixfs::file::Metadata;
+use crate::unixfs::hamt;
+use crate::unixfs::layout::Link;
+use crate::unixfs::settings::{Settings, ShardRule};
 use crate::unixfs::{Data, NodeType};
 
 /// One named entry of a folder, already imported.

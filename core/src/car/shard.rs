@@ -4,7 +4,7 @@
 //! into the shards in the order they are made, a new shard starts when the next block would not
 //! fit, shards before the last declare no roots (`roots: []`) and the last declares the root. Each
 //! block is written once across all shards, so the union of the shards' blocks is exactly the
-//! block set of the single CAR [`crate::pack::CarSink`] would write.
+//! block set of the single CAR [`crate::car::pack::CarSink`] would write.
 //!
 //! Bytes leave as they are made ([`ShardEvent::Bytes`]), so memory stays at one block and the
 //! index of one shard however large the input. A shard's header is known only when it closes
@@ -20,10 +20,10 @@ use cid::Cid;
 use multihash::Multihash;
 use sha2::Digest;
 
-use crate::block::Block;
 use crate::car::{placeholder_root, CarWriter};
-use crate::cids::{CidRule, DAG_PB, IDENTITY, RAW, SHA2_256};
-use crate::varint;
+use crate::codec::block::Block;
+use crate::codec::cids::{CidRule, DAG_PB, IDENTITY, RAW, SHA2_256};
+use crate::codec::varint;
 
 /// The default shard size: 100 MB, as storacha's upload client.
 pub const DEFAULT_SHARD_SIZE: u64 = 100_000_000;
@@ -140,7 +140,7 @@ impl Sharder {
     }
 
     /// Appends a block whose data the caller holds (a leaf hashed outside, see
-    /// [`crate::file::FileBuilder::hashed_leaf`]): its section's prefix comes out as bytes, then
+    /// [`crate::unixfs::file::FileBuilder::hashed_leaf`]): its section's prefix comes out as bytes, then
     /// [`ShardEvent::External`] where the data goes. `false` when the block was written already
     /// (the caller then drops the data).
     pub fn put_external(&mut self, cid: Cid, len: u64) -> Result<bool, ShardError> {
@@ -365,14 +365,14 @@ impl CarCidHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::car::pack::CarSink;
+    use crate::car::verify::Verifier;
     use crate::car::{decode_index, read_all, Event};
-    use crate::chunker::ChunkerSpec;
-    use crate::cids::HashAlg;
+    use crate::codec::cids::HashAlg;
     use crate::error::VerifyError;
-    use crate::file::import_bytes;
-    use crate::pack::CarSink;
-    use crate::settings::{Profile, Settings};
-    use crate::verify::Verifier;
+    use crate::unixfs::chunker::ChunkerSpec;
+    use crate::unixfs::file::import_bytes;
+    use crate::unixfs::settings::{Profile, Settings};
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
@@ -488,7 +488,7 @@ mod tests {
             assert_eq!(report.blocks, end.blocks);
             if last {
                 // The last one declares the root; its DAG is complete only with the others.
-                let alone = crate::verify::verify_bytes(file, Some(root));
+                let alone = crate::car::verify::verify_bytes(file, Some(root));
                 assert!(
                     shards.len() == 1 && alone.is_ok()
                         || matches!(alone, Err(VerifyError::MissingBlock { .. })),
@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn leaves_hashed_outside_give_the_same_shards() {
-        use crate::file::{FileBuilder, Metadata};
+        use crate::unixfs::file::{FileBuilder, Metadata};
         let settings = Settings {
             chunker: ChunkerSpec::Size(1000),
             max_links: 4,

@@ -1,9 +1,9 @@
 //! UnixFS: the `Data` message inside a dag-pb node that says what the node is (file, folder,
 //! symlink, HAMT shard) and carries file bytes, sizes and metadata.
 
-use crate::dagpb::{put_bytes_field, Reader};
+use crate::codec::dagpb::{put_bytes_field, Reader};
+use crate::codec::varint;
 use crate::error::DecodeError;
-use crate::varint;
 
 /// UnixFS node types, numbered as in `unixfs.proto`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ impl super::Chunker for FixedSize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::split_all;
+    use crate::unixfs::chunker::split_all;
 
     #[test]
     fn cuts_at_multiples() {

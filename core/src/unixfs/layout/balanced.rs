@@ -54,7 +54,7 @@ impl Layout for Balanced {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::testing::{label, leaf, Shape};
+    use crate::unixfs::layout::testing::{label, leaf, Shape};
 
     fn shape(leaves: usize, max_links: usize) -> String {
         let mut maker = Shape { nodes: Vec::new() };

@@ -122,7 +122,7 @@ static BYTEHASH: [u32; 256] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunker::ChunkerSpec;
+    use crate::unixfs::chunker::ChunkerSpec;
 
     #[test]
     fn table_is_bit_balanced() {

@@ -4,14 +4,14 @@
 //! a slot at each level. A slot holding one entry links to it as `{slot:02X}{name}`; a slot with
 //! several gets a child shard, linked as `{slot:02X}`.
 
-use crate::block::Block;
-use crate::cids::DAG_PB;
-use crate::dagpb::{PbLink, PbNode};
-use crate::dir::{entry_link, DirEntry};
-use crate::file::Metadata;
-use crate::layout::Link;
-use crate::murmur3;
-use crate::settings::Settings;
+use crate::codec::block::Block;
+use crate::codec::cids::DAG_PB;
+use crate::codec::dagpb::{PbLink, PbNode};
+use crate::unixfs::dir::{entry_link, DirEntry};
+use crate::unixfs::file::Metadata;
+use crate::unixfs::layout::Link;
+use crate::unixfs::murmur3;
+use crate::unixfs::settings::Settings;
 use crate::unixfs::{Data, NodeType};
 
 /// Multicodec of the name hash: murmur3-x64-64.

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use cid::Cid;
 
-use crate::cids::{DAG_PB, IDENTITY, RAW};
-use crate::dagpb::PbNode;
+use crate::codec::cids::{DAG_PB, IDENTITY, RAW};
+use crate::codec::dagpb::PbNode;
 use crate::error::DecodeError;
-use crate::name::{self, NameFault};
+use crate::unixfs::name::{self, NameFault};
 use crate::unixfs::{Data, NodeType};
 
 /// Why a walk stopped.
@@ -94,7 +94,7 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
 /// It holds only the folders on the way to the entry it is at (the links of each not yet
 /// visited), never the listing: a DAG whose folders link one sub-folder many times names far
 /// more entries than it has blocks (a few kilobytes can name a billion), and walking it costs no
-/// more memory than walking a plain tree. Every folder's names pass [`crate::name::check`] and
+/// more memory than walking a plain tree. Every folder's names pass [`crate::unixfs::name::check`] and
 /// are unique, so no two entries share a path and no path leaves the root.
 pub struct Walker {
     /// Entries reached but not yet handed out; the last is next.
@@ -285,13 +285,13 @@ impl BlockGet for std::collections::HashMap<Cid, Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file::Metadata;
-    use crate::import::Importer;
-    use crate::settings::{Profile, ShardRule};
+    use crate::unixfs::file::Metadata;
+    use crate::unixfs::import::Importer;
+    use crate::unixfs::settings::{Profile, ShardRule};
     use std::collections::HashMap;
 
-    use crate::cids::{CidRule, HashAlg};
-    use crate::dagpb::PbLink;
+    use crate::codec::cids::{CidRule, HashAlg};
+    use crate::codec::dagpb::PbLink;
 
     /// Blocks made by hand, as a hostile producer would make them.
     #[derive(Default)]
@@ -326,7 +326,7 @@ mod tests {
         fn hamt(&mut self, links: &[(&str, Cid)]) -> Cid {
             let mut data = Data::new(NodeType::HamtShard);
             data.fanout = Some(256);
-            data.hash_type = Some(crate::hamt::HASH_TYPE);
+            data.hash_type = Some(crate::unixfs::hamt::HASH_TYPE);
             let links: Vec<_> = links.iter().map(|&(n, c)| (Some(n), c)).collect();
             self.node(data, &links)
         }
@@ -489,9 +489,9 @@ mod tests {
 
     #[test]
     fn lists_and_reads_back_a_sharded_tree() {
-        let settings = crate::settings::Settings {
+        let settings = crate::unixfs::settings::Settings {
             shard: ShardRule::EntryCount(3),
-            chunker: crate::chunker::ChunkerSpec::Size(10),
+            chunker: crate::unixfs::chunker::ChunkerSpec::Size(10),
             max_links: 2,
             ..Profile::UnixfsV1_2025.settings()
         };

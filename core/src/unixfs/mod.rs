@@ -1,0 +1,21 @@
+//! UnixFS: files and folders as an IPLD DAG, both ways.
+//!
+//! Writing runs down this list: [`settings`] decide the bytes, a [`chunker`] cuts a file's
+//! bytes, a [`layout`] arranges the leaves under parents ([`file`]), folders become one dag-pb
+//! node or a [`hamt`] ([`dir`]), and [`import`] drives a whole tree through them. Reading back is
+//! [`walk`]; [`name`] says which entry names either side accepts. Every node carries a
+//! [`message`], the UnixFS `Data` protobuf inside its dag-pb envelope.
+
+pub mod chunker;
+pub mod dir;
+pub mod file;
+pub mod hamt;
+pub mod import;
+pub mod layout;
+pub mod message;
+pub(crate) mod murmur3;
+pub mod name;
+pub mod settings;
+pub mod walk;
+
+pub use message::{Data, Mtime, NodeType};
