@@ -22,6 +22,8 @@ pub enum SettingsError {
     InlineLimit(usize),
     #[error("max links per node must be at least 2, got {0}")]
     MaxLinks(usize),
+    #[error("HAMT fanout must be a power of two from 8 to 65536, got {0}")]
+    HamtFanout(usize),
 }
 
 /// A dag-pb or UnixFS block that does not decode.

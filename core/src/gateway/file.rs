@@ -81,6 +81,11 @@ impl FileReader {
         }
     }
 
+    /// Reads every byte of the file, whatever its size (the CLI's `unpack` and `cat`).
+    pub fn whole(root: Cid) -> Self {
+        FileReader::new(root, Some(ByteRange { first: 0, last: u64::MAX - 1 }))
+    }
+
     /// The next step. After [`FileStep::Need`], call [`FileReader::provide`] before stepping again.
     pub fn step(&mut self) -> Result<FileStep, FileError> {
         loop {

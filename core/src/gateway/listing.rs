@@ -5,7 +5,8 @@ use cid::Cid;
 
 use crate::codec::block::Block;
 use crate::gateway::path::{encode_path, escape_query, escape_segment};
-use crate::gateway::resolve::{decode_unixfs, hamt_width, ResolveError};
+use crate::gateway::resolve::{decode_unixfs, ResolveError};
+use crate::unixfs::hamt::{Layout, LinkName};
 use crate::unixfs::NodeType;
 
 /// Bumped when the listing's HTML changes: listing ETags carry it.
@@ -25,20 +26,19 @@ pub fn entries(blocks: &[Block]) -> Result<Vec<ListEntry>, ResolveError> {
     let mut out = Vec::new();
     for b in blocks {
         let (pb, data) = decode_unixfs(&b.cid, &b.data)?;
-        let width = match data.kind {
-            NodeType::HamtShard => hamt_width(data.fanout.unwrap_or(256)),
-            _ => 0,
+        let layout = match data.kind {
+            NodeType::HamtShard => Some(Layout::of(&data).ok_or(ResolveError::BadShard(b.cid))?),
+            _ => None,
         };
         for l in &pb.links {
-            let name = l.name.clone().unwrap_or_default();
-            if width > 0 && name.len() <= width {
-                continue;
-            }
-            out.push(ListEntry {
-                name: name.get(width..).unwrap_or_default().to_string(),
-                cid: l.hash,
-                tsize: l.tsize,
-            });
+            let name = l.name.as_deref().unwrap_or_default();
+            let name = match layout.map(|layout| layout.link(name)) {
+                None => name,
+                Some(LinkName::Shard) => continue,
+                Some(LinkName::Entry(entry)) => entry,
+                Some(LinkName::Malformed) => "",
+            };
+            out.push(ListEntry { name: name.to_string(), cid: l.hash, tsize: l.tsize });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -14,6 +14,7 @@ use crate::codec::dagpb::{PbLinkRef, PbNode};
 use crate::error::DecodeError;
 use crate::gateway::cbor::{self, CborError, Lookup};
 use crate::gateway::inline_block;
+use crate::unixfs::hamt::{hash_name, Layout};
 use crate::unixfs::{Data, NodeType};
 
 /// Multicodec of DAG-CBOR.
@@ -105,11 +106,9 @@ pub struct Resolver {
     done: Option<Resolved>,
 }
 
-/// Decodes a dag-pb block holding UnixFS data.
+/// Decodes a dag-pb block holding UnixFS data (see [`Data::of_node`]).
 pub fn decode_unixfs(cid: &Cid, bytes: &[u8]) -> Result<(PbNode, Data), ResolveError> {
-    let pb = PbNode::decode(bytes).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
-    let data = unixfs_data(cid, pb.data.as_deref())?;
-    Ok((pb, data))
+    Data::of_node(bytes).map_err(|source| ResolveError::Decode { cid: *cid, source })
 }
 
 /// Reads a dag-pb block holding UnixFS data, handing its links to `each` (see [`PbNode::visit`]).
@@ -118,14 +117,7 @@ pub fn visit_unixfs<'a>(
     bytes: &'a [u8],
     each: impl FnMut(PbLinkRef<'a>),
 ) -> Result<Data, ResolveError> {
-    let data =
-        PbNode::visit(bytes, each).map_err(|source| ResolveError::Decode { cid: *cid, source })?;
-    unixfs_data(cid, data)
-}
-
-fn unixfs_data(cid: &Cid, data: Option<&[u8]>) -> Result<Data, ResolveError> {
-    let bad = |source| ResolveError::Decode { cid: *cid, source };
-    Data::decode(data.ok_or(DecodeError::MissingType).map_err(bad)?).map_err(bad)
+    Data::visit_node(bytes, each).map_err(|source| ResolveError::Decode { cid: *cid, source })
 }
 
 /// What kind of entity a block is.
@@ -150,21 +142,6 @@ pub fn kind_of(cid: &Cid, bytes: &[u8]) -> Result<NodeKind, ResolveError> {
         }
         codec => NodeKind::Other { codec },
     })
-}
-
-/// Width of a HAMT's slot prefixes: hex digits of `fanout - 1`.
-pub fn hamt_width(fanout: u64) -> usize {
-    format!("{:X}", fanout.saturating_sub(1)).len()
-}
-
-/// The slot a name hash takes at `depth` in a HAMT of `fanout` (a power of two).
-pub fn hamt_slot(hash: u64, depth: u32, fanout: u64) -> Option<u64> {
-    let bits = fanout.trailing_zeros();
-    let used = bits.checked_mul(depth)?;
-    if bits == 0 || used + bits > 64 {
-        return None;
-    }
-    Some((hash << used) >> (64 - bits))
 }
 
 impl Resolver {
@@ -304,22 +281,17 @@ impl Resolver {
         data: &Data,
         depth: u32,
     ) -> Result<(), ResolveError> {
-        let fanout = data.fanout.unwrap_or(256);
-        if data.kind != NodeType::HamtShard
-            || !fanout.is_power_of_two()
-            || data.hash_type.is_some_and(|h| h != crate::unixfs::hamt::HASH_TYPE)
-        {
-            return Err(ResolveError::BadShard(shard));
-        }
-        let width = hamt_width(fanout);
-        let hash = crate::unixfs::murmur3::x64_64(self.segment().as_bytes());
-        let Some(slot) = hamt_slot(hash, depth, fanout) else { return Err(self.not_found(shard)) };
-        let prefix = format!("{slot:0width$X}");
+        let Some(layout) = Layout::of(data) else { return Err(ResolveError::BadShard(shard)) };
+        let slot = layout.slot(hash_name(self.segment()), depth);
+        let prefix = layout.prefix(slot);
         let seg = self.segment().to_string();
         for link in &pb.links {
             let Some(name) = link.name.as_deref() else { continue };
             let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
             if rest.is_empty() {
+                if layout.is_last_level(depth) {
+                    break;
+                }
                 self.want = Want::Shard { cid: link.hash, depth: depth + 1 };
                 return Ok(());
             }
@@ -463,13 +435,5 @@ mod tests {
         let r = resolve_in(&Default::default(), hello, &[]).unwrap().unwrap();
         assert_eq!(r.kind, NodeKind::Raw { size: 6 });
         assert_eq!(r.block, b"hello\n");
-    }
-
-    #[test]
-    fn hamt_slots() {
-        assert_eq!(hamt_slot(0xAB00_0000_0000_0000, 0, 256), Some(0xAB));
-        assert_eq!(hamt_slot(0xAB12_0000_0000_0000, 1, 256), Some(0x12));
-        assert_eq!(hamt_slot(1, 8, 256), None);
-        assert_eq!(hamt_width(256), 2);
     }
 }

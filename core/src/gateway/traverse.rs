@@ -10,10 +10,8 @@ use cid::Cid;
 use crate::codec::cids::{DAG_PB, IDENTITY};
 use crate::gateway::cbor;
 use crate::gateway::file::{ByteRange, FileError, FileReader, FileStep};
-use crate::gateway::resolve::{
-    decode_unixfs, hamt_width, NodeKind, ResolveError, Resolved, DAG_CBOR,
-};
-use crate::unixfs::NodeType;
+use crate::gateway::resolve::{decode_unixfs, NodeKind, ResolveError, Resolved, DAG_CBOR};
+use crate::unixfs::hamt::{Layout, LinkName};
 
 /// How much of the DAG under the path's end goes into the CAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,14 +268,11 @@ pub fn links_of(cid: &Cid, bytes: &[u8], shards_only: bool) -> Result<Vec<Cid>, 
                 return Ok(pb.links.iter().map(|l| l.hash).collect());
             }
             let (_, data) = decode_unixfs(cid, bytes)?;
-            if data.kind != NodeType::HamtShard {
-                return Ok(Vec::new());
-            }
-            let width = hamt_width(data.fanout.unwrap_or(256));
+            let Some(layout) = Layout::of(&data) else { return Ok(Vec::new()) };
             Ok(pb
                 .links
                 .iter()
-                .filter(|l| l.name.as_deref().is_some_and(|n| n.len() == width))
+                .filter(|l| layout.link(l.name.as_deref().unwrap_or_default()) == LinkName::Shard)
                 .map(|l| l.hash)
                 .collect())
         }

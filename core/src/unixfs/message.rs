@@ -1,7 +1,7 @@
 //! UnixFS: the `Data` message inside a dag-pb node that says what the node is (file, folder,
 //! symlink, HAMT shard) and carries file bytes, sizes and metadata.
 
-use crate::codec::dagpb::{put_bytes_field, Reader};
+use crate::codec::dagpb::{put_bytes_field, PbLinkRef, PbNode, Reader};
 use crate::codec::varint;
 use crate::error::DecodeError;
 
@@ -98,6 +98,23 @@ impl Data {
             put_bytes_field(&mut out, 8, &inner);
         }
         out
+    }
+
+    /// Decodes a UnixFS node: its dag-pb envelope strictly, then the `Data` inside it. The one
+    /// way every reader (the gateway, the CLI's walker) opens a node.
+    pub fn of_node(block: &[u8]) -> Result<(PbNode, Data), DecodeError> {
+        let pb = PbNode::decode(block)?;
+        let data = Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType)?)?;
+        Ok((pb, data))
+    }
+
+    /// As [`Data::of_node`], handing the links to `each` without copying them (see
+    /// [`PbNode::visit`]).
+    pub fn visit_node<'a>(
+        block: &'a [u8],
+        each: impl FnMut(PbLinkRef<'a>),
+    ) -> Result<Data, DecodeError> {
+        Data::decode(PbNode::visit(block, each)?.ok_or(DecodeError::MissingType)?)
     }
 
     /// Decodes leniently in field order (protobuf semantics), since producers differ.

@@ -7,6 +7,7 @@ use cid::Version;
 use crate::codec::cids::{CidRule, HashAlg};
 use crate::error::SettingsError;
 use crate::unixfs::chunker::ChunkerSpec;
+use crate::unixfs::hamt::Layout;
 use crate::unixfs::layout::LayoutKind;
 
 /// When a folder stops being one plain dag-pb node and becomes a HAMT.
@@ -44,6 +45,9 @@ impl Settings {
         self.cid.validate()?;
         if self.max_links < 2 {
             return Err(SettingsError::MaxLinks(self.max_links));
+        }
+        if Layout::new(self.hamt_fanout as u64).is_none() {
+            return Err(SettingsError::HamtFanout(self.hamt_fanout));
         }
         Ok(())
     }

@@ -8,6 +8,9 @@ use cid::Cid;
 use crate::codec::cids::{DAG_PB, IDENTITY, RAW};
 use crate::codec::dagpb::PbNode;
 use crate::error::DecodeError;
+use crate::gateway::file::{FileError, FileReader, FileStep};
+use crate::gateway::resolve::ResolveError;
+use crate::unixfs::hamt::{Layout, LinkName};
 use crate::unixfs::name::{self, NameFault};
 use crate::unixfs::{Data, NodeType};
 
@@ -24,12 +27,16 @@ pub enum WalkError {
     NotUnixfs(Cid, u64),
     #[error("block {0} is a {1:?} node where a file was expected")]
     NotAFile(Cid, NodeType),
+    #[error(transparent)]
+    File(FileError),
     #[error("the sink refused the bytes: {0}")]
     Sink(String),
     #[error("folder {folder} has an entry named {name:?}, which {fault}")]
     BadName { folder: Cid, name: String, fault: NameFault },
     #[error("folder {folder} has two entries named {name:?}")]
     DuplicateName { folder: Cid, name: String },
+    #[error("block {0} is a HAMT shard carport cannot read (its fanout or name hash)")]
+    BadShard(Cid),
     #[error("HAMT folder {folder} links its shard {shard} more than once")]
     RepeatedShard { folder: Cid, shard: Cid },
     #[error("the tree has more than {limit} entries (the next would be {cid})")]
@@ -77,11 +84,8 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
     match cid.codec() {
         RAW => Ok(Node::Raw(bytes)),
         DAG_PB => {
-            let bad = |source| WalkError::Decode { cid: *cid, source };
-            let pb = PbNode::decode(&bytes).map_err(bad)?;
-            let data =
-                Data::decode(pb.data.as_deref().ok_or(DecodeError::MissingType).map_err(bad)?)
-                    .map_err(bad)?;
+            let (pb, data) =
+                Data::of_node(&bytes).map_err(|source| WalkError::Decode { cid: *cid, source })?;
             Ok(Node::Pb(pb, data))
         }
         other => Err(WalkError::NotUnixfs(*cid, other)),
@@ -213,28 +217,32 @@ fn hamt_entries(
     pb: &PbNode,
     data: &Data,
 ) -> Result<Vec<(String, Cid)>, WalkError> {
-    let width = format!("{:X}", data.fanout.unwrap_or(256).saturating_sub(1)).len();
+    let layout = Layout::of(data).ok_or(WalkError::BadShard(*folder))?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut shards = vec![pb.clone()];
     while let Some(shard) = shards.pop() {
         for link in &shard.links {
             let name = link.name.as_deref().unwrap_or_default();
-            if name.len() <= width {
-                if !seen.insert(link.hash) {
-                    return Err(WalkError::RepeatedShard { folder: *folder, shard: link.hash });
+            let entry = match layout.link(name) {
+                LinkName::Shard => {
+                    if !seen.insert(link.hash) {
+                        return Err(WalkError::RepeatedShard { folder: *folder, shard: link.hash });
+                    }
+                    if let Node::Pb(child, _) = load(get, &link.hash)? {
+                        shards.push(child);
+                    }
+                    continue;
                 }
-                if let Node::Pb(child, _) = load(get, &link.hash)? {
-                    shards.push(child);
+                LinkName::Entry(entry) => entry,
+                LinkName::Malformed => {
+                    return Err(WalkError::BadName {
+                        folder: *folder,
+                        name: name.to_string(),
+                        fault: NameFault::Slot,
+                    })
                 }
-                continue;
-            }
-            let (_slot, entry) =
-                name.split_at_checked(width).ok_or_else(|| WalkError::BadName {
-                    folder: *folder,
-                    name: name.to_string(),
-                    fault: NameFault::Slot,
-                })?;
+            };
             checked_name(folder, entry)?;
             out.push((entry.to_string(), link.hash));
         }
@@ -246,33 +254,40 @@ fn hamt_entries(
     Ok(out)
 }
 
-/// Streams the bytes of the file at `cid` into `sink`, in order.
+/// Streams the bytes of the file at `cid` into `sink`, in order: a driver of the gateway's
+/// [`FileReader`], so a file reads back under the same checks (block sizes, lengths) in both.
 pub fn read_file(
     get: &mut dyn BlockGet,
     cid: &Cid,
     sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<u64, WalkError> {
+    let mut reader = FileReader::whole(*cid);
     let mut total = 0u64;
-    let mut stack = vec![*cid];
-    while let Some(cid) = stack.pop() {
-        match load(get, &cid)? {
-            Node::Raw(bytes) => {
+    loop {
+        match reader.step().map_err(WalkError::from)? {
+            FileStep::Need(cid) => {
+                let bytes = get.get(&cid)?;
+                reader.provide(&cid, bytes)?;
+            }
+            FileStep::Visited(_) => {}
+            FileStep::Data(bytes) => {
                 sink(&bytes).map_err(WalkError::Sink)?;
                 total += bytes.len() as u64;
             }
-            Node::Pb(pb, data) => {
-                if !matches!(data.kind, NodeType::File | NodeType::Raw) {
-                    return Err(WalkError::NotAFile(cid, data.kind));
-                }
-                if let Some(bytes) = &data.data {
-                    sink(bytes).map_err(WalkError::Sink)?;
-                    total += bytes.len() as u64;
-                }
-                stack.extend(pb.links.iter().rev().map(|l| l.hash));
-            }
+            FileStep::Done => return Ok(total),
         }
     }
-    Ok(total)
+}
+
+impl From<FileError> for WalkError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Resolve(ResolveError::Decode { cid, source }) => {
+                WalkError::Decode { cid, source }
+            }
+            other => WalkError::File(other),
+        }
+    }
 }
 
 /// Blocks held in memory, for tests and small CARs.
