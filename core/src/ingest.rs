@@ -342,10 +342,7 @@ mod tests {
     use crate::gateway::store::{read_v2_header, section_block, CarIndex};
     use crate::piece::piece_of;
 
-    fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-    }
+    use crate::testutil::fixture;
 
     fn ingest(car: &[u8], chunk: usize) -> Result<IngestedShard, IngestError> {
         let mut i = ShardIngest::new(1 << 30);

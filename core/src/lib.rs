@@ -47,6 +47,9 @@ pub mod ingest;
 pub mod piece;
 pub mod unixfs;
 
+#[cfg(test)]
+mod testutil;
+
 pub use cid::{self, Cid};
 
 pub use car::pack::CarSink;

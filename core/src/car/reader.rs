@@ -273,10 +273,10 @@ pub fn read_all(bytes: &[u8]) -> Result<(Event, Blocks), CarError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::fixture;
 
     fn read(name: &str) -> Result<(Event, Blocks), CarError> {
-        let path = format!("{}/../../shared/fixtures/go-car-v2/{name}", env!("CARGO_MANIFEST_DIR"));
-        read_all(&std::fs::read(path).unwrap())
+        read_all(&fixture(&format!("go-car-v2/{name}")))
     }
 
     fn version(ev: &Event) -> u64 {
@@ -306,11 +306,7 @@ mod tests {
 
     #[test]
     fn a_section_over_the_reader_limit_is_refused_before_it_is_buffered() {
-        let bytes = std::fs::read(format!(
-            "{}/../../shared/fixtures/go-car-v2/sample-v1.car",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let bytes = fixture("go-car-v2/sample-v1.car");
         let (_, blocks) = read("sample-v1.car").unwrap();
         let biggest = blocks.iter().map(|b| b.1.len()).max().unwrap() as u64;
         let mut r = CarReader::with_max_section(biggest / 2);
@@ -345,11 +341,7 @@ mod tests {
 
     #[test]
     fn any_push_split_gives_the_same_events() {
-        let bytes = std::fs::read(format!(
-            "{}/../../shared/fixtures/go-car-v2/sample-wrapped-v2.car",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let bytes = fixture("go-car-v2/sample-wrapped-v2.car");
         let (_, whole) = read_all(&bytes).unwrap();
         for (step, filled) in [(1, false), (7, true), (4096, false), (4096, true)] {
             let mut r = CarReader::new();

@@ -267,10 +267,7 @@ pub fn verify_bytes(bytes: &[u8], expected_root: Option<Cid>) -> Result<Report, 
 mod tests {
     use super::*;
 
-    fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-    }
+    use crate::testutil::fixture;
 
     #[test]
     fn good_cars_verify() {

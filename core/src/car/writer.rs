@@ -159,11 +159,7 @@ mod tests {
     use crate::car::{read_all, Event};
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../../shared/fixtures/go-car-v2/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
+        crate::testutil::fixture(&format!("go-car-v2/{name}"))
     }
 
     fn rewrite(version: u8, src: &[u8]) -> Vec<u8> {

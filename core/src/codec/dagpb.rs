@@ -210,7 +210,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/dagpb")
+        crate::testutil::fixtures().join("dagpb")
     }
 
     #[test]

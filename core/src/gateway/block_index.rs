@@ -75,11 +75,7 @@ mod tests {
     type Ingested = (Vec<u8>, Vec<u8>, Vec<(Cid, Vec<u8>)>);
 
     fn ingested(name: &str) -> Ingested {
-        let path = format!(
-            "{}/../../shared/fixtures/gateway-conformance/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).unwrap();
+        let bytes = crate::testutil::fixture(&format!("gateway-conformance/{name}"));
         let (_, blocks) = crate::car::read_all(&bytes).unwrap();
         let mut ingest = ShardIngest::new(u64::MAX);
         ingest.push(&bytes).unwrap();

@@ -140,10 +140,38 @@ pub fn render(
     if entries.len() > MAX_LISTING_ENTRIES {
         rows.push_str(&format!("<tr><td></td><td colspan=\"3\">This folder has more than {MAX_LISTING_ENTRIES} entries; {MAX_LISTING_ENTRIES} of them are listed. Ask for <code>?format=car</code> to have them all.</td></tr>\n"));
     }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}td{{padding:.2em .8em}}.ipfs-hash{{font-family:monospace;color:#888}}.size{{text-align:right}}</style>\n</head>\n<body>\n<header><strong>Index of</strong> {crumbs}</header>\n<p class=\"dir-cid\">{dir}</p>\n<table>\n{rows}</table>\n<footer><small>verified by carport-edge: every block was hashed and checked against its CID</small></footer>\n</body>\n</html>\n",
-        title = esc(&title),
-    )
+    let (title, dir) = (esc(&title), dir.to_string());
+    fill(TEMPLATE, &[("title", &title), ("crumbs", &crumbs), ("dir", &dir), ("rows", &rows)])
+}
+
+/// The page around a listing; `@name@` marks where [`fill`] puts each part.
+const TEMPLATE: &str = include_str!("listing.html");
+
+/// The template with each `@name@` replaced by its part, in one pass over the template only, so
+/// that nothing in a part (a file name) is ever read as a marker.
+fn fill(template: &str, parts: &[(&str, &str)]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + parts.iter().map(|p| p.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match parts
+            .iter()
+            .find(|(name, _)| after.starts_with(name) && after[name.len()..].starts_with('@'))
+        {
+            Some((name, part)) => {
+                out.push_str(part);
+                rest = &after[name.len() + 1..];
+            }
+            None => {
+                out.push('@');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -151,6 +179,12 @@ mod tests {
     use super::*;
     use crate::gateway::resolve::resolve_in;
     use crate::gateway::testutil::car;
+
+    #[test]
+    fn a_part_is_never_read_as_a_marker() {
+        let page = fill("<@a@|@b@|@c@ x@y>", &[("a", "@b@"), ("b", "2")]);
+        assert_eq!(page, "<@b@|2|@c@ x@y>");
+    }
 
     #[test]
     fn a_listing_stops_at_its_limit_and_says_so() {

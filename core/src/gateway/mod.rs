@@ -10,6 +10,7 @@
 //! - [`file`]: a UnixFS file reader over a byte range that asks only for the blocks it needs.
 //! - [`traverse`]: the block order of a trustless CAR response (dag-scope, entity-bytes, dups).
 //! - [`http`]: request routing (path, subdomain, custom-domain gateways), ranges, ETags, headers.
+//! - [`head`]: the status and headers of every response, from the request's conditions.
 //! - [`redirects`]: `_redirects` files (IPIP-0002).
 //! - [`listing`]: the HTML folder listing.
 //! - [`memory`]: a bounded memory of verified folder and file nodes, kept across requests.
@@ -20,6 +21,7 @@
 pub mod block_index;
 pub mod cbor;
 pub mod file;
+pub mod head;
 pub mod http;
 pub mod listing;
 pub mod memory;
@@ -78,11 +80,7 @@ pub(crate) mod testutil {
     use cid::Cid;
 
     pub fn car(name: &str) -> (Vec<Cid>, HashMap<Cid, Vec<u8>>, Vec<Cid>) {
-        let path = format!(
-            "{}/../../shared/fixtures/gateway-conformance/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let bytes = crate::testutil::fixture(&format!("gateway-conformance/{name}"));
         let (header, blocks) = crate::car::read_all(&bytes).unwrap();
         let crate::car::Event::Header { roots, .. } = header else { panic!("no header") };
         let order = blocks.iter().map(|b| b.0).collect();

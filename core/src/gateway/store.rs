@@ -123,12 +123,10 @@ mod tests {
 
     #[test]
     fn reads_each_block_by_its_range() {
-        let path = format!("{}/../../shared/fixtures/gateway-conformance/trustless_gateway_car/subdir-with-mixed-block-files.car", env!("CARGO_MANIFEST_DIR"));
-        let (Event::Header { roots, .. }, blocks) =
-            read_all(&std::fs::read(path).unwrap()).unwrap()
-        else {
-            panic!()
-        };
+        let bytes = crate::testutil::fixture(
+            "gateway-conformance/trustless_gateway_car/subdir-with-mixed-block-files.car",
+        );
+        let (Event::Header { roots, .. }, blocks) = read_all(&bytes).unwrap() else { panic!() };
         let (mut w, _) = CarWriter::new(2, &roots);
         let mut body = Vec::new();
         for (c, d, _) in &blocks {
