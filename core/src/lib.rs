@@ -38,14 +38,14 @@
 // Errors carry the CIDs at fault by value, which makes them large; they are never on a hot path.
 #![allow(clippy::result_large_err)]
 
-pub mod archive;
-pub mod car;
 pub mod codec;
-pub mod error;
+pub mod unixfs;
+pub mod car;
+pub mod piece;
 pub mod gateway;
 pub mod ingest;
-pub mod piece;
-pub mod unixfs;
+pub mod archive;
+pub mod error;
 
 #[cfg(test)]
 mod testutil;
