@@ -15,6 +15,8 @@ mod block_index;
 mod body;
 mod broker;
 mod digest;
+mod drive;
+mod feed;
 mod queue;
 mod quota;
 mod reply;
@@ -26,48 +28,107 @@ mod upload;
 
 use std::rc::Rc;
 
+use carport_core::gateway::head::{self, Conditions};
 use carport_core::gateway::http::{self, route, route_domain, route_path, Config, Route, CORS};
 use carport_core::gateway::path::{parse_cid, parse_ipfs_path, ContentPath};
 use carport_core::gateway::store::pick_dnslink;
 use worker::*;
 
 use crate::reply::{error, text};
-use crate::serve::{serve, Conditions};
+use crate::serve::{respond, serve};
 use crate::settings::{var, Settings};
 use crate::sources::Sources;
+
+/// The parts of the worker a request can be for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Door {
+    /// `/_admin/…`: operators, behind `ADMIN_TOKEN`.
+    Admin,
+    /// `POST /upload`: a CAR shard into the store.
+    Upload,
+    /// `GET /archive/{root}`: an upload's archive record.
+    Archive,
+    /// `GET|HEAD /aggregates/{piece}`: an aggregate's bytes, for storage providers.
+    Aggregates,
+    /// `/_proxy/…`: the benchmark's unverified baseline (only with `BENCH_PROXY`).
+    Proxy,
+    /// `PUT /_bench/put`: the upload benchmark's baseline (only with `BENCH_PROXY`).
+    BenchPut,
+    /// Everything else: the IPFS gateway, which routes by host and path itself.
+    Gateway,
+}
+
+/// How a door's path is matched.
+enum PathIs {
+    Exactly(&'static str),
+    Under(&'static str),
+}
+
+/// The worker's routes, first match first; any other path is the gateway's.
+const DOORS: [(PathIs, Door); 6] = [
+    (PathIs::Under("/_admin/"), Door::Admin),
+    (PathIs::Exactly("/upload"), Door::Upload),
+    (PathIs::Under("/archive/"), Door::Archive),
+    (PathIs::Under("/aggregates/"), Door::Aggregates),
+    (PathIs::Under("/_proxy/"), Door::Proxy),
+    (PathIs::Exactly("/_bench/put"), Door::BenchPut),
+];
+
+/// CORS headers the upload door and the archive add to the gateway's: POST, and its headers.
+const DOOR_CORS: [(&str, &str); 2] = [
+    ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
+    (
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, X-Carport-Piece, X-Carport-Root",
+    ),
+];
+
+impl Door {
+    /// The door of `path`; the benchmark's are open only when `bench` says so.
+    fn of(path: &str, bench: bool) -> Door {
+        let found = DOORS.iter().find(|(p, _)| match p {
+            PathIs::Exactly(x) => path == *x,
+            PathIs::Under(x) => path.starts_with(x),
+        });
+        match found.map(|(_, d)| *d) {
+            Some(Door::Proxy | Door::BenchPut) if !bench => Door::Gateway,
+            Some(d) => d,
+            None => Door::Gateway,
+        }
+    }
+
+    /// The CORS headers of the door's answers: browsers call the gateway and the upload door
+    /// from any page; the operators' and the benchmark's doors are not for pages.
+    fn cors(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Door::Gateway => CORS.to_vec(),
+            Door::Upload | Door::Archive | Door::Aggregates => {
+                CORS.iter().chain(&DOOR_CORS).copied().collect()
+            }
+            Door::Admin | Door::Proxy | Door::BenchPut => Vec::new(),
+        }
+    }
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
-    if path.starts_with("/_admin/") {
-        return admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")));
-    }
-    if path == "/upload" || path.starts_with("/archive/") || path.starts_with("/aggregates/") {
-        let mut resp = archive_routes(req, &env, &path)
-            .await
-            .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?;
-        for (k, v) in CORS {
-            resp.headers_mut().set(k, v)?;
-        }
-        resp.headers_mut().set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")?;
-        resp.headers_mut().set(
-            "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, X-Carport-Piece, X-Carport-Root",
-        )?;
-        return Ok(resp);
-    }
     let settings = Settings::from_env(&env);
-    if settings.bench_proxy && path.starts_with("/_proxy/") {
-        return proxy(&req, &settings).await;
-    }
-    if settings.bench_proxy && path == "/_bench/put" {
-        return bench_put(req, &env).await.or_else(|e| error(500, &e.to_string(), None));
-    }
-    let mut resp = match handle(req, env, ctx, &settings).await {
-        Ok(r) => r,
-        Err(e) => text(500, &format!("500 internal error: {e}"))?,
+    let door = Door::of(&path, settings.bench_proxy);
+    let mut resp = match door {
+        Door::Admin => admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")))?,
+        Door::Upload | Door::Archive | Door::Aggregates => archive_routes(req, &env, door, &path)
+            .await
+            .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?,
+        Door::Proxy => proxy(&req, &settings).await?,
+        Door::BenchPut => {
+            bench_put(req, &env).await.or_else(|e| error(500, &e.to_string(), None))?
+        }
+        Door::Gateway => handle(req, env, ctx, &settings)
+            .await
+            .or_else(|e| text(500, &format!("500 internal error: {e}")))?,
     };
-    for (k, v) in CORS {
+    for (k, v) in door.cors() {
         resp.headers_mut().set(k, v)?;
     }
     Ok(resp)
@@ -122,15 +183,9 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         only_if_cached,
     };
     match routed {
-        Route::Preflight => Ok(Response::empty()?.with_status(204)),
+        Route::Preflight => respond(head::preflight(), ResponseBody::Empty),
         Route::Redirect { status, location } => {
-            let mut resp = Response::empty()?.with_status(status);
-            resp.headers_mut().set("Location", &location)?;
-            // The same request always redirects the same way (it names an immutable CID), but
-            // where to depends on the host and, behind a trusted proxy, its forwarding headers.
-            resp.headers_mut().set("Cache-Control", http::IMMUTABLE)?;
-            resp.headers_mut().set("Vary", "Host, X-Forwarded-Host, X-Forwarded-Proto")?;
-            Ok(resp)
+            respond(head::route_redirect(status, &location), ResponseBody::Empty)
         }
         Route::Error { status, message } => text(status, &message),
         Route::LookupHost { .. } => text(500, "unreachable"),
@@ -156,27 +211,20 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
 }
 
 /// The upload door and the archive: `POST /upload`, `GET /archive/{root}`, `GET|HEAD
-/// /aggregates/{piece}`.
-async fn archive_routes(req: Request, env: &Env, path: &str) -> Result<Response> {
+/// /aggregates/{piece}`, each answering a CORS preflight.
+async fn archive_routes(req: Request, env: &Env, door: Door, path: &str) -> Result<Response> {
     let method = req.method();
-    if method == Method::Options {
-        return Ok(Response::empty()?.with_status(204));
-    }
-    if path == "/upload" {
-        return match method {
-            Method::Post => upload::handle(req, env).await,
-            _ => error(405, "use POST /upload with a CAR shard as the body", None),
-        };
-    }
-    if let Some(root) = path.strip_prefix("/archive/") {
-        return match method {
-            Method::Get => archive_record(env, root).await,
-            _ => error(405, "use GET /archive/{root}", None),
-        };
-    }
-    let cid = path.trim_start_matches("/aggregates/");
-    match method {
-        Method::Get | Method::Head => aggregates::serve(env, cid, method == Method::Head).await,
+    match (door, method) {
+        (_, Method::Options) => respond(head::preflight(), ResponseBody::Empty),
+        (Door::Upload, Method::Post) => upload::handle(req, env).await,
+        (Door::Upload, _) => error(405, "use POST /upload with a CAR shard as the body", None),
+        (Door::Archive, Method::Get) => {
+            archive_record(env, path.strip_prefix("/archive/").unwrap_or_default()).await
+        }
+        (Door::Archive, _) => error(405, "use GET /archive/{root}", None),
+        (Door::Aggregates, m @ (Method::Get | Method::Head)) => {
+            aggregates::serve(env, path.trim_start_matches("/aggregates/"), m == Method::Head).await
+        }
         _ => error(405, "use GET /aggregates/{piece CID}", None),
     }
 }
