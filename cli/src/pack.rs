@@ -8,10 +8,11 @@ use anyhow::{Context, Result};
 use carport_core::car::pack::CarSink;
 use carport_core::cid::Version;
 use carport_core::codec::block::Block;
-use carport_core::codec::cids::{CidRule, HashAlg, RAW};
+use carport_core::codec::cids::{CidRule, HashAlg};
+use carport_core::codec::multicodec::RAW;
 use carport_core::unixfs::chunker::ChunkerSpec;
-use carport_core::unixfs::file::{FileBuilder, Metadata};
-use carport_core::unixfs::import::Importer;
+use carport_core::unixfs::file::Metadata;
+use carport_core::unixfs::job::ImportJob;
 use carport_core::unixfs::layout::LayoutKind;
 use carport_core::unixfs::settings::Overrides;
 use carport_core::unixfs::settings::{Profile, Settings};
@@ -47,8 +48,7 @@ pub struct PackArgs {
     raw_leaves: Option<bool>,
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
     cid_version: Option<u8>,
-    /// sha2-256 or blake3.
-    #[arg(long)]
+    #[arg(long, help = format!("{}.", HashAlg::expected()))]
     hash: Option<HashAlg>,
     /// Inline blocks of at most this many bytes in their CID (identity hash).
     #[arg(long)]
@@ -328,28 +328,15 @@ fn pack_file(
     w: &mut Writer,
 ) -> Result<Cid> {
     let bar = progress::bytes(meta.len(), "packing");
-    let file_meta = args.metadata(meta);
-    if args.wrap {
-        let mut imp = Importer::new(settings.clone())?;
-        imp.begin_file(name, file_meta)?;
-        feed_file(&mut imp, &args.path, &bar, w)?;
-        imp.end_file(&mut w.blocks)?;
-        let root = imp.finish(&mut w.blocks)?;
-        bar.finish_and_clear();
-        return Ok(root.cid);
-    }
-    let mut builder = FileBuilder::new(settings, file_meta);
-    match builder.leaf_size() {
-        Some(size) => feed_leaves(&args.path, size, settings.cid, &bar, w, |cid, len, out| {
-            builder.hashed_leaf(cid, len, out);
-            Ok(())
-        })?,
-        None => feed(&args.path, &bar, w, |data, out| {
-            builder.write(data, out);
-            Ok(())
-        })?,
-    }
-    let root = builder.finish(&mut w.blocks);
+    let mut job = if args.wrap {
+        ImportJob::tree(settings.clone())?
+    } else {
+        ImportJob::file(settings.clone())?
+    };
+    job.begin_file(name, args.metadata(meta))?;
+    feed_file(&mut job, &args.path, &bar, w)?;
+    job.end_file(&mut w.blocks)?;
+    let root = job.finish(&mut w.blocks)?;
     bar.finish_and_clear();
     Ok(root.cid)
 }
@@ -357,12 +344,12 @@ fn pack_file(
 fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) -> Result<Cid> {
     let (items, total) = collect(&args.path, args.hidden)?;
     let bar = progress::bytes(total, "packing");
-    let mut imp = Importer::new(settings.clone())?;
+    let mut imp = ImportJob::tree(settings.clone())?;
     let prefix = if args.wrap {
         imp.add_dir(name, args.metadata(&std::fs::metadata(&args.path)?))?;
         format!("{name}/")
     } else {
-        imp.set_root_meta(args.metadata(&std::fs::metadata(&args.path)?));
+        imp.add_dir("", args.metadata(&std::fs::metadata(&args.path)?))?;
         String::new()
     };
     for item in items {
@@ -394,8 +381,8 @@ fn pack_dir(args: &PackArgs, settings: &Settings, name: &str, w: &mut Writer) ->
     Ok(root.cid)
 }
 
-/// Feeds the importer's open file, through [`feed_leaves`] when its leaves may be hashed here.
-fn feed_file(imp: &mut Importer, path: &Path, bar: &ProgressBar, w: &mut Writer) -> Result<()> {
+/// Feeds the job's open file, through [`feed_leaves`] when its leaves may be hashed here.
+fn feed_file(imp: &mut ImportJob, path: &Path, bar: &ProgressBar, w: &mut Writer) -> Result<()> {
     match imp.leaf_size() {
         Some(size) => {
             let rule = imp.settings().cid;

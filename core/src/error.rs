@@ -1,7 +1,25 @@
 //! Typed errors. Each carries the CID, path or byte offset at fault, so an adapter can report it
-//! without guessing.
+//! without guessing; [`Coded`] hands those out with a stable code, the same way for every error.
 
 use cid::Cid;
+
+use crate::codec::cids::HashAlg;
+
+/// What an adapter needs of any core error besides its message, as `std::io::Error::kind` is for
+/// I/O: a code that stays the same across releases and wordings (the npm package's
+/// `CarportError.code`, the upload door's `code`), and the CID and byte offset at fault.
+pub trait Coded: std::error::Error {
+    /// The stable code of the error's kind, such as `"HashMismatch"`.
+    fn code(&self) -> &'static str;
+    /// The CID at fault, when there is one.
+    fn cid(&self) -> Option<&Cid> {
+        None
+    }
+    /// The byte offset at fault (from the start of the CAR being read), when there is one.
+    fn offset(&self) -> Option<u64> {
+        None
+    }
+}
 
 /// A setting that cannot be honoured (bad chunker name, CIDv0 with blake3, ...).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -14,7 +32,7 @@ pub enum SettingsError {
     Profile(String),
     #[error("unknown layout {0:?} (expected balanced or trickle)")]
     Layout(String),
-    #[error("unknown hash {0:?} (expected sha2-256 or blake3)")]
+    #[error("unknown hash {0:?} (expected {expected})", expected = HashAlg::expected())]
     Hash(String),
     #[error("CIDv0 can only name sha2-256 dag-pb blocks; use --cid-version 1 with {0}")]
     CidV0Hash(String),
@@ -106,4 +124,114 @@ pub enum ImportError {
     FileOpen(String),
     #[error("nothing was imported")]
     Empty,
+}
+
+impl Coded for SettingsError {
+    fn code(&self) -> &'static str {
+        "Settings"
+    }
+}
+
+impl Coded for DecodeError {
+    fn code(&self) -> &'static str {
+        "Decode"
+    }
+}
+
+impl Coded for CarError {
+    fn code(&self) -> &'static str {
+        match self {
+            CarError::Header { .. } => "CarHeader",
+            CarError::Version(_) => "CarVersion",
+            CarError::Truncated(_) => "Truncated",
+            CarError::TruncatedBlock { .. } => "TruncatedBlock",
+            CarError::SectionTooLarge { .. } => "SectionTooLarge",
+            CarError::BadCid(_) => "BadCid",
+            CarError::Index { .. } => "CarIndex",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            CarError::TruncatedBlock { cid, .. } => Some(cid),
+            _ => None,
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            CarError::Header { offset, .. }
+            | CarError::TruncatedBlock { offset, .. }
+            | CarError::SectionTooLarge { offset, .. }
+            | CarError::Index { offset, .. } => Some(*offset),
+            CarError::Truncated(at) | CarError::BadCid(at) => Some(*at),
+            CarError::Version(_) => None,
+        }
+    }
+}
+
+impl Coded for VerifyError {
+    fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Car(e) => e.code(),
+            VerifyError::HashMismatch { .. } => "HashMismatch",
+            VerifyError::UnsupportedHash { .. } => "UnsupportedHash",
+            VerifyError::Decode { .. } => "Decode",
+            VerifyError::MissingBlock { .. } => "MissingBlock",
+            VerifyError::NoRoots => "NoRoots",
+            VerifyError::WrongRoot { .. } => "WrongRoot",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            VerifyError::Car(e) => e.cid(),
+            VerifyError::HashMismatch { cid, .. }
+            | VerifyError::UnsupportedHash { cid, .. }
+            | VerifyError::Decode { cid, .. }
+            | VerifyError::MissingBlock { cid } => Some(cid),
+            VerifyError::WrongRoot { expected, .. } => Some(expected),
+            VerifyError::NoRoots => None,
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            VerifyError::Car(e) => e.offset(),
+            VerifyError::HashMismatch { offset, .. }
+            | VerifyError::UnsupportedHash { offset, .. }
+            | VerifyError::Decode { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+}
+
+impl Coded for ImportError {
+    fn code(&self) -> &'static str {
+        "Import"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verify_error_of_a_car_is_the_car_error_s() {
+        let cid: Cid =
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+        let car = CarError::TruncatedBlock { cid, offset: 40, end: 90 };
+        let e = VerifyError::Car(car.clone());
+        assert_eq!((e.code(), e.cid(), e.offset()), ("TruncatedBlock", Some(&cid), Some(40)));
+        assert_eq!((car.code(), car.cid(), car.offset()), (e.code(), e.cid(), e.offset()));
+        let e = VerifyError::HashMismatch { cid, offset: 7 };
+        assert_eq!((e.code(), e.cid(), e.offset()), ("HashMismatch", Some(&cid), Some(7)));
+        assert_eq!((VerifyError::NoRoots.cid(), VerifyError::NoRoots.offset()), (None, None));
+    }
+
+    #[test]
+    fn settings_and_import_errors_have_one_code_each() {
+        assert_eq!(SettingsError::MaxLinks(1).code(), "Settings");
+        assert_eq!(ImportError::NoOpenFile.code(), ImportError::Empty.code());
+    }
 }

@@ -19,7 +19,7 @@ use cid::Cid;
 use crate::car::shard::CarCidHasher;
 use crate::car::verify::check_block;
 use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA};
-use crate::codec::cids::IDENTITY;
+use crate::codec::multicodec::IDENTITY;
 use crate::error::{CarError, VerifyError};
 use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
 use crate::piece::{PieceError, PieceHasher, PieceInfo};
@@ -45,6 +45,42 @@ pub enum IngestError {
     Index { car: Cid, reason: String },
     #[error("the CAR has {len} bytes outside its blocks at byte {offset} (padding, or data after its last block that is not its index): they would be stored and dealt as if they were content")]
     OutsideBlocks { offset: u64, len: u64 },
+}
+
+impl crate::error::Coded for IngestError {
+    fn code(&self) -> &'static str {
+        match self {
+            IngestError::Verify(e) => e.code(),
+            IngestError::TooLarge { .. } => "TooLarge",
+            IngestError::Piece(e) => e.code(),
+            IngestError::NoBlocks => "NoBlocks",
+            IngestError::Truncated { .. } => "Truncated",
+            IngestError::PieceMismatch { .. } => "PieceMismatch",
+            IngestError::RootMismatch { .. } => "RootMismatch",
+            IngestError::Index { .. } => "ShardIndex",
+            IngestError::OutsideBlocks { .. } => "OutsideBlocks",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            IngestError::Verify(e) => e.cid(),
+            IngestError::PieceMismatch { claimed, .. } => Some(claimed),
+            IngestError::RootMismatch { root, .. } => Some(root),
+            IngestError::Index { car, .. } => Some(car),
+            _ => None,
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            IngestError::Verify(e) => e.offset(),
+            IngestError::TooLarge { offset, .. } | IngestError::OutsideBlocks { offset, .. } => {
+                Some(*offset)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl From<CarError> for IngestError {

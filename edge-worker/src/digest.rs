@@ -3,7 +3,7 @@
 //! bound how fast a verified file streams. Small blocks, where a call into the runtime costs more
 //! than the hash, and other hashes go through core.
 
-use carport_core::codec::cids::SHA2_256;
+use carport_core::codec::multicodec::SHA2_256;
 use carport_core::gateway::{verify_block, verify_sha256, BlockError};
 use carport_core::Cid;
 use js_sys::{Function, Object, Reflect, Uint8Array};

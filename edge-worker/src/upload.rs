@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use carport_core::error::{CarError, VerifyError};
+use carport_core::error::{CarError, Coded, VerifyError};
 use carport_core::ingest::{
     decode_cids, encode_cids, IngestError, IngestedShard, ShardIngest, UploadCheck,
 };
@@ -52,9 +52,15 @@ fn refusal(e: &IngestError) -> (u16, Option<Cid>) {
     }
 }
 
+/// A refused shard's answer: `{error, cid, code}`, `code` being core's stable code of the error.
 fn refuse(e: &IngestError) -> worker::Result<Response> {
     let (status, cid) = refusal(e);
-    error(status, &format!("upload refused: {e}"), cid.map(|c| c.to_string()))
+    let body = serde_json::json!({
+        "error": format!("upload refused: {e}"),
+        "cid": cid.map(|c| c.to_string()),
+        "code": e.code(),
+    });
+    json(status, &body)
 }
 
 fn header_cid(req: &Request, name: &str) -> Result<Option<Cid>, String> {

@@ -225,7 +225,7 @@ export function createApi (platform) {
       }
       return Array.isArray(pieceCid) ? pieceCid.map(check) : check(pieceCid)
     },
-    /** Multihash digest with carport's Wasm hashes (for benchmarks): 'sha2-256' or 'blake3'. */
+    /** Multihash digest with carport's Wasm hashes (for benchmarks): `alg` is one of core's hash names. */
     digest: async (alg, bytes) => (await platform.wasm()).digest(alg, bytes),
     /** Bytes of this thread's Wasm memory (its peak: it only grows); for tests and benchmarks. */
     heapSize: async () => (await platform.wasm()).heapSize()

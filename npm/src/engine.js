@@ -15,8 +15,6 @@ const SUBTLE_MAX = 256 << 20
 const CAR_TYPE = 'application/vnd.ipld.car'
 /** Leaves given to crypto.subtle before the first is awaited. */
 const LEAVES_AHEAD = 8
-/** core's default shard size (`carport_core::shard::DEFAULT_SHARD_SIZE`). */
-const DEFAULT_SHARD_SIZE = 100_000_000
 /** In `parts`, a leaf whose bytes were gathered and not kept (the shard Blob is then made from
  * the gathered buffer). */
 const GATHERED = Symbol('gathered')
@@ -41,10 +39,10 @@ export async function pack (wasm, input, options, hooks) {
   throwIfAborted(signal)
   const src = source(input, options)
   const heapStart = wasm.heapSize()
-  const packer = construct(() => new wasm.Packer(wasmOptions(options), src.kind === 'tree'))
+  const packer = construct(() => new wasm.Packer(wasmOptions(wasm, options), src.kind === 'tree'))
   // `gather`: when crypto.subtle hashes the shards, each is gathered into one buffer as it is made.
   // `parts`: what the shard Blob is made of, when not of the gathered buffer.
-  const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE
+  const shardSize = options.shardSize ?? wasm.defaultShardSize()
   const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize, src.size) : null
   const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve() }
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
@@ -157,10 +155,10 @@ export async function pack (wasm, input, options, hooks) {
   }
 }
 
-function wasmOptions (o) {
-  const keys = ['profile', 'chunker', 'layout', 'maxLinks', 'rawLeaves', 'cidVersion', 'hash', 'inlineLimit', 'carVersion', 'shardSize', 'hidden']
+/** The options the Wasm packer reads; it names its keys itself (`packOptionKeys`). */
+function wasmOptions (wasm, o) {
   const out = {}
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k]
+  for (const k of wasm.packOptionKeys()) if (o[k] !== undefined) out[k] = o[k]
   return out
 }
 

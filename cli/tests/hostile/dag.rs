@@ -5,8 +5,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use carport_core::car::CarWriter;
-use carport_core::codec::cids::{CidRule, HashAlg, DAG_PB, RAW};
+use carport_core::codec::cids::{CidRule, HashAlg};
 use carport_core::codec::dagpb::{PbLink, PbNode};
+use carport_core::codec::multicodec::{DAG_PB, RAW};
 use carport_core::unixfs::{Data, NodeType};
 use carport_core::Cid;
 

@@ -152,6 +152,28 @@ pub enum ArchiveError {
     NotIncluded { piece: Cid, aggregate: Cid, source: InclusionError },
 }
 
+impl crate::error::Coded for ArchiveError {
+    fn code(&self) -> &'static str {
+        match self {
+            ArchiveError::NoSuchPiece { .. } => "NoSuchPiece",
+            ArchiveError::NotAggregated { .. } => "NotAggregated",
+            ArchiveError::BadCid { .. } => "BadCid",
+            ArchiveError::BadProof { .. } => "BadProof",
+            ArchiveError::NotIncluded { .. } => "NotIncluded",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            ArchiveError::NoSuchPiece { piece }
+            | ArchiveError::NotAggregated { piece, .. }
+            | ArchiveError::BadProof { piece, .. }
+            | ArchiveError::NotIncluded { piece, .. } => Some(piece),
+            ArchiveError::BadCid { .. } => None,
+        }
+    }
+}
+
 /// What a checked record shows about one piece.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {

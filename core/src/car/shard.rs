@@ -22,14 +22,12 @@ use sha2::Digest;
 
 use crate::car::{placeholder_root, CarWriter};
 use crate::codec::block::Block;
-use crate::codec::cids::{CidRule, DAG_PB, IDENTITY, RAW, SHA2_256};
+use crate::codec::cids::CidRule;
+use crate::codec::multicodec::{CAR, DAG_PB, IDENTITY, RAW, SHA2_256};
 use crate::codec::varint;
 
 /// The default shard size: 100 MB, as storacha's upload client.
 pub const DEFAULT_SHARD_SIZE: u64 = 100_000_000;
-
-/// Multicodec of a CAR file, for naming a whole CAR by its bytes (the CID of a CAR).
-pub const CAR_CODEC: u64 = 0x0202;
 
 /// Why sharding cannot go on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -42,6 +40,22 @@ pub enum ShardError {
     ShardSizeTooSmall { shard_size: u64, needed: u64 },
     #[error("unsupported CAR version {0} (expected 1 or 2)")]
     CarVersion(u8),
+}
+
+impl crate::error::Coded for ShardError {
+    fn code(&self) -> &'static str {
+        match self {
+            ShardError::BlockTooLarge { .. } => "BlockTooLarge",
+            ShardError::ShardSizeTooSmall { .. } | ShardError::CarVersion(_) => "ShardSize",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            ShardError::BlockTooLarge { cid, .. } => Some(cid),
+            _ => None,
+        }
+    }
 }
 
 /// What the sharder gives back, in order.
@@ -341,7 +355,7 @@ fn trailer_len(version: u8, buckets: &BTreeMap<(u64, usize), u64>) -> u64 {
 
 /// The CID of a whole CAR file: CIDv1, codec `car` (0x0202), sha2-256 of its bytes.
 pub fn car_cid(sha256: &[u8; 32]) -> Cid {
-    Cid::new_v1(CAR_CODEC, Multihash::wrap(SHA2_256, sha256).expect("32 bytes fit"))
+    Cid::new_v1(CAR, Multihash::wrap(SHA2_256, sha256).expect("32 bytes fit"))
 }
 
 /// Computes the CID of a CAR over its bytes pushed in pieces.
@@ -627,7 +641,7 @@ mod tests {
         h.update(b"ab");
         h.update(b"c");
         let cid = h.finish();
-        assert_eq!(cid.codec(), CAR_CODEC);
+        assert_eq!(cid.codec(), CAR);
         assert_eq!(cid.version(), cid::Version::V1);
         assert_eq!(cid.hash().code(), SHA2_256);
         // sha2-256("abc"), FIPS 180-2's first example.

@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use cid::Cid;
 
 use crate::car::{CarReader, Event};
-use crate::codec::cids::{rehash, DAG_PB, IDENTITY, SHA2_256};
+use crate::codec::cids::rehash;
 use crate::codec::dagpb::PbNode;
+use crate::codec::multicodec::{DAG_PB, IDENTITY, SHA2_256};
 use crate::codec::sha256x4::sha256_four;
 use crate::error::VerifyError;
 
@@ -279,7 +280,8 @@ mod tests {
     /// Raw blocks: sha2-256 ones of two lengths and a blake3 one among them, as `(cid, bytes,
     /// offset)` with made-up offsets.
     fn mixed_blocks() -> Vec<Read> {
-        use crate::codec::cids::{CidRule, HashAlg, RAW};
+        use crate::codec::cids::{CidRule, HashAlg};
+        use crate::codec::multicodec::RAW;
         let rule = |hash| CidRule { version: cid::Version::V1, hash, inline_limit: None };
         [
             (1000, HashAlg::Sha2_256),

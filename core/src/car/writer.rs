@@ -13,7 +13,8 @@ use multihash::Multihash;
 use super::cbor::encode_v1_header;
 use super::index::{encode_index, IndexEntry};
 use super::{V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
-use crate::codec::cids::{CidRule, DAG_PB};
+use crate::codec::cids::CidRule;
+use crate::codec::multicodec::DAG_PB;
 use crate::codec::varint;
 
 /// Appends one section (`varint(len) || cid || data`) to `out`.
@@ -86,7 +87,7 @@ impl CarWriter {
     /// block's bytes follow it. Lets callers write block data without copying it.
     pub fn section_prefix(&mut self, cid: &Cid, data_len: usize) -> Vec<u8> {
         // Identity CIDs hold their bytes already; go-car leaves them out of the index, and so do we.
-        if self.version == 2 && cid.hash().code() != crate::codec::cids::IDENTITY {
+        if self.version == 2 && cid.hash().code() != crate::codec::multicodec::IDENTITY {
             let mh = cid.hash();
             self.index.push(IndexEntry {
                 code: mh.code(),

@@ -4,18 +4,8 @@ use cid::{Cid, Version};
 use multihash::Multihash;
 use sha2::Digest;
 
+use crate::codec::multicodec::{self, BLAKE3, DAG_PB, IDENTITY, RAW, SHA2_256};
 use crate::error::SettingsError;
-
-/// Multicodec of dag-pb blocks (UnixFS nodes).
-pub const DAG_PB: u64 = 0x70;
-/// Multicodec of raw blocks (raw leaves).
-pub const RAW: u64 = 0x55;
-/// Multihash code of the identity "hash": the bytes themselves.
-pub const IDENTITY: u64 = 0x00;
-/// Multihash code of sha2-256.
-pub const SHA2_256: u64 = 0x12;
-/// Multihash code of blake3 (32-byte digest).
-pub const BLAKE3: u64 = 0x1e;
 
 /// The hash functions carport writes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,11 +15,27 @@ pub enum HashAlg {
 }
 
 impl HashAlg {
+    /// Every one, in the order messages and option lists give them: the one table of hash names
+    /// the CLI, the Wasm module and the npm types are checked against.
+    pub const ALL: [HashAlg; 2] = [HashAlg::Sha2_256, HashAlg::Blake3];
+
+    /// Its multihash code.
     pub fn code(self) -> u64 {
         match self {
             HashAlg::Sha2_256 => SHA2_256,
             HashAlg::Blake3 => BLAKE3,
         }
+    }
+
+    /// Its name, as the multicodec table and carport's options spell it.
+    pub fn name(self) -> &'static str {
+        multicodec::name(self.code()).expect("carport's hashes are in the multicodec table")
+    }
+
+    /// The names of [`HashAlg::ALL`], joined with `or` for messages: `sha2-256 or blake3`.
+    pub fn expected() -> String {
+        let names: Vec<&str> = HashAlg::ALL.iter().map(|h| h.name()).collect();
+        names.join(" or ")
     }
 
     pub fn digest(self, data: &[u8]) -> Multihash<64> {
@@ -44,20 +50,16 @@ impl HashAlg {
 impl std::str::FromStr for HashAlg {
     type Err = SettingsError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sha2-256" => Ok(HashAlg::Sha2_256),
-            "blake3" => Ok(HashAlg::Blake3),
-            _ => Err(SettingsError::Hash(s.to_string())),
-        }
+        HashAlg::ALL
+            .into_iter()
+            .find(|h| h.name() == s)
+            .ok_or_else(|| SettingsError::Hash(s.to_string()))
     }
 }
 
 impl std::fmt::Display for HashAlg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            HashAlg::Sha2_256 => "sha2-256",
-            HashAlg::Blake3 => "blake3",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -163,6 +165,15 @@ mod tests {
         assert_eq!(inline.raw_cid_of_sha256(&digest, data.len()), None, "inlined: needs the bytes");
         let blake = CidRule { hash: HashAlg::Blake3, ..v1 };
         assert_eq!(blake.raw_cid_of_sha256(&digest, data.len()), None);
+    }
+
+    #[test]
+    fn hash_names_round_trip() {
+        for h in HashAlg::ALL {
+            assert_eq!(h.name().parse::<HashAlg>(), Ok(h));
+        }
+        assert_eq!(HashAlg::expected(), "sha2-256 or blake3");
+        assert_eq!("md5".parse::<HashAlg>(), Err(SettingsError::Hash("md5".into())));
     }
 
     #[test]

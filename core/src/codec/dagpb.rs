@@ -228,7 +228,7 @@ mod tests {
                 let node = PbNode::decode(&bytes).unwrap_or_else(|e| panic!("{path:?}: {e}"));
                 assert_eq!(node.encode(), bytes, "{path:?}");
                 let name = path.file_stem().unwrap().to_str().unwrap();
-                assert_eq!(rule.cid(crate::codec::cids::DAG_PB, &bytes).to_string(), name);
+                assert_eq!(rule.cid(crate::codec::multicodec::DAG_PB, &bytes).to_string(), name);
                 seen += 1;
             }
         }
@@ -259,7 +259,7 @@ mod tests {
                     hash: crate::codec::cids::HashAlg::Sha2_256,
                     inline_limit: None,
                 }
-                .cid(0x55, b""),
+                .cid(crate::codec::multicodec::RAW, b""),
                 name: None,
                 tsize: None,
             }],

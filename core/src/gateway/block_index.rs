@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use cid::Cid;
 
-use crate::codec::cids::IDENTITY;
+use crate::codec::multicodec::IDENTITY;
 use crate::codec::varint;
 use crate::gateway::store::{read_v2_header, CarIndex, StoreError};
 
@@ -108,7 +108,7 @@ mod tests {
         }
         let cid = blocks[0].0;
         assert_eq!(key(&cid), cid.hash().to_bytes());
-        let raw = Cid::new_v1(0x55, *cid.hash());
+        let raw = Cid::new_v1(crate::codec::multicodec::RAW, *cid.hash());
         assert_eq!(key(&raw), key(&cid), "one multihash, one row, whatever the codec");
     }
 

@@ -171,7 +171,10 @@ mod tests {
     fn paths_through_the_dag_cbor_fixture() {
         let (_, blocks, _) =
             testutil::car("trustless_gateway_car/dir-with-dag-cbor-with-links.car");
-        let doc = blocks.iter().find(|(c, _)| c.codec() == 0x71).expect("a dag-cbor block");
+        let doc = blocks
+            .iter()
+            .find(|(c, _)| c.codec() == crate::codec::multicodec::DAG_CBOR)
+            .expect("a dag-cbor block");
         let segs = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         match lookup(doc.1, &segs(&["files", "single"])).unwrap() {
             Lookup::Link { cid, consumed: 2 } => assert!(blocks.contains_key(&cid)),

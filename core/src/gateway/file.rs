@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use cid::Cid;
 
-use crate::codec::cids::{DAG_PB, RAW};
+use crate::codec::multicodec::{DAG_PB, RAW};
 use crate::gateway::inline_block;
 use crate::gateway::resolve::{decode_unixfs, ResolveError};
 use crate::unixfs::NodeType;

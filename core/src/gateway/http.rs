@@ -3,6 +3,7 @@
 
 use cid::Cid;
 
+use crate::codec::multicodec;
 use crate::gateway::file::ByteRange;
 use crate::gateway::listing::{Origin, VERSION};
 use crate::gateway::path::{
@@ -94,10 +95,10 @@ impl Codec {
     /// The multicodec code of the codec.
     pub fn code(self) -> u64 {
         match self {
-            Codec::DagJson => 0x0129,
-            Codec::DagCbor => 0x71,
-            Codec::Json => 0x0200,
-            Codec::Cbor => 0x51,
+            Codec::DagJson => multicodec::DAG_JSON,
+            Codec::DagCbor => multicodec::DAG_CBOR,
+            Codec::Json => multicodec::JSON,
+            Codec::Cbor => multicodec::CBOR,
         }
     }
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cid::Cid;
 
-use crate::codec::cids::RAW;
+use crate::codec::multicodec::RAW;
 
 /// Largest block kept: a dag-pb node is at most 2 MiB; a bigger one is not a folder worth keeping.
 pub const MAX_BLOCK: usize = 2 << 20;
@@ -94,7 +94,8 @@ impl BlockMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::cids::{CidRule, HashAlg, DAG_PB};
+    use crate::codec::cids::{CidRule, HashAlg};
+    use crate::codec::multicodec::DAG_PB;
 
     const V1: CidRule =
         CidRule { version: cid::Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };

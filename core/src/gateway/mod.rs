@@ -61,15 +61,15 @@ pub fn verify_block(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
 /// CID; any other CID is left to [`verify_block`].
 pub fn verify_sha256(cid: &Cid, sha256: &[u8]) -> Result<(), BlockError> {
     match cid.hash().code() {
-        crate::codec::cids::SHA2_256 if cid.hash().digest() == sha256 => Ok(()),
-        crate::codec::cids::SHA2_256 => Err(BlockError::HashMismatch(*cid)),
+        crate::codec::multicodec::SHA2_256 if cid.hash().digest() == sha256 => Ok(()),
+        crate::codec::multicodec::SHA2_256 => Err(BlockError::HashMismatch(*cid)),
         code => Err(BlockError::UnsupportedHash { cid: *cid, code }),
     }
 }
 
 /// The bytes of an identity CID (which holds its block), or `None` for a hashed CID.
 pub fn inline_block(cid: &Cid) -> Option<Vec<u8>> {
-    (cid.hash().code() == crate::codec::cids::IDENTITY).then(|| cid.hash().digest().to_vec())
+    (cid.hash().code() == crate::codec::multicodec::IDENTITY).then(|| cid.hash().digest().to_vec())
 }
 
 #[cfg(test)]
@@ -95,7 +95,8 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::cids::{CidRule, HashAlg, RAW};
+    use crate::codec::cids::{CidRule, HashAlg};
+    use crate::codec::multicodec::RAW;
     use sha2::Digest;
 
     #[test]

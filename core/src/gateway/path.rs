@@ -4,7 +4,7 @@
 use cid::multibase::Base;
 use cid::{Cid, Version};
 
-use crate::codec::cids::DAG_PB;
+use crate::codec::multicodec::DAG_PB;
 
 /// Why a path or host cannot be served.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -9,16 +9,13 @@
 use cid::Cid;
 
 use crate::codec::block::Block;
-use crate::codec::cids::{DAG_PB, RAW};
 use crate::codec::dagpb::{PbLinkRef, PbNode};
+use crate::codec::multicodec::{DAG_CBOR, DAG_PB, RAW};
 use crate::error::DecodeError;
 use crate::gateway::cbor::{self, CborError, Lookup};
 use crate::gateway::inline_block;
 use crate::unixfs::hamt::{hash_name, Layout};
 use crate::unixfs::{Data, NodeType};
-
-/// Multicodec of DAG-CBOR.
-pub const DAG_CBOR: u64 = 0x71;
 
 /// What the path leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]

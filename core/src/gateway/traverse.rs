@@ -7,10 +7,10 @@ use std::collections::{HashSet, VecDeque};
 
 use cid::Cid;
 
-use crate::codec::cids::{DAG_PB, IDENTITY};
+use crate::codec::multicodec::{DAG_CBOR, DAG_PB, IDENTITY};
 use crate::gateway::cbor;
 use crate::gateway::file::{ByteRange, FileError, FileReader, FileStep};
-use crate::gateway::resolve::{decode_unixfs, NodeKind, ResolveError, Resolved, DAG_CBOR};
+use crate::gateway::resolve::{decode_unixfs, NodeKind, ResolveError, Resolved};
 use crate::unixfs::hamt::{Layout, LinkName};
 
 /// How much of the DAG under the path's end goes into the CAR.

@@ -21,16 +21,10 @@ use multihash::Multihash;
 use super::error::{PieceCidError, SizeError};
 use super::node::Node;
 use super::size;
+use crate::codec::multicodec::{
+    FIL_COMMITMENT_UNSEALED, FR32_SHA256_TRUNC254_PADBINTREE, RAW, SHA2_256_TRUNC254_PADDED,
+};
 use crate::codec::varint;
-
-/// Multicodec of raw bytes: the codec of v2 piece CIDs.
-pub const RAW: u64 = 0x55;
-/// Multihash of v2 piece CIDs: `fr32-sha256-trunc254-padbintree`.
-pub const FR32_SHA256_TRUNC254_PADBINTREE: u64 = 0x1011;
-/// Multicodec of v1 piece CIDs: `fil-commitment-unsealed`.
-pub const FIL_COMMITMENT_UNSEALED: u64 = 0xf101;
-/// Multihash of v1 piece CIDs: `sha2-256-trunc254-padded`.
-pub const SHA2_256_TRUNC254_PADDED: u64 = 0x1012;
 
 /// A piece as a v2 piece CID describes it: the root of its tree, the tree height and how many
 /// bytes of zero padding the payload needed. Always valid: `2 <= height <= 58` and the padding
@@ -306,11 +300,11 @@ mod tests {
         let v1_cid = v1("baga6ea4seaqao7s73y24kcutaosvacpdjgfe5pw76ooefnyqw4ynr3d2y6x2mpq");
         assert!(matches!(
             Piece::from_cid(&v1_cid),
-            Err(PieceCidError::Codec { codec: 0xf101, .. })
+            Err(PieceCidError::Codec { codec: FIL_COMMITMENT_UNSEALED, .. })
         ));
         let v2_cid =
             parse_cid("bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy").unwrap();
-        assert!(matches!(root_of_cid_v1(&v2_cid), Err(PieceCidError::Codec { codec: 0x55, .. })));
+        assert!(matches!(root_of_cid_v1(&v2_cid), Err(PieceCidError::Codec { codec: RAW, .. })));
         let raw_sha =
             parse_cid("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").unwrap();
         assert!(matches!(

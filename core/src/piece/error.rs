@@ -39,6 +39,12 @@ pub enum PieceError {
     NoDeferredHead,
 }
 
+impl crate::error::Coded for PieceError {
+    fn code(&self) -> &'static str {
+        "Piece"
+    }
+}
+
 /// A CID that is not a valid piece CID of the kind expected.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PieceCidError {

@@ -1,8 +1,8 @@
 //! Folders: a plain dag-pb node, or a HAMT when the profile's rule says it is too big.
 
 use crate::codec::block::Block;
-use crate::codec::cids::DAG_PB;
 use crate::codec::dagpb::{PbLink, PbNode};
+use crate::codec::multicodec::DAG_PB;
 use crate::unixfs::file::Metadata;
 use crate::unixfs::hamt;
 use crate::unixfs::layout::Link;

@@ -3,8 +3,9 @@
 use cid::Cid;
 
 use crate::codec::block::Block;
-use crate::codec::cids::{CidRule, DAG_PB, RAW};
+use crate::codec::cids::CidRule;
 use crate::codec::dagpb::{PbLink, PbNode};
+use crate::codec::multicodec::{DAG_PB, RAW};
 use crate::unixfs::chunker::{Chunker, ChunkerSpec};
 use crate::unixfs::layout::{Layout, Link, ParentMaker};
 use crate::unixfs::settings::Settings;

@@ -7,8 +7,8 @@
 //! holds every remaining entry in slot 0.
 
 use crate::codec::block::Block;
-use crate::codec::cids::DAG_PB;
 use crate::codec::dagpb::{PbLink, PbNode};
+use crate::codec::multicodec::DAG_PB;
 use crate::unixfs::dir::{entry_link, DirEntry};
 use crate::unixfs::file::Metadata;
 use crate::unixfs::layout::Link;

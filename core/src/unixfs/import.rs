@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::codec::block::Block;
-use crate::codec::cids::DAG_PB;
 use crate::codec::dagpb::PbNode;
+use crate::codec::multicodec::DAG_PB;
 use crate::error::{ImportError, SettingsError};
 use crate::unixfs::dir::{self, DirEntry};
 use crate::unixfs::file::{FileBuilder, Metadata};

@@ -2,7 +2,8 @@
 //!
 //! Writing runs down this list: [`settings`] decide the bytes, a [`chunker`] cuts a file's
 //! bytes, a [`layout`] arranges the leaves under parents ([`file`]), folders become one dag-pb
-//! node or a [`hamt`] ([`dir`]), and [`import`] drives a whole tree through them. Reading back is
+//! node or a [`hamt`] ([`dir`]), [`import`] drives a whole tree through them, and [`job`] takes
+//! either one file or a tree behind the same calls. Reading back is
 //! [`walk`]; [`name`] says which entry names either side accepts. Every node carries a
 //! [`message`], the UnixFS `Data` protobuf inside its dag-pb envelope.
 
@@ -11,6 +12,7 @@ pub mod dir;
 pub mod file;
 pub mod hamt;
 pub mod import;
+pub mod job;
 pub mod layout;
 pub mod message;
 pub(crate) mod murmur3;

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use cid::Cid;
 
-use crate::codec::cids::{DAG_PB, IDENTITY, RAW};
 use crate::codec::dagpb::PbNode;
+use crate::codec::multicodec::{DAG_PB, IDENTITY, RAW};
 use crate::error::DecodeError;
 use crate::gateway::file::{FileError, FileReader, FileStep};
 use crate::gateway::resolve::ResolveError;
@@ -41,6 +41,48 @@ pub enum WalkError {
     RepeatedShard { folder: Cid, shard: Cid },
     #[error("the tree has more than {limit} entries (the next would be {cid})")]
     TooManyEntries { limit: u64, cid: Cid },
+}
+
+impl crate::error::Coded for WalkError {
+    fn code(&self) -> &'static str {
+        match self {
+            WalkError::Missing(_) => "MissingBlock",
+            WalkError::HashMismatch { .. } => "HashMismatch",
+            WalkError::Decode { .. } => "Decode",
+            WalkError::NotUnixfs(..) => "NotUnixfs",
+            WalkError::NotAFile(..) => "NotAFile",
+            WalkError::File(_) => "File",
+            WalkError::Sink(_) => "Sink",
+            WalkError::BadName { .. } => "BadName",
+            WalkError::DuplicateName { .. } => "DuplicateName",
+            WalkError::BadShard(_) => "BadShard",
+            WalkError::RepeatedShard { .. } => "RepeatedShard",
+            WalkError::TooManyEntries { .. } => "TooManyEntries",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            WalkError::Missing(cid)
+            | WalkError::HashMismatch { cid, .. }
+            | WalkError::Decode { cid, .. }
+            | WalkError::NotUnixfs(cid, _)
+            | WalkError::NotAFile(cid, _)
+            | WalkError::BadShard(cid)
+            | WalkError::TooManyEntries { cid, .. } => Some(cid),
+            WalkError::BadName { folder, .. }
+            | WalkError::DuplicateName { folder, .. }
+            | WalkError::RepeatedShard { folder, .. } => Some(folder),
+            WalkError::File(_) | WalkError::Sink(_) => None,
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            WalkError::HashMismatch { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
 }
 
 /// Where blocks come from (a CAR, a blockstore, a gateway).

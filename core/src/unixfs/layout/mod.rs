@@ -94,6 +94,7 @@ impl std::fmt::Display for LayoutKind {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use crate::codec::multicodec::{IDENTITY, RAW};
 
     /// A parent maker that records the tree shape as a string, for layout tests.
     pub struct Shape {
@@ -107,8 +108,8 @@ pub(crate) mod testing {
             self.nodes.push(text.clone());
             let data = text.into_bytes();
             let cid = Cid::new_v1(
-                0x55,
-                multihash::Multihash::wrap(0, &data[..data.len().min(64)]).unwrap(),
+                RAW,
+                multihash::Multihash::wrap(IDENTITY, &data[..data.len().min(64)]).unwrap(),
             );
             let _ = is_root;
             Link { cid, tsize: 0, filesize: children.iter().map(|c| c.filesize).sum() }
@@ -118,7 +119,7 @@ pub(crate) mod testing {
     pub fn leaf(i: usize) -> Link {
         let text = format!("{i}");
         Link {
-            cid: Cid::new_v1(0x55, multihash::Multihash::wrap(0, text.as_bytes()).unwrap()),
+            cid: Cid::new_v1(RAW, multihash::Multihash::wrap(IDENTITY, text.as_bytes()).unwrap()),
             tsize: 1,
             filesize: 1,
         }

@@ -109,8 +109,9 @@ impl Layout for Trickle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::cids::{CidRule, DAG_PB, RAW};
+    use crate::codec::cids::CidRule;
     use crate::codec::dagpb::{PbLink, PbNode};
+    use crate::codec::multicodec::{DAG_PB, RAW};
     use crate::unixfs::chunker::ChunkerSpec;
     use crate::unixfs::file::import_bytes;
     use crate::unixfs::layout::testing::{label, leaf, Shape};
