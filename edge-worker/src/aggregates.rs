@@ -11,19 +11,16 @@ use carport_core::Cid;
 use futures_util::{stream, StreamExt};
 use worker::{Bucket, ByteStream, Env, FixedLengthStream, Response, ResponseBody};
 
-use crate::archivist::AggregateSource;
+use crate::archivist_client::ArchivistClient;
 use crate::reply::error;
-use crate::upload::call;
 
 const ZERO_CHUNK: u64 = 1 << 20;
 
 pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response> {
-    let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let source: AggregateSource =
-        match call(&archivist, "GET", &format!("/aggregate/{cid}"), None).await {
-            Ok(s) => s,
-            Err(_) => return error(404, "no such aggregate", Some(cid.to_string())),
-        };
+    let archivist = ArchivistClient::new(env)?;
+    let Ok(source) = archivist.aggregate(cid).await else {
+        return error(404, "no such aggregate", Some(cid.to_string()));
+    };
     let pieces: Vec<Cid> =
         source
             .pieces
@@ -66,7 +63,7 @@ pub async fn serve(env: &Env, cid: &str, head: bool) -> worker::Result<Response>
 /// The payload being written out, run by run.
 struct Feed {
     /// Told when the last byte has been handed out: the provider did pull the aggregate.
-    archivist: worker::Stub,
+    archivist: ArchivistClient,
     cid: String,
     bucket: Bucket,
     keys: Vec<String>,
@@ -96,14 +93,7 @@ impl Feed {
             let Some(run) = self.runs.pop_front() else {
                 // Every byte went out: record the pull (a reader that stopped early never gets here).
                 if !self.failed {
-                    if let Err(e) = call::<bool>(
-                        &self.archivist,
-                        "POST",
-                        &format!("/pulled/{}", self.cid),
-                        None,
-                    )
-                    .await
-                    {
+                    if let Err(e) = self.archivist.pulled(&self.cid).await {
                         worker::console_error!(
                             "aggregates: recording the pull of {}: {e}",
                             self.cid

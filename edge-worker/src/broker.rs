@@ -1,18 +1,22 @@
 //! Deal brokers: who takes an aggregate to a storage provider.
 //!
-//! [`DealBroker`] is what the archivist needs: offer an aggregate under a proposal ID, then ask
-//! how the deal is going. [`Mk20`] speaks Curio's Market 2.0 HTTP API (`carport_mk20` builds and
-//! signs the requests); both a Curio storage provider and the local `carport-broker` answer it,
-//! chosen by `BROKER_URL`.
+//! [`DealBroker`] is what the archivist needs: offer an aggregate under a proposal ID, ask how
+//! the deal is going, and say for operators where deals go. [`Broker`] is every broker the
+//! worker can be configured with, chosen from the environment: today [`Mk20`], which speaks
+//! Curio's Market 2.0 HTTP API (`carport_mk20` builds and signs the requests); both a Curio
+//! storage provider and the local `carport-broker` answer it, chosen by `BROKER_URL`. What a
+//! broker's answer does to a deal is `carport_core::archive::ledger`'s business.
 
+use carport_core::archive::entry::Proposal;
 use carport_core::archive::Stage;
 use carport_core::Cid;
 use carport_mk20::{
     aggregate_deal, deal_request, parse_deal_response, parse_status_response, status_request,
     AggregateDeal, ClientKey, HttpRequest, Mk20Error, Network, Source, Ulid,
 };
-use serde::{Deserialize, Serialize};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+pub use carport_core::archive::ledger::{BrokerError, Progress};
 
 use crate::settings::var;
 use crate::tokens::random_bytes;
@@ -30,52 +34,52 @@ pub struct Offer<'a> {
     pub retry: bool,
 }
 
-/// How a deal stands.
-pub enum Progress {
-    /// Under way, at this stage.
-    Stage(Stage),
-    Complete {
-        deal_id: Option<String>,
-        provider: Option<String>,
-    },
-    /// The deal will not happen; the pieces need another aggregate.
-    Failed(String),
+/// A new proposal made at `time_ms`, with fresh random bits.
+pub fn new_proposal(time_ms: u64) -> Proposal {
+    Proposal { time_ms, random: random_bytes::<10>() }
 }
 
-/// Why the broker gave no answer to act on.
-pub enum BrokerError {
-    /// Try the same request again later (unavailable, overloaded, network).
-    Retry(String),
-    /// The broker refused this deal for good.
-    Rejected(String),
+/// The proposal's name as the broker knows it (mk20: the deal's ULID).
+pub fn proposal_id(p: &Proposal) -> String {
+    Ulid::from_parts(p.time_ms, p.random).map(|u| u.to_string()).unwrap_or_default()
 }
 
-/// The name of a deal proposal, fixed before the first offer so that retries name the same deal:
-/// an mk20 ULID, kept as the time and random parts it is made of.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Proposal {
-    pub time_ms: u64,
-    pub random: [u8; 10],
-}
-
-impl Proposal {
-    pub fn new(time_ms: u64) -> Self {
-        Proposal { time_ms, random: random_bytes::<10>() }
-    }
-
-    pub fn id(&self) -> String {
-        Ulid::from_parts(self.time_ms, self.random).map(|u| u.to_string()).unwrap_or_default()
-    }
-}
-
+/// A deal broker, as the archivist drives it.
 pub trait DealBroker {
     async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError>;
     async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError>;
+    /// What an operator needs to know: where deals go, and who signs them.
+    fn describe(&self) -> serde_json::Value;
+}
+
+/// Every broker the worker can be configured with.
+pub enum Broker {
+    Mk20(Mk20),
+}
+
+impl DealBroker for Broker {
+    async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError> {
+        match self {
+            Broker::Mk20(b) => b.offer(offer).await,
+        }
+    }
+
+    async fn status(&self, proposal: &Proposal) -> Result<Progress, BrokerError> {
+        match self {
+            Broker::Mk20(b) => b.status(proposal).await,
+        }
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        match self {
+            Broker::Mk20(b) => b.describe(),
+        }
+    }
 }
 
 /// The broker `BROKER_URL` names, signing with the `MK20_CLIENT_KEY` secret (32 bytes, hex);
 /// `None` when either is missing (aggregates then wait, and the record says so).
-pub fn from_env(env: &Env) -> Result<Option<Mk20>, String> {
+pub fn from_env(env: &Env) -> Result<Option<Broker>, String> {
     let (Some(url), Some(key)) = (var(env, "BROKER_URL"), var(env, "MK20_CLIENT_KEY")) else {
         return Ok(None);
     };
@@ -88,7 +92,8 @@ pub fn from_env(env: &Env) -> Result<Option<Mk20>, String> {
     let duration = var(env, "DEAL_DURATION_EPOCHS")
         .and_then(|d| d.parse().ok())
         .unwrap_or(carport_mk20::MIN_DURATION);
-    Ok(Some(Mk20 { url: url.trim_end_matches('/').to_string(), key, client, provider, duration }))
+    let url = url.trim_end_matches('/').to_string();
+    Ok(Some(Broker::Mk20(Mk20 { url, key, client, provider, duration })))
 }
 
 fn parse_hex32(s: &str) -> Option<[u8; 32]> {
@@ -125,11 +130,6 @@ fn broker_error(e: Mk20Error) -> BrokerError {
 }
 
 impl Mk20 {
-    /// What an operator needs to know: where deals go, and who signs them.
-    pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({ "api": "mk20", "url": self.url, "provider": self.provider, "client": self.client, "durationEpochs": self.duration })
-    }
-
     async fn send(&self, r: HttpRequest) -> Result<(u16, Vec<u8>), BrokerError> {
         let headers = Headers::new();
         for (k, v) in &r.headers {
@@ -153,6 +153,10 @@ impl Mk20 {
 }
 
 impl DealBroker for Mk20 {
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "api": "mk20", "url": self.url, "provider": self.provider, "client": self.client, "durationEpochs": self.duration })
+    }
+
     async fn offer(&self, offer: &Offer<'_>) -> Result<Progress, BrokerError> {
         if offer.retry {
             // Curio answers a second post of the same identifier with a 500, so ask first: an

@@ -11,6 +11,7 @@
 
 mod aggregates;
 mod archivist;
+mod archivist_client;
 mod block_index;
 mod body;
 mod broker;
@@ -233,9 +234,7 @@ async fn archive_record(env: &Env, root: &str) -> Result<Response> {
     if parse_cid(root).is_none() {
         return error(400, "not a CID", Some(root.to_string()));
     }
-    let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let mut resp =
-        stub.fetch_with_str(&format!("https://do.carport.invalid/archive/{root}")).await?;
+    let mut resp = archivist_client::ArchivistClient::new(env)?.archive(root).await?;
     let status = resp.status_code();
     let body = resp.text().await?;
     let mut out = Response::ok(body)?.with_status(status);
@@ -332,15 +331,14 @@ async fn admin(mut req: Request, env: &Env) -> Result<Response> {
     if path == "/_admin/broker" {
         // The deal broker in use and the client address to have a provider allow-list.
         return match broker::from_env(env) {
-            Ok(Some(b)) => reply::json(200, &b.describe()),
+            Ok(Some(b)) => reply::json(200, &broker::DealBroker::describe(&b)),
             Ok(None) => text(404, "no deal broker: set BROKER_URL and MK20_CLIENT_KEY"),
             Err(e) => text(500, &e),
         };
     }
     if path == "/_admin/archivist" {
         // The archivist's queue, aggregates and deals, for operators.
-        let stub = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-        return stub.fetch_with_str("https://do.carport.invalid/state").await;
+        return archivist_client::ArchivistClient::new(env)?.state().await;
     }
     let Some(host) = path
         .strip_prefix("/_admin/hosts/")

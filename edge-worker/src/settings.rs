@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use carport_core::archive::ledger::Policy;
 use worker::Env;
 
 /// A var or secret, if set and not empty.
@@ -83,17 +84,11 @@ impl DoorSettings {
     }
 }
 
-/// The archivist's settings: when to aggregate, deal sizes, retries, the broker.
+/// The archivist's settings: where aggregates are served from, and the deal policy.
 pub struct ArchiveSettings {
     /// Where the provider pulls aggregates from: this worker's public origin.
     pub public_url: String,
-    pub min_bytes: u64,
-    pub max_age_ms: u64,
-    pub min_deal_size: u64,
-    pub max_deal_size: u64,
-    pub poll_ms: u64,
-    pub retry_base_ms: u64,
-    pub retry_max_ms: u64,
+    pub policy: Policy,
 }
 
 impl ArchiveSettings {
@@ -103,20 +98,15 @@ impl ArchiveSettings {
                 .unwrap_or_else(|| "http://127.0.0.1:8787".into())
                 .trim_end_matches('/')
                 .to_string(),
-            min_bytes: num(env, "AGGREGATE_MIN_BYTES", 16 << 30),
-            max_age_ms: num(env, "AGGREGATE_MAX_AGE_MS", 6 * 3600 * 1000),
-            min_deal_size: num(env, "MIN_DEAL_SIZE", 1 << 20),
-            max_deal_size: num(env, "MAX_DEAL_SIZE", 32 << 30),
-            poll_ms: num(env, "DEAL_POLL_MS", 60_000),
-            retry_base_ms: num(env, "RETRY_BASE_MS", 5_000),
-            retry_max_ms: num(env, "RETRY_MAX_MS", 3_600_000),
+            policy: Policy {
+                min_bytes: num(env, "AGGREGATE_MIN_BYTES", 16 << 30),
+                max_age_ms: num(env, "AGGREGATE_MAX_AGE_MS", 6 * 3600 * 1000),
+                min_deal_size: num(env, "MIN_DEAL_SIZE", 1 << 20),
+                max_deal_size: num(env, "MAX_DEAL_SIZE", 32 << 30),
+                poll_ms: num(env, "DEAL_POLL_MS", 60_000),
+                retry_base_ms: num(env, "RETRY_BASE_MS", 5_000),
+                retry_max_ms: num(env, "RETRY_MAX_MS", 3_600_000),
+            },
         }
-    }
-
-    /// Wait before retry number `attempt` (1, 2, ...): doubling from the base, capped.
-    pub fn backoff_ms(&self, attempt: u32) -> u64 {
-        self.retry_base_ms
-            .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
-            .min(self.retry_max_ms)
     }
 }

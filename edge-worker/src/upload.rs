@@ -25,7 +25,7 @@ use carport_core::Cid;
 use futures_util::StreamExt;
 use worker::{Bucket, Env, FixedLengthStream, Request, Response};
 
-use crate::archivist::{NewShard, StoredShard};
+use crate::archivist_client::{ArchivistClient, NewShard, ShardAnswer};
 use crate::block_index;
 use crate::quota::{Ask, Settle, Verdict};
 use crate::reply::{error, json};
@@ -238,8 +238,8 @@ async fn accept(
             ))
         }
     };
-    let archivist = env.durable_object("ARCHIVIST")?.get_by_name("ledger")?;
-    let prior: Vec<StoredShard> = call(&archivist, "GET", &format!("/upload/{root}"), None).await?;
+    let archivist = ArchivistClient::new(env)?;
+    let prior = archivist.upload(&root.to_string()).await?;
     if last {
         // The whole DAG must be in this shard and the ones stored before it.
         let mut check = UploadCheck::new();
@@ -265,17 +265,12 @@ async fn accept(
         piece: shard.piece.cid.to_string(),
         owner: owner.to_string(),
     };
-    let answer: serde_json::Value = call(
-        &archivist,
-        "POST",
-        "/shard",
-        Some(serde_json::to_string(&new).map_err(|e| Refused::Other(500, e.to_string()))?),
-    )
-    .await?;
-    if let Some(conflict) = answer.get("conflict").and_then(|c| c.as_str()) {
-        return Err(Refused::Other(403, format!("upload refused: {conflict}")));
-    }
-    let known = answer.get("known").and_then(|k| k.as_bool()).unwrap_or(false);
+    let known = match archivist.add_shard(&new).await? {
+        ShardAnswer::Known(known) => known,
+        ShardAnswer::Conflict(conflict) => {
+            return Err(Refused::Other(403, format!("upload refused: {conflict}")))
+        }
+    };
     if known {
         // Stored before: keep the first copy (whose blocks are indexed already), drop this one.
         delete_objects(bucket, key).await;
@@ -295,20 +290,11 @@ async fn accept(
 }
 
 /// The upload is whole: `roots/{root}` lists its shards, and the ledger marks it complete.
-async fn complete(bucket: &Bucket, archivist: &worker::Stub, root: &Cid) -> Result<(), Refused> {
-    let shards: Vec<StoredShard> = call(archivist, "GET", &format!("/upload/{root}"), None).await?;
+async fn complete(bucket: &Bucket, archivist: &ArchivistClient, root: &Cid) -> Result<(), Refused> {
+    let shards = archivist.upload(&root.to_string()).await?;
     let listing: String = shards.iter().map(|s| format!("{0} {0}.idx\n", s.key)).collect();
     bucket.put(format!("roots/{root}"), listing).execute().await?;
-    let _: bool = call(
-        archivist,
-        "POST",
-        "/complete",
-        Some(
-            serde_json::to_string(&root.to_string())
-                .map_err(|e| Refused::Other(500, e.to_string()))?,
-        ),
-    )
-    .await?;
+    archivist.complete(&root.to_string()).await?;
     Ok(())
 }
 

@@ -7,6 +7,17 @@
 //! the proof places that piece in that aggregate. The deal ID then names the aggregate on chain.
 //! The worker writes the record, the npm package and the CLI check it; this module is the one
 //! definition of both (JSON through the `serde` feature, camelCase keys).
+//!
+//! How pieces get there is the [`ledger`]'s deal policy, sans-IO over the [`entry`] types the
+//! worker stores and the [`queue`] of shards waiting for an aggregate; [`archive_record`] turns
+//! those entries into the record.
+
+pub mod entry;
+pub mod ledger;
+pub mod queue;
+mod report;
+
+pub use report::archive_record;
 
 use cid::Cid;
 

@@ -1,0 +1,113 @@
+//! What the archivist's ledger stores: one entry per shard, upload and aggregate, and the hold on
+//! new aggregates. The edge worker keeps them as JSON in a Durable Object's storage (the
+//! `serde` feature), so the field names are the stored format: renaming one loses data.
+
+use crate::archive::Stage;
+
+/// A stored shard, as the ledger knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ShardEntry {
+    pub car: String,
+    /// Store object of the shard's bytes (its index is `{key}.idx`, its dangling links
+    /// `{key}.links`).
+    pub key: String,
+    pub size: u64,
+    /// v2 piece CID.
+    pub piece: String,
+    /// When it was stored; reset when its upload completes (the queue's age counts from then).
+    pub stored: u64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub roots: Vec<String>,
+    /// Whether the shard is (or was) in the queue: set once its upload is complete.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub queued: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub aggregate: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub proof: Option<String>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub note: Option<String>,
+}
+
+/// An upload: a root and the shards stored under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct UploadEntry {
+    pub root: String,
+    pub shards: Vec<String>,
+    pub complete: bool,
+    pub created: u64,
+    /// The id of the token whose first shard started the upload: only it may add shards.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub owner: Option<String>,
+}
+
+/// The name of a deal proposal, fixed before the first offer so that retries name the same deal:
+/// a time and random bits, which the broker spells (mk20: as a ULID).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Proposal {
+    pub time_ms: u64,
+    pub random: [u8; 10],
+}
+
+/// An aggregate and its deal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AggEntry {
+    pub id: u64,
+    /// v2 piece CID of the aggregate.
+    pub cid: String,
+    pub deal_size: u64,
+    /// The shards' car CIDs, in segment order.
+    pub shards: Vec<String>,
+    /// The broker's proposal, fixed before the first offer.
+    pub proposal: Proposal,
+    pub stage: Stage,
+    pub created: u64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub offered: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub complete: Option<u64>,
+    pub updated: u64,
+    /// Broker calls in a row that got no answer to act on.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub attempts: u32,
+    /// When the deal is next offered or asked after.
+    pub next_at: u64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub deal_id: Option<String>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub provider: Option<String>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub note: Option<String>,
+    /// Set when the deal failed or was rejected (its pieces went back to the queue).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub failed: Option<String>,
+    /// When the provider first read the aggregate's payload to its end.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub pulled: Option<u64>,
+}
+
+/// No new aggregate before `until`: set after failed deals, `failures` in a row, so that a
+/// provider that refuses everything is not offered a new aggregate on every tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Hold {
+    pub until: u64,
+    pub failures: u32,
+}
+
+/// A shard the upload door stored, to record under its upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct NewShard {
+    pub root: String,
+    pub car: String,
+    pub key: String,
+    pub size: u64,
+    pub piece: String,
+    /// The uploading token's id.
+    pub owner: String,
+}
