@@ -25,8 +25,8 @@ pub enum WalkError {
     Decode { cid: Cid, source: DecodeError },
     #[error("block {0} is not UnixFS (codec 0x{1:x})")]
     NotUnixfs(Cid, u64),
-    #[error("block {0} is a {1:?} node where a file was expected")]
-    NotAFile(Cid, NodeType),
+    #[error("block {0} is not part of a UnixFS file, where a file was expected")]
+    NotAFile(Cid),
     #[error(transparent)]
     File(FileError),
     #[error("the sink refused the bytes: {0}")]
@@ -67,7 +67,7 @@ impl crate::error::Coded for WalkError {
             | WalkError::HashMismatch { cid, .. }
             | WalkError::Decode { cid, .. }
             | WalkError::NotUnixfs(cid, _)
-            | WalkError::NotAFile(cid, _)
+            | WalkError::NotAFile(cid)
             | WalkError::BadShard(cid)
             | WalkError::TooManyEntries { cid, .. } => Some(cid),
             WalkError::BadName { folder, .. }
@@ -327,6 +327,7 @@ impl From<FileError> for WalkError {
             FileError::Resolve(ResolveError::Decode { cid, source }) => {
                 WalkError::Decode { cid, source }
             }
+            FileError::NotAFile(cid) => WalkError::NotAFile(cid),
             other => WalkError::File(other),
         }
     }
@@ -430,6 +431,16 @@ mod tests {
                 Err(WalkError::DuplicateName { folder: twice, name: "s".into() })
             );
         }
+    }
+
+    #[test]
+    fn reading_a_folder_as_a_file_says_so() {
+        let mut dag = Dag::default();
+        let f = dag.file(b"x");
+        let folder = dag.dir(&[("a", f)]);
+        let err = read_file(&mut dag.0, &folder, &mut |_| Ok(())).unwrap_err();
+        assert_eq!(err, WalkError::NotAFile(folder));
+        assert_eq!(crate::error::Coded::code(&err), "NotAFile");
     }
 
     #[test]
