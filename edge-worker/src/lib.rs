@@ -9,6 +9,7 @@
 // core's errors carry the CIDs at fault by value, which makes them large; never on a hot path.
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod aggregates;
 mod archivist;
 mod archivist_client;
@@ -37,7 +38,7 @@ use worker::*;
 
 use crate::reply::{error, text};
 use crate::serve::{respond, serve};
-use crate::settings::{var, Settings};
+use crate::settings::Settings;
 use crate::sources::Sources;
 
 /// The parts of the worker a request can be for.
@@ -117,7 +118,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let settings = Settings::from_env(&env);
     let door = Door::of(&path, settings.bench_proxy);
     let mut resp = match door {
-        Door::Admin => admin(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")))?,
+        Door::Admin => {
+            admin::handle(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")))?
+        }
         Door::Upload | Door::Archive | Door::Aggregates => archive_routes(req, &env, door, &path)
             .await
             .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?,
@@ -255,7 +258,7 @@ async fn lookup_host(env: &Env, s: &Settings, host: &str) -> Option<ContentPath>
     dnslink(s, host).await
 }
 
-fn content_path(v: &str) -> Option<ContentPath> {
+pub(crate) fn content_path(v: &str) -> Option<ContentPath> {
     let v = v.trim();
     if v.starts_with("/ipfs/") {
         return parse_ipfs_path(v).ok();
@@ -304,83 +307,6 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
         let _ = cache.put(key.as_str(), resp).await;
     }
     found
-}
-
-/// `PUT|GET|DELETE /_admin/hosts/{host}` with `Authorization: Bearer {ADMIN_TOKEN}`: the custom
-/// domain map (body of PUT: a CID or `/ipfs/{cid}/path`); `/_admin/tokens` (upload tokens);
-/// `GET /_admin/objects?prefix=` (store listing), `GET /_admin/archivist` (the ledger's state) and
-/// `GET /_admin/broker` (the deal broker and the client address providers must allow).
-async fn admin(mut req: Request, env: &Env) -> Result<Response> {
-    let Some(token) = var(env, "ADMIN_TOKEN").filter(|t| !t.is_empty()) else {
-        return text(403, "admin routes are disabled (no ADMIN_TOKEN)");
-    };
-    let given = req.headers().get("Authorization")?.unwrap_or_default();
-    let expected = format!("Bearer {token}");
-    let same = given.len() == expected.len()
-        && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if !same {
-        return text(401, "unauthorized");
-    }
-    let path = req.path();
-    if let Some(rest) = path.strip_prefix("/_admin/tokens") {
-        return tokens::admin(req, env, rest.trim_start_matches('/')).await;
-    }
-    if path == "/_admin/objects" {
-        return list_objects(&req, env).await;
-    }
-    if path == "/_admin/broker" {
-        // The deal broker in use and the client address to have a provider allow-list.
-        return match broker::from_env(env) {
-            Ok(Some(b)) => reply::json(200, &broker::DealBroker::describe(&b)),
-            Ok(None) => text(404, "no deal broker: set BROKER_URL and MK20_CLIENT_KEY"),
-            Err(e) => text(500, &e),
-        };
-    }
-    if path == "/_admin/archivist" {
-        // The archivist's queue, aggregates and deals, for operators.
-        return archivist_client::ArchivistClient::new(env)?.state().await;
-    }
-    let Some(host) = path
-        .strip_prefix("/_admin/hosts/")
-        .map(|h| h.to_ascii_lowercase())
-        .filter(|h| !h.is_empty() && !h.contains('/'))
-    else {
-        return text(404, "admin: unknown route (use /_admin/hosts/{host} or /_admin/tokens)");
-    };
-    let kv = env.kv("HOSTS")?;
-    let key = format!("host:{host}");
-    match req.method() {
-        Method::Put => {
-            let body = req.text().await?;
-            let Some(p) = content_path(&body) else {
-                return text(400, &format!("not a CID or /ipfs/ path: {:?}", body.trim()));
-            };
-            kv.put(&key, p.to_url_path())?.execute().await?;
-            text(200, &p.to_url_path())
-        }
-        Method::Get => match kv.get(&key).text().await? {
-            Some(v) => text(200, &v),
-            None => text(404, "no such host"),
-        },
-        Method::Delete => {
-            kv.delete(&key).await?;
-            text(200, "deleted")
-        }
-        _ => text(405, "use PUT, GET or DELETE"),
-    }
-}
-
-/// `GET /_admin/objects?prefix=P`: the store's object names under a prefix (up to 1000).
-async fn list_objects(req: &Request, env: &Env) -> Result<Response> {
-    let url = req.url()?;
-    let prefix = url
-        .query_pairs()
-        .find(|(k, _)| k == "prefix")
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default();
-    let listed = env.bucket("STORE")?.list().prefix(prefix).execute().await?;
-    let keys: Vec<String> = listed.objects().iter().map(|o| o.key()).collect();
-    reply::json(200, &serde_json::json!({ "keys": keys, "truncated": listed.truncated() }))
 }
 
 /// The upload benchmark's baseline: the body streamed into R2 as the upload door streams it, with
