@@ -2,9 +2,9 @@
 //! the machine, fetch each block it asks for from a source, hand it over, until it gives
 //! something back. Every place that walks a DAG goes through [`drive`].
 
-use carport_core::gateway::file::{FileError, FileReader, FileStep};
 use carport_core::gateway::resolve::{ResolveError, Resolved, Resolver, Step};
 use carport_core::gateway::traverse::{TStep, Traversal, TraverseError};
+use carport_core::unixfs::read::{FileError, FileReader, FileStep};
 use carport_core::Cid;
 
 use crate::feed::{entity_car, Feed};

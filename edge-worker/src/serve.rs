@@ -6,13 +6,13 @@
 use std::rc::Rc;
 
 use carport_core::codec::block::Block;
-use carport_core::gateway::file::{ByteRange, FileReader};
 use carport_core::gateway::head::{self, CarLength, Conditions, Entity, Head};
 use carport_core::gateway::http::{etag, listing_etag, CarParams, Codec, Format, Target};
 use carport_core::gateway::listing::{self, Origin};
 use carport_core::gateway::redirects;
 use carport_core::gateway::resolve::{NodeKind, ResolveError, Resolved, Resolver};
 use carport_core::gateway::traverse::{car_header, Scope, Traversal, TraverseError};
+use carport_core::unixfs::read::{ByteRange, FileReader};
 use carport_core::Cid;
 use futures_util::stream;
 use worker::{Headers, Response, ResponseBody};

@@ -13,9 +13,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use carport_core::car::{CarReader, Event};
+use carport_core::codec::cids::inline_block;
 use carport_core::gateway::memory::BlockMemory;
 use carport_core::gateway::store::{read_v2_header, section_block, CarIndex, V2_PREFIX_LEN};
-use carport_core::gateway::{inline_block, MAX_BLOCK_SIZE};
+use carport_core::gateway::MAX_BLOCK_SIZE;
 
 use crate::block_index::{self, Place};
 use crate::body::BodyReader;

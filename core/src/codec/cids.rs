@@ -133,6 +133,12 @@ pub fn rehash(cid: &Cid, data: &[u8]) -> Option<bool> {
     Some(ours.digest() == mh.digest())
 }
 
+/// The bytes of an identity CID (which holds its block), or `None` for a hashed CID: such a
+/// block is never fetched from anywhere.
+pub fn inline_block(cid: &Cid) -> Option<Vec<u8>> {
+    (cid.hash().code() == IDENTITY).then(|| cid.hash().digest().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@
 
 use cid::Cid;
 
-use crate::gateway::file::ByteRange;
 use crate::gateway::http::{
     car_content_type, content_disposition, if_none_match, parse_range, roots_header, Codec,
     RangeReq, Target, IMMUTABLE, LISTING, MUTABLE, RAW_TYPE,
@@ -13,6 +12,7 @@ use crate::gateway::http::{
 use crate::gateway::listing::Origin;
 use crate::gateway::mime;
 use crate::gateway::path::encode_path;
+use crate::unixfs::read::ByteRange;
 
 /// The request headers that change the answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,13 +4,13 @@
 use cid::Cid;
 
 use crate::codec::multicodec;
-use crate::gateway::file::ByteRange;
 use crate::gateway::listing::{Origin, VERSION};
 use crate::gateway::path::{
     dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode,
     split_path, ContentPath, MAX_PATH_DEPTH,
 };
 use crate::gateway::traverse::{EntityBytes, Scope};
+use crate::unixfs::read::ByteRange;
 
 /// `Cache-Control` of anything under an immutable CID.
 pub const IMMUTABLE: &str = "public, max-age=29030400, immutable";

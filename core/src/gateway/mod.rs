@@ -7,7 +7,7 @@
 //!
 //! - [`path`]: content paths, CID parsing, subdomain labels, percent-encoding.
 //! - [`resolve`]: a path → CID resolver through plain and HAMT folders (and DAG-CBOR links).
-//! - [`file`]: a UnixFS file reader over a byte range that asks only for the blocks it needs.
+//!   A file's bytes, over a byte range, are read by [`crate::unixfs::read`].
 //! - [`traverse`]: the block order of a trustless CAR response (dag-scope, entity-bytes, dups).
 //! - [`http`]: request routing (path, subdomain, custom-domain gateways), ranges, ETags, headers.
 //! - [`head`]: the status and headers of every response, from the request's conditions.
@@ -20,7 +20,6 @@
 
 pub mod block_index;
 pub mod cbor;
-pub mod file;
 pub mod head;
 pub mod http;
 pub mod listing;
@@ -67,11 +66,6 @@ pub fn verify_sha256(cid: &Cid, sha256: &[u8]) -> Result<(), BlockError> {
     }
 }
 
-/// The bytes of an identity CID (which holds its block), or `None` for a hashed CID.
-pub fn inline_block(cid: &Cid) -> Option<Vec<u8>> {
-    (cid.hash().code() == crate::codec::multicodec::IDENTITY).then(|| cid.hash().digest().to_vec())
-}
-
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Fixture CARs from `../shared/fixtures/gateway-conformance`, read into memory.
@@ -95,7 +89,7 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::cids::{CidRule, HashAlg};
+    use crate::codec::cids::{inline_block, CidRule, HashAlg};
     use crate::codec::multicodec::RAW;
     use sha2::Digest;
 

@@ -268,10 +268,10 @@ mod tests {
         let (roots, blocks, _) = car("redirects_file/redirects.car");
         let read = |path: &[&str]| {
             let r = resolve_in(&blocks, roots[0], path).unwrap().unwrap();
-            crate::gateway::file::read_in(
+            crate::unixfs::read::read_in(
                 &blocks,
                 r.cid,
-                Some(crate::gateway::file::ByteRange {
+                Some(crate::unixfs::read::ByteRange {
                     first: 0,
                     last: r.kind.file_size().unwrap() - 1,
                 }),

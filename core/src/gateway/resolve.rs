@@ -9,11 +9,11 @@
 use cid::Cid;
 
 use crate::codec::block::Block;
+use crate::codec::cids::inline_block;
 use crate::codec::dagpb::{PbLinkRef, PbNode};
 use crate::codec::multicodec::{DAG_CBOR, DAG_PB, RAW};
 use crate::error::DecodeError;
 use crate::gateway::cbor::{self, CborError, Lookup};
-use crate::gateway::inline_block;
 use crate::unixfs::hamt::{hash_name, Layout};
 use crate::unixfs::{Data, NodeType};
 

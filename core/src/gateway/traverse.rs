@@ -9,9 +9,9 @@ use cid::Cid;
 
 use crate::codec::multicodec::{DAG_CBOR, DAG_PB, IDENTITY};
 use crate::gateway::cbor;
-use crate::gateway::file::{ByteRange, FileError, FileReader, FileStep};
 use crate::gateway::resolve::{decode_unixfs, NodeKind, ResolveError, Resolved};
 use crate::unixfs::hamt::{Layout, LinkName};
+use crate::unixfs::read::{ByteRange, FileError, FileReader, FileStep};
 
 /// How much of the DAG under the path's end goes into the CAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +216,7 @@ impl Traversal {
                 },
             };
             self.waiting = Some(next);
-            if let Some(bytes) = crate::gateway::inline_block(&next) {
+            if let Some(bytes) = crate::codec::cids::inline_block(&next) {
                 self.provide(&next, bytes)?;
                 continue;
             }

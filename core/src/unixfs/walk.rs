@@ -5,13 +5,13 @@ use std::collections::HashSet;
 
 use cid::Cid;
 
+use crate::codec::cids::inline_block;
 use crate::codec::dagpb::PbNode;
-use crate::codec::multicodec::{DAG_PB, IDENTITY, RAW};
+use crate::codec::multicodec::{DAG_PB, RAW};
 use crate::error::DecodeError;
-use crate::gateway::file::{FileError, FileReader, FileStep};
-use crate::gateway::resolve::ResolveError;
 use crate::unixfs::hamt::{Layout, LinkName};
 use crate::unixfs::name::{self, NameFault};
+use crate::unixfs::read::{FileError, FileReader, FileStep};
 use crate::unixfs::{Data, NodeType};
 
 /// Why a walk stopped.
@@ -109,10 +109,10 @@ pub struct Entry {
 }
 
 fn fetch(get: &mut dyn BlockGet, cid: &Cid) -> Result<Vec<u8>, WalkError> {
-    if cid.hash().code() == IDENTITY {
-        return Ok(cid.hash().digest().to_vec());
+    match inline_block(cid) {
+        Some(bytes) => Ok(bytes),
+        None => get.get(cid),
     }
-    get.get(cid)
 }
 
 /// A decoded UnixFS node.
@@ -296,8 +296,8 @@ fn hamt_entries(
     Ok(out)
 }
 
-/// Streams the bytes of the file at `cid` into `sink`, in order: a driver of the gateway's
-/// [`FileReader`], so a file reads back under the same checks (block sizes, lengths) in both.
+/// Streams the bytes of the file at `cid` into `sink`, in order: a driver of the
+/// [`FileReader`] the gateway reads ranges with, so a file reads back under the same checks (block sizes, lengths) in both.
 pub fn read_file(
     get: &mut dyn BlockGet,
     cid: &Cid,
@@ -324,9 +324,7 @@ pub fn read_file(
 impl From<FileError> for WalkError {
     fn from(e: FileError) -> Self {
         match e {
-            FileError::Resolve(ResolveError::Decode { cid, source }) => {
-                WalkError::Decode { cid, source }
-            }
+            FileError::Decode { cid, source } => WalkError::Decode { cid, source },
             FileError::NotAFile(cid) => WalkError::NotAFile(cid),
             other => WalkError::File(other),
         }

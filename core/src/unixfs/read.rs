@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 
 use cid::Cid;
 
+use crate::codec::cids::inline_block;
 use crate::codec::multicodec::{DAG_PB, RAW};
-use crate::gateway::inline_block;
-use crate::gateway::resolve::{decode_unixfs, ResolveError};
-use crate::unixfs::NodeType;
+use crate::error::DecodeError;
+use crate::unixfs::{Data, NodeType};
 
 /// An inclusive byte range of a file, both ends inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,8 +44,8 @@ pub enum FileStep {
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum FileError {
-    #[error(transparent)]
-    Resolve(#[from] ResolveError),
+    #[error("block {cid} does not decode: {source}")]
+    Decode { cid: Cid, source: DecodeError },
     #[error("block {0} is not part of a UnixFS file")]
     NotAFile(Cid),
     #[error("file node {cid} has {links} links but {sizes} block sizes")]
@@ -139,7 +139,8 @@ impl FileReader {
                 self.emit(item.offset, bytes);
             }
             DAG_PB => {
-                let (pb, data) = decode_unixfs(cid, &bytes)?;
+                let (pb, data) = Data::of_node(&bytes)
+                    .map_err(|source| FileError::Decode { cid: *cid, source })?;
                 if !matches!(data.kind, NodeType::File | NodeType::Raw) {
                     return Err(FileError::NotAFile(*cid));
                 }
@@ -192,7 +193,8 @@ impl FileReader {
 }
 
 /// Reads a range out of an in-memory block map (tests).
-pub fn read_in(
+#[cfg(test)]
+pub(crate) fn read_in(
     blocks: &std::collections::HashMap<Cid, Vec<u8>>,
     root: Cid,
     range: Option<ByteRange>,
@@ -214,8 +216,15 @@ pub fn read_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::resolve::resolve_in;
-    use crate::gateway::testutil::car;
+    use std::collections::HashMap;
+
+    /// The roots and blocks of a gateway-conformance fixture CAR.
+    fn car(name: &str) -> (Vec<Cid>, HashMap<Cid, Vec<u8>>) {
+        let bytes = crate::testutil::fixture(&format!("gateway-conformance/{name}"));
+        let (header, blocks) = crate::car::read_all(&bytes).unwrap();
+        let crate::car::Event::Header { roots, .. } = header else { panic!("no header") };
+        (roots, blocks.into_iter().map(|(c, d, _)| (c, d)).collect())
+    }
 
     fn whole(blocks: &std::collections::HashMap<Cid, Vec<u8>>, root: Cid) -> Vec<u8> {
         let mut out = Vec::new();
@@ -229,8 +238,9 @@ mod tests {
 
     #[test]
     fn every_range_of_a_multiblock_file_matches_the_whole() {
-        let (roots, blocks, _) = car("trustless_gateway_car/subdir-with-mixed-block-files.car");
-        let f = resolve_in(&blocks, roots[0], &["subdir", "multiblock.txt"]).unwrap().unwrap();
+        let (roots, blocks) = car("trustless_gateway_car/subdir-with-mixed-block-files.car");
+        let entries = crate::unixfs::walk::list(&mut blocks.clone(), &roots[0]).unwrap();
+        let f = entries.iter().find(|e| e.path == "subdir/multiblock.txt").unwrap();
         let all = whole(&blocks, f.cid);
         assert_eq!(all.len(), 1026);
         for (a, b) in
@@ -249,8 +259,7 @@ mod tests {
 
     #[test]
     fn a_range_does_not_need_blocks_outside_it() {
-        let (roots, blocks, _) =
-            car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
+        let (roots, blocks) = car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
         let (got, _) =
             read_in(&blocks, roots[0], Some(ByteRange { first: 997, last: 1000 })).unwrap();
         assert_eq!(got.len(), 4);
@@ -262,8 +271,7 @@ mod tests {
 
     #[test]
     fn no_range_reads_only_the_root() {
-        let (roots, blocks, _) =
-            car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
+        let (roots, blocks) = car("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
         let (got, visited) = read_in(&blocks, roots[0], None).unwrap();
         assert!(got.is_empty());
         assert_eq!(visited, vec![roots[0]]);
