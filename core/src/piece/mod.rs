@@ -25,6 +25,7 @@ pub mod node;
 mod pair;
 pub mod proof;
 pub mod size;
+pub mod subtree;
 pub mod tree;
 #[cfg(test)]
 mod vectors;
@@ -39,4 +40,5 @@ pub use error::{
 pub use index::IndexEntry;
 pub use node::Node;
 pub use proof::{verify_inclusion, InclusionProof, ProofPath};
+pub use subtree::{join, subtree_len, subtree_of, JoinError, Subtree, SubtreeHasher};
 pub use tree::{piece_of, PieceHasher, PieceInfo, HEAD_LEN};
