@@ -3,6 +3,7 @@
 
 use cid::Cid;
 
+use crate::car::{HeaderError, IndexError};
 use crate::codec::cids::HashAlg;
 
 /// What an adapter needs of any core error besides its message, as `std::io::Error::kind` is for
@@ -73,7 +74,7 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CarError {
     #[error("not a CAR file: bad header at byte {offset}: {reason}")]
-    Header { offset: u64, reason: String },
+    Header { offset: u64, reason: HeaderError },
     #[error("unsupported CAR version {0}")]
     Version(u64),
     #[error("CAR truncated at byte {0}")]
@@ -87,7 +88,7 @@ pub enum CarError {
     #[error("invalid CID in section at byte {0}")]
     BadCid(u64),
     #[error("invalid CARv2 index at byte {offset}: {reason}")]
-    Index { offset: u64, reason: String },
+    Index { offset: u64, reason: IndexError },
 }
 
 /// Why a CAR failed verification.

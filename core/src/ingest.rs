@@ -18,7 +18,9 @@ use cid::Cid;
 
 use crate::car::shard::CarCidHasher;
 use crate::car::verify::check_block;
-use crate::car::{decode_index, encode_index, CarReader, Event, IndexEntry, V2Header, PRAGMA};
+use crate::car::{
+    decode_index, encode_index, CarReader, Event, IndexEntry, IndexError, V2Header, PRAGMA,
+};
 use crate::codec::multicodec::IDENTITY;
 use crate::error::{CarError, VerifyError};
 use crate::gateway::store::{read_v2_header, V2_PREFIX_LEN};
@@ -42,7 +44,7 @@ pub enum IngestError {
     #[error("the CAR declares roots {declared:?}, but the upload is of root {root}")]
     RootMismatch { root: Cid, declared: Vec<Cid> },
     #[error("invalid stored index of shard {car}: {reason}")]
-    Index { car: Cid, reason: String },
+    Index { car: Cid, reason: IndexError },
     #[error("the CAR has {len} bytes outside its blocks at byte {offset} (padding, or data after its last block that is not its index): they would be stored and dealt as if they were content")]
     OutsideBlocks { offset: u64, len: u64 },
 }
@@ -343,12 +345,12 @@ impl UploadCheck {
 
     /// Adds a stored shard: its index sidecar and dangling links.
     pub fn add(&mut self, car: &Cid, index: &[u8], dangling: &[Cid]) -> Result<(), IngestError> {
-        let bad = |reason: String| IngestError::Index { car: *car, reason };
-        let header = read_v2_header(index).map_err(|e| bad(e.to_string()))?;
+        let bad = |reason: IndexError| IngestError::Index { car: *car, reason };
+        let header = read_v2_header(index).map_err(|_| bad(IndexError::NotV2))?;
         let start = usize::try_from(header.index_offset)
             .ok()
             .filter(|&s| s >= V2_PREFIX_LEN && s <= index.len())
-            .ok_or_else(|| bad("index offset out of range".into()))?;
+            .ok_or(bad(IndexError::IndexOffset { offset: header.index_offset }))?;
         for e in decode_index(&index[start..]).map_err(bad)? {
             self.held.insert((e.code, e.digest));
         }

@@ -14,8 +14,8 @@ pub mod shard;
 pub mod verify;
 mod writer;
 
-pub use cbor::{decode_header, encode_v1_header, HeaderFields};
-pub use index::{decode_index, encode_index, IndexEntry, MULTIHASH_INDEX_SORTED};
+pub use cbor::{decode_header, encode_v1_header, HeaderError, HeaderFields};
+pub use index::{decode_index, encode_index, IndexEntry, IndexError, MULTIHASH_INDEX_SORTED};
 pub use reader::{read_all, CarReader, Event, MAX_SECTION};
 pub use writer::{placeholder_root, section, CarWriter, Finished};
 

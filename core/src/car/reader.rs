@@ -2,7 +2,7 @@
 
 use cid::Cid;
 
-use super::cbor::decode_header;
+use super::cbor::{decode_header, HeaderError};
 use super::{V2Header, PRAGMA_LEN, V2_HEADER_LEN};
 use crate::codec::varint;
 use crate::error::CarError;
@@ -152,16 +152,16 @@ impl CarReader {
                 State::Done => return Ok(Some(Event::End)),
                 State::Start => {
                     if self.avail().is_empty() && self.eof {
-                        return Err(CarError::Header { offset: 0, reason: "empty file".into() });
+                        return Err(CarError::Header { offset: 0, reason: HeaderError::Empty });
                     }
                     let Some((at, n, len)) = self.frame(1 << 20)? else { return Ok(None) };
                     let fields = decode_header(&self.avail()[n..n + len])
                         .map_err(|reason| CarError::Header { offset: at, reason })?;
                     match fields.version {
                         1 => {
-                            let roots = fields.roots.ok_or_else(|| CarError::Header {
+                            let roots = fields.roots.ok_or(CarError::Header {
                                 offset: at,
-                                reason: "no roots".into(),
+                                reason: HeaderError::NoRoots,
                             })?;
                             self.consume(n + len);
                             self.state = State::Sections { end: None };
@@ -174,7 +174,7 @@ impl CarReader {
                         2 => {
                             return Err(CarError::Header {
                                 offset: at,
-                                reason: "CARv2 pragma has extra fields".into(),
+                                reason: HeaderError::PragmaFields,
                             })
                         }
                         v => return Err(CarError::Version(v)),
@@ -193,7 +193,11 @@ impl CarReader {
                     if bad {
                         return Err(CarError::Header {
                             offset: at,
-                            reason: "CARv2 offsets overlap".into(),
+                            reason: HeaderError::OffsetsOverlap {
+                                data_offset: v2.data_offset,
+                                data_size: v2.data_size,
+                                index_offset: v2.index_offset,
+                            },
                         });
                     }
                     self.consume(V2_HEADER_LEN);
@@ -214,13 +218,12 @@ impl CarReader {
                     if fields.version != 1 {
                         return Err(CarError::Header {
                             offset: at,
-                            reason: format!("CARv2 data is CAR version {}", fields.version),
+                            reason: HeaderError::InnerVersion(fields.version),
                         });
                     }
-                    let roots = fields.roots.ok_or_else(|| CarError::Header {
-                        offset: at,
-                        reason: "no roots".into(),
-                    })?;
+                    let roots = fields
+                        .roots
+                        .ok_or(CarError::Header { offset: at, reason: HeaderError::NoRoots })?;
                     self.consume(n + len);
                     self.state = State::Sections { end: Some(v2.data_offset + v2.data_size) };
                     return Ok(Some(Event::Header { version: 2, roots, v2: Some(v2) }));

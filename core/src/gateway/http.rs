@@ -9,7 +9,7 @@ use crate::gateway::path::{
     dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode,
     split_path, ContentPath, MAX_PATH_DEPTH,
 };
-use crate::gateway::traverse::{EntityBytes, Scope};
+use crate::gateway::traverse::{BadEntityBytes, BadScope, EntityBytes, Scope};
 use crate::unixfs::read::ByteRange;
 
 /// `Cache-Control` of anything under an immutable CID.
@@ -322,7 +322,7 @@ fn route_subdomain_redirect(req: &Request, host: &str) -> Route {
     match negotiate(&params, req.accept) {
         Ok(Format::Default) => {}
         Ok(_) => return serve(req, content, Origin::Path, false, req.path.to_string()),
-        Err((status, m)) => return error(status, m),
+        Err(e) => return error(400, e.to_string()),
     }
     let label = match dns_label(&content.root) {
         Ok(l) => l,
@@ -391,7 +391,7 @@ fn serve(
     let params = query_params(req.query);
     let format = match negotiate(&params, req.accept) {
         Ok(f) => f,
-        Err((status, m)) => return error(status, m),
+        Err(e) => return error(400, e.to_string()),
     };
     let download = param(&params, "download") == Some("true");
     let filename = param(&params, "filename").map(str::to_string);
@@ -407,17 +407,41 @@ fn serve(
     }))
 }
 
+/// Why a request's `format=`, `Accept` or CAR parameters cannot be served: a 400, whose message
+/// names the value at fault.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum NegotiateError {
+    /// A `format=` this gateway does not serve.
+    #[error("unsupported format {0:?} (this gateway serves raw, car, dag-json, dag-cbor, json and cbor)")]
+    Format(String),
+    /// A CAR version other than 1 (`car-version=` or the `Accept` parameter `version`).
+    #[error("only CAR version 1 is served")]
+    CarVersion(String),
+    /// A CAR block order other than `dfs` or `unk`.
+    #[error("only order=dfs is served")]
+    CarOrder(String),
+    /// A `dups` other than `y` or `n`.
+    #[error("invalid dups {0:?} (expected y or n)")]
+    Dups(String),
+    /// A bad `dag-scope=`.
+    #[error(transparent)]
+    Scope(#[from] BadScope),
+    /// A bad `entity-bytes=`.
+    #[error(transparent)]
+    EntityBytes(#[from] BadEntityBytes),
+}
+
 /// The response format from `format=` (first) or `Accept`.
 pub fn negotiate(
     params: &[(String, String)],
     accept: Option<&str>,
-) -> Result<Format, (u16, String)> {
+) -> Result<Format, NegotiateError> {
     let mut car_accept: Option<Vec<(String, String)>> = None;
     let format = match param(params, "format") {
         Some(f @ ("raw" | "car")) => Some(f.to_string()),
         Some(f) if Codec::from_name(f).is_some() => Some(f.to_string()),
         Some("") | None => None,
-        Some(f) => return Err((400, format!("unsupported format {f:?} (this gateway serves raw, car, dag-json, dag-cbor, json and cbor)"))),
+        Some(f) => return Err(NegotiateError::Format(f.to_string())),
     };
     let mut chosen = format;
     if let Some(accept) = accept {
@@ -474,7 +498,7 @@ pub fn negotiate(
         Some("raw") => Ok(Format::Raw),
         Some(name) if name != "car" => Codec::from_name(name)
             .map(Format::Codec)
-            .ok_or_else(|| (400, format!("unsupported format {name:?}"))),
+            .ok_or_else(|| NegotiateError::Format(name.to_string())),
         _ => {
             let ps = car_accept.unwrap_or_default();
             let get = |q: &str, a: &str| {
@@ -482,23 +506,23 @@ pub fn negotiate(
                     .map(str::to_string)
                     .or_else(|| ps.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()))
             };
-            if get("car-version", "version").is_some_and(|v| v != "1") {
-                return Err((400, "only CAR version 1 is served".into()));
+            if let Some(v) = get("car-version", "version").filter(|v| v != "1") {
+                return Err(NegotiateError::CarVersion(v));
             }
-            if get("car-order", "order").is_some_and(|v| v != "dfs" && v != "unk") {
-                return Err((400, "only order=dfs is served".into()));
+            if let Some(v) = get("car-order", "order").filter(|v| v != "dfs" && v != "unk") {
+                return Err(NegotiateError::CarOrder(v));
             }
             let dups = match get("car-dups", "dups").as_deref() {
                 Some("y") => true,
                 Some("n") | None => false,
-                Some(v) => return Err((400, format!("invalid dups {v:?} (expected y or n)"))),
+                Some(v) => return Err(NegotiateError::Dups(v.to_string())),
             };
             let scope = match param(params, "dag-scope") {
-                Some(s) => s.parse().map_err(|e| (400, e))?,
+                Some(s) => s.parse()?,
                 None => Scope::All,
             };
             let bytes = match param(params, "entity-bytes") {
-                Some(b) => Some(b.parse().map_err(|e| (400, e))?),
+                Some(b) => Some(b.parse()?),
                 None => None,
             };
             Ok(Format::Car(CarParams { scope, bytes, dups }))
@@ -827,6 +851,34 @@ mod tests {
                 && Codec::Cbor.serves(0x71)
                 && !Codec::DagJson.serves(0x0200)
                 && !Codec::DagCbor.serves(0x70)
+        );
+    }
+
+    /// Every refusal names the value at fault, in the words the gateway has always answered with.
+    #[test]
+    fn a_format_that_cannot_be_served_says_which() {
+        let no = |q: &str, accept: Option<&str>| negotiate(&query_params(q), accept).unwrap_err();
+        let cases = [
+            (no("format=tar", None), NegotiateError::Format("tar".into()), "unsupported format \"tar\" (this gateway serves raw, car, dag-json, dag-cbor, json and cbor)"),
+            (no("format=car&car-version=2", None), NegotiateError::CarVersion("2".into()), "only CAR version 1 is served"),
+            (no("", Some("application/vnd.ipld.car; version=1; order=dfs; dups=x")), NegotiateError::Dups("x".into()), "invalid dups \"x\" (expected y or n)"),
+            (no("format=car&car-order=random", None), NegotiateError::CarOrder("random".into()), "only order=dfs is served"),
+            (no("format=car&dag-scope=nope", None), NegotiateError::Scope(BadScope("nope".into())), "invalid dag-scope \"nope\" (expected block, entity or all)"),
+            (no("format=car&entity-bytes=1:0", None), NegotiateError::EntityBytes(BadEntityBytes("1:0".into())), "invalid entity-bytes \"1:0\" (expected from:to, e.g. 0:* or -1024:*)"),
+        ];
+        for (got, want, text) in cases {
+            assert_eq!((got.to_string().as_str(), &got), (text, &want));
+        }
+        let req = Request {
+            method: "GET",
+            host: "gw",
+            scheme: "https",
+            path: "/ipfs/bafkqabtimvwgy3yk",
+            query: "format=tar",
+            ..Request::default()
+        };
+        assert!(
+            matches!(route_path(&req), Route::Error { status: 400, message } if message.starts_with("unsupported format \"tar\""))
         );
     }
 

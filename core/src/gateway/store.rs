@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use cid::Cid;
 
-use crate::car::{decode_index, V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
+use crate::car::{decode_index, IndexError, V2Header, PRAGMA, PRAGMA_LEN, V2_HEADER_LEN};
 use crate::codec::varint;
 use crate::gateway::path::{parse_ipfs_path, ContentPath};
 
@@ -23,7 +23,7 @@ pub enum StoreError {
     #[error("the CARv2 has no index")]
     NoIndex,
     #[error("invalid CARv2 index: {0}")]
-    Index(String),
+    Index(IndexError),
     #[error("section for {cid} does not hold it: {reason}")]
     Section { cid: Cid, reason: String },
 }
@@ -58,7 +58,7 @@ impl CarIndex {
             let i = offsets.partition_point(|&o| o <= e.offset);
             let end = offsets.get(i).copied().unwrap_or(header.data_size);
             if end <= e.offset || end > header.data_size {
-                return Err(StoreError::Index(format!("offset {} out of the data", e.offset)));
+                return Err(StoreError::Index(IndexError::OutOfData { offset: e.offset }));
             }
             sections.insert(
                 (e.code, e.digest),

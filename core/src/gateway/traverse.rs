@@ -21,14 +21,19 @@ pub enum Scope {
     All,
 }
 
+/// A `dag-scope` that is none of `block`, `entity` and `all`; it holds the value given.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("invalid dag-scope {0:?} (expected block, entity or all)")]
+pub struct BadScope(pub String);
+
 impl std::str::FromStr for Scope {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadScope;
+    fn from_str(s: &str) -> Result<Self, BadScope> {
         match s {
             "block" => Ok(Scope::Block),
             "entity" => Ok(Scope::Entity),
             "all" => Ok(Scope::All),
-            _ => Err(format!("invalid dag-scope {s:?} (expected block, entity or all)")),
+            _ => Err(BadScope(s.to_string())),
         }
     }
 }
@@ -50,10 +55,16 @@ pub struct EntityBytes {
     pub to: Option<i64>,
 }
 
+/// An `entity-bytes` that is not `from:to` (or whose `to` is before its `from`); it holds the
+/// value given.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("invalid entity-bytes {0:?} (expected from:to, e.g. 0:* or -1024:*)")]
+pub struct BadEntityBytes(pub String);
+
 impl std::str::FromStr for EntityBytes {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid entity-bytes {s:?} (expected from:to, e.g. 0:* or -1024:*)");
+    type Err = BadEntityBytes;
+    fn from_str(s: &str) -> Result<Self, BadEntityBytes> {
+        let bad = || BadEntityBytes(s.to_string());
         let (a, b) = s.split_once(':').ok_or_else(bad)?;
         let from = a.parse::<i64>().map_err(|_| bad())?;
         let to = if b == "*" { None } else { Some(b.parse::<i64>().map_err(|_| bad())?) };
@@ -293,7 +304,8 @@ pub fn car_header(roots: &[Cid]) -> Vec<u8> {
 }
 
 /// Runs a traversal against an in-memory block map; returns the emitted CIDs (tests).
-pub fn collect_in(
+#[cfg(test)]
+pub(crate) fn collect_in(
     blocks: &std::collections::HashMap<Cid, Vec<u8>>,
     mut t: Traversal,
 ) -> Result<Vec<Cid>, String> {
