@@ -19,12 +19,15 @@ mod broker;
 mod digest;
 mod drive;
 mod feed;
+mod names;
 mod queue;
 mod quota;
 mod reply;
+mod routing;
 mod serve;
 mod settings;
 mod sources;
+mod throttle;
 mod tokens;
 mod upload;
 
@@ -52,6 +55,8 @@ enum Door {
     Archive,
     /// `GET|HEAD /aggregates/{piece}`: an aggregate's bytes, for storage providers.
     Aggregates,
+    /// `GET|PUT /routing/v1/ipns/{name}`: IPNS records (Delegated Routing V1).
+    Routing,
     /// `/_proxy/…`: the benchmark's unverified baseline (only with `BENCH_PROXY`).
     Proxy,
     /// `PUT /_bench/put`: the upload benchmark's baseline (only with `BENCH_PROXY`).
@@ -67,11 +72,12 @@ enum PathIs {
 }
 
 /// The worker's routes, first match first; any other path is the gateway's.
-const DOORS: [(PathIs, Door); 6] = [
+const DOORS: [(PathIs, Door); 7] = [
     (PathIs::Under("/_admin/"), Door::Admin),
     (PathIs::Exactly("/upload"), Door::Upload),
     (PathIs::Under("/archive/"), Door::Archive),
     (PathIs::Under("/aggregates/"), Door::Aggregates),
+    (PathIs::Under("/routing/v1/"), Door::Routing),
     (PathIs::Under("/_proxy/"), Door::Proxy),
     (PathIs::Exactly("/_bench/put"), Door::BenchPut),
 ];
@@ -107,6 +113,7 @@ impl Door {
             Door::Upload | Door::Archive | Door::Aggregates => {
                 CORS.iter().chain(&DOOR_CORS).copied().collect()
             }
+            Door::Routing => CORS.iter().chain(&routing::ROUTING_CORS).copied().collect(),
             Door::Admin | Door::Proxy | Door::BenchPut => Vec::new(),
         }
     }
@@ -122,6 +129,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             admin::handle(req, &env).await.or_else(|e| text(500, &format!("admin: {e}")))?
         }
         Door::Upload | Door::Archive | Door::Aggregates => archive_routes(req, &env, door, &path)
+            .await
+            .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?,
+        Door::Routing => routing::handle(req, &env, &ctx, &path)
             .await
             .or_else(|e| error(500, &format!("500 internal error: {e}"), None))?,
         Door::Proxy => proxy(&req, &settings).await?,

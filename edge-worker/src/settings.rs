@@ -110,3 +110,26 @@ impl ArchiveSettings {
         }
     }
 }
+
+/// IPNS: the upstream delegated routers and the publishing limits.
+pub struct NameSettings {
+    /// Delegated routers (`{base}/routing/v1/ipns/{name}`) asked for records besides the
+    /// worker's own; every record they send is validated.
+    pub routers: Vec<String>,
+    pub router_timeout_ms: u64,
+    /// Publishes that change a name's record, per name and minute.
+    pub per_name_per_minute: u32,
+    /// Publishing attempts (valid or not) per client address and minute.
+    pub per_client_per_minute: u32,
+}
+
+impl NameSettings {
+    pub fn from_env(env: &Env) -> Self {
+        NameSettings {
+            routers: list(var(env, "IPNS_ROUTERS")),
+            router_timeout_ms: num(env, "IPNS_ROUTER_TIMEOUT_MS", 5_000),
+            per_name_per_minute: num(env, "IPNS_PUBLISH_PER_NAME", 10) as u32,
+            per_client_per_minute: num(env, "IPNS_PUBLISH_PER_CLIENT", 60) as u32,
+        }
+    }
+}
