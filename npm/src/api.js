@@ -10,7 +10,7 @@ function plain (options) {
   const out = {}
   for (const [k, v] of Object.entries(options ?? {})) {
     if (typeof v === 'function' || k === 'signal' || k === 'worker') continue
-    out[k] = v
+    out[k] = typeof URL !== 'undefined' && v instanceof URL ? String(v) : v
   }
   return out
 }
@@ -22,7 +22,9 @@ const isBytes = (x) => x instanceof ArrayBuffer || ArrayBuffer.isView(x)
 
 /**
  * @param {{ wasm: () => Promise<any>, worker?: (option: any) => (Worker | null),
- *   sha256?: (parts: Uint8Array[]) => Uint8Array | Promise<Uint8Array> }} platform
+ *   sha256?: (parts: Uint8Array[]) => Uint8Array | Promise<Uint8Array>,
+ *   pool?: (options: object, wasm: any) => ({ size: number, start: () => any, init?: any } | null) }} platform
+ *   `pool`: how this platform starts hashing workers for `pack` in this thread (pool.js).
  */
 export function createApi (platform) {
   /** Starts a worker for one job, or returns null to work in this thread. */
@@ -148,7 +150,7 @@ export function createApi (platform) {
     if (!w || !crossing) {
       w?.terminate()
       const wasm = await platform.wasm()
-      return engine.pack(wasm, input, options, { shard: emit, progress: onProgress, signal, sha256: platform.sha256 })
+      return engine.pack(wasm, input, options, { shard: emit, progress: onProgress, signal, sha256: platform.sha256, pool: platform.pool?.(options, wasm) })
     }
     return remote(w, { op: 'pack', input: crossing.input, options: plain(options) }, crossing.transfer, signal, async (type, data, reply) => {
       if (type === 'progress') onProgress?.(data.progress)

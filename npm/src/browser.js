@@ -4,6 +4,7 @@
 
 import { createApi } from './api.js'
 import { serializeError } from './errors.js'
+import { webPool } from './pool-web.js'
 import { loadWasm } from './wasm-web.js'
 
 export { CarportError } from './errors.js'
@@ -48,6 +49,6 @@ function startWorker (option) {
   return w
 }
 
-const api = createApi({ wasm: () => loadWasm(wasmSource), worker: startWorker })
+const api = createApi({ wasm: () => loadWasm(wasmSource), worker: startWorker, pool: webPool })
 
 export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api

@@ -6,6 +6,8 @@
 import { CarportError, fromWasm, throwIfAborted } from './errors.js'
 import { Gather } from './gather.js'
 import { SLICE, carList, leaves, reuseSlice, slices, source } from './input.js'
+import { Pool } from './pool.js'
+import { runTask } from './pool-jobs.js'
 
 /** Bytes handed to the Wasm module per call: bounds the Wasm heap whatever the input. */
 const WRITE = 1 << 20
@@ -18,6 +20,14 @@ const LEAVES_AHEAD = 8
 /** In `parts`, a leaf whose bytes were gathered and not kept (the shard Blob is then made from
  * the gathered buffer). */
 const GATHERED = Symbol('gathered')
+/** Inputs smaller than this are packed without a pool (starting workers costs ~40 ms each). */
+const POOL_MIN = 16 << 20
+/** Shards hashed at once with a pool (each one's runs spread over the workers). */
+const POOL_SHARDS = 2
+/** log2 of the quads of a piece run: 2^15 quads = 4,161,536 payload bytes (core's
+ * `subtree_len(15)`), made smaller for small shards so every worker gets runs. */
+const RUN_LOG2 = 15
+const RUN_LOG2_MIN = 10
 
 const subtle = globalThis.crypto?.subtle
 
@@ -27,7 +37,10 @@ const subtle = globalThis.crypto?.subtle
  * @param {any} input
  * @param {object} options pack options (see index.d.ts)
  * @param {{ shard: (s: object) => Promise<void> | void, progress?: (p: object) => void, signal?: AbortSignal,
- *   sha256?: (parts: Uint8Array[]) => Promise<Uint8Array> | Uint8Array }} hooks
+ *   sha256?: (parts: Uint8Array[]) => Promise<Uint8Array> | Uint8Array,
+ *   pool?: { size: number, start: () => any, init?: any } | null }} hooks
+ *   `pool`: how to start hashing workers (pool.js); with `size` > 1, each shard's piece runs
+ *   (and, for a gathered shard, its CAR CID) are hashed there while this thread packs on.
  *   `sha256`, when the platform has a native streaming SHA-256 (Node's node:crypto), hashes a
  *   shard's parts for its CID; otherwise crypto.subtle or Wasm does.
  *   `shard` is called in order for each finished shard; packing waits for the promise it returns
@@ -44,7 +57,14 @@ export async function pack (wasm, input, options, hooks) {
   // `parts`: what the shard Blob is made of, when not of the gathered buffer.
   const shardSize = options.shardSize ?? wasm.defaultShardSize()
   const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize, src.size) : null
-  const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve() }
+  const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve(), emitted: [] }
+  const poolSize = hooks.pool && src.size !== undefined && src.size < POOL_MIN ? 1 : (hooks.pool?.size ?? 1)
+  const pool = poolSize > 1 ? new Pool(poolSize, hooks.pool.start, hooks.pool.init) : null
+  const closePool = () => pool?.close()
+  // Waiting on the pool, this thread hashes piece runs too.
+  const local = async (task) => (await runTask(wasm, task)).result
+  const help = (promise) => pool ? pool.helpWhile(promise, local) : promise
+  signal?.addEventListener('abort', closePool)
   const progress = () => hooks.progress?.({ bytesRead: state.bytesRead, bytesTotal: src.size, blocks: packer.blocks() })
 
   // `leaf`: the bytes a number in the events stands for (a leaf hashed here, kept out of Wasm);
@@ -69,13 +89,20 @@ export async function pack (wasm, input, options, hooks) {
         const parts = state.gathered ? null : state.parts
         state.parts = []
         state.gathered = 0
-        await state.previous
+        // Shards being hashed or handed on: one without a pool, POOL_SHARDS with one.
+        const workers = pool ? await pool.ready : 0
+        while (state.emitted.length >= (workers ? POOL_SHARDS : 1)) await help(state.emitted.shift())
         throwIfAborted(signal)
-        const done = (gather
-          ? finishGathered(wasm, ev, gather.take(ev.header, ev.trailer), parts, options)
-          : finishShard(wasm, ev, parts, options, hooks.sha256)).then(hooks.shard)
+        const hashing = workers
+          ? finishPooled(wasm, pool, workers, ev, gather && gather.take(ev.header, ev.trailer), parts, options, gather, hooks.sha256)
+          : gather
+            ? finishGathered(wasm, ev, gather.take(ev.header, ev.trailer), parts, options)
+            : finishShard(wasm, ev, parts, options, hooks.sha256)
+        hashing.catch(() => {})
+        const done = state.previous.then(() => hashing).then(hooks.shard)
         done.catch(() => {})
         state.previous = done
+        state.emitted.push(done)
         state.shards++
       }
     }
@@ -148,9 +175,11 @@ export async function pack (wasm, input, options, hooks) {
     const root = call(() => packer.finish())
     await out(call(() => packer.take()))
     progress()
-    await state.previous
+    await help(state.previous)
     return { root, blocks: packer.blocks(), bytesRead: state.bytesRead, shards: state.shards, wasmHeap: { start: heapStart, end: wasm.heapSize() } }
   } finally {
+    signal?.removeEventListener('abort', closePool)
+    closePool()
     packer.free()
   }
 }
@@ -202,6 +231,85 @@ async function finishShard (wasm, end, parts, options, sha256) {
   if (options.piece) shard.piece = hashParts(new wasm.Piece(), all)
   shard.cid = sha256 ? wasm.carCidFromDigest(await sha256(all)) : hashParts(new wasm.CarCid(), all)
   return shard
+}
+
+/**
+ * A shard hashed with the pool: its piece as runs (subtrees of the piece tree) spread over the
+ * workers, read by each from the shard's Blob (or copied out of its parts), and joined here; its
+ * CAR CID from the gathered buffer, transferred to a worker and back (it is then gathered into
+ * again), or else by the platform's SHA-256 here, as without a pool.
+ */
+async function finishPooled (wasm, pool, workers, end, gathered, parts, options, gather, sha256) {
+  let cid
+  let shard
+  if (gathered) {
+    shard = shardOf(end, new Blob(parts ? [end.header, ...parts, end.trailer] : [gathered], { type: CAR_TYPE }))
+    const own = gather.buf && gathered.buffer === gather.buf.buffer
+    const buffer = own ? gather.detach().buffer : gathered.buffer
+    const start = gathered.byteOffset
+    cid = pool.run({ op: 'sha256', buffer, start, end: start + gathered.byteLength }, [buffer]).then((r) => {
+      if (own) gather.give(r.buffer)
+      return wasm.carCidFromDigest(new Uint8Array(r.digest))
+    })
+  } else {
+    const all = [end.header, ...parts, end.trailer]
+    shard = shardOf(end, new Blob(all, { type: CAR_TYPE }))
+    cid = sha256 ? Promise.resolve(sha256(all)).then((d) => wasm.carCidFromDigest(d)) : Promise.resolve(hashParts(new wasm.CarCid(), all))
+    parts = all
+  }
+  const piece = options.piece ? pieceOfRuns(wasm, pool, workers, end.size, gathered ? null : parts, shard.blob) : null
+  piece?.catch(() => {})
+  shard.cid = await cid
+  if (piece) shard.piece = await piece
+  return shard
+}
+
+/** The runs a shard of `size` bytes is cut into for `workers`: `[start, end)` pairs. */
+export function runsOf (size, workers) {
+  let log2 = RUN_LOG2
+  while (log2 > RUN_LOG2_MIN && size < 2 * workers * (127 * 2 ** log2)) log2--
+  const len = 127 * 2 ** log2
+  const runs = []
+  for (let at = 0; at < size; at += len) runs.push([at, Math.min(at + len, size)])
+  return runs
+}
+
+/** A shard's piece from the roots of its runs, hashed by the pool: read from `blob` by each
+ * worker, or copied out of `parts` (bytes in memory) and transferred. */
+async function pieceOfRuns (wasm, pool, workers, size, parts, blob) {
+  const runs = runsOf(size, workers)
+  const cut = parts ? copyRuns(parts, runs) : null
+  const roots = await Promise.all(runs.map(([start, end], i) => cut
+    ? pool.run({ op: 'run', bytes: cut[i] }, [cut[i].buffer])
+    : pool.run({ op: 'run', blob, start, end })))
+  const all = new Uint8Array(32 * roots.length)
+  roots.forEach((r, i) => all.set(r.root, 32 * i))
+  try {
+    return wasm.pieceJoin(all, Uint8Array.from(roots, (r) => r.height), Float64Array.from(roots, (r) => r.payload))
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}
+
+/** `parts` (a shard's bytes in order) copied into one buffer per run. */
+function copyRuns (parts, runs) {
+  const out = runs.map(([start, end]) => new Uint8Array(end - start))
+  let run = 0
+  let filled = 0
+  for (const p of parts) {
+    let at = 0
+    while (at < p.byteLength) {
+      const n = Math.min(out[run].byteLength - filled, p.byteLength - at)
+      out[run].set(p.subarray(at, at + n), filled)
+      filled += n
+      at += n
+      if (filled === out[run].byteLength) {
+        run++
+        filled = 0
+      }
+    }
+  }
+  return out
 }
 
 async function carCidSubtle (wasm, blob) {

@@ -83,6 +83,16 @@ export interface PackOptions {
    * script. A function: returns the Worker to use.
    */
   worker?: false | URL | string | (() => Worker)
+  /**
+   * Hashing workers beside the packing thread (Web Workers in browsers, worker_threads in Node):
+   * each shard's piece CID is cut into subtrees hashed in parallel, and in browsers its CAR CID
+   * hashed there too. Default `navigator.hardwareConcurrency` (Node: `os.availableParallelism()`);
+   * `1`: no pool, everything in the packing thread. Inputs under 16 MiB never start one. CIDs and
+   * bytes are the same whatever the size.
+   */
+  workers?: number
+  /** The pool worker's script (default carport's `pool-worker.js` / `pool-worker-node.js` beside the module). */
+  poolWorker?: URL | string
 }
 
 export interface PieceInfo {

@@ -3,6 +3,8 @@
 
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
 
 import { createApi } from './api.js'
 import { initSync } from '../gen/carport_wasm.js'
@@ -28,6 +30,12 @@ function sha256 (parts) {
   return h.digest()
 }
 
-const api = createApi({ wasm: () => init().then(() => wasm), sha256 })
+/** The hashing pool in Node: worker_threads running pool-worker-node.js (or `poolWorker`). */
+function pool (options) {
+  const url = options.poolWorker ?? new URL('./pool-worker-node.js', import.meta.url)
+  return { size: options.workers ?? availableParallelism(), start: () => new Worker(url) }
+}
+
+const api = createApi({ wasm: () => init().then(() => wasm), sha256, pool })
 
 export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api

@@ -5,6 +5,7 @@
 
 import * as engine from './engine.js'
 import { serializeError } from './errors.js'
+import { webPool } from './pool-web.js'
 import { loadWasm } from './wasm-web.js'
 
 const acks = new Map()
@@ -35,6 +36,7 @@ async function handle ({ op, input, options, wasmUrl }) {
     case 'pack': {
       let last = 0
       return engine.pack(wasm, input, options, {
+        pool: webPool(options, wasm),
         progress: (progress) => {
           const now = Date.now()
           if (now - last < 50 && progress.bytesRead !== progress.bytesTotal) return

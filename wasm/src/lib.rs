@@ -14,12 +14,14 @@ mod errors;
 mod hashes;
 mod options;
 mod packer;
+mod pool;
 mod read;
 mod verify;
 
 pub use hashes::{car_cid_from_digest, digest, heap_size, verify_archive, CarCid, Piece};
 pub use options::{default_shard_size, hash_names, pack_option_keys};
 pub use packer::Packer;
+pub use pool::{piece_join, PieceRun};
 pub use read::{list, read_file, CarBlocks};
 pub use verify::CarVerifier;
 
