@@ -16,7 +16,9 @@ pub trait Coded: std::error::Error {
     fn cid(&self) -> Option<&Cid> {
         None
     }
-    /// The byte offset at fault (from the start of the CAR being read), when there is one.
+    /// The byte offset at fault, when there is one: from the start of the CAR for the errors of
+    /// reading, verifying and ingesting a CAR; an error about other bytes (a block, a header map,
+    /// an index, an inclusion proof) says on its `Coded` impl what its offset counts from.
     fn offset(&self) -> Option<u64> {
         None
     }
@@ -228,6 +230,72 @@ mod tests {
         let e = VerifyError::HashMismatch { cid, offset: 7 };
         assert_eq!((e.code(), e.cid(), e.offset()), ("HashMismatch", Some(&cid), Some(7)));
         assert_eq!((VerifyError::NoRoots.cid(), VerifyError::NoRoots.offset()), (None, None));
+    }
+
+    /// One example of each error that gained a code, with the code, CID and offset an adapter
+    /// reads off it; wrappers give their inner error's.
+    #[test]
+    fn every_core_error_has_a_code_and_names_what_is_at_fault() {
+        use crate::car::{HeaderError, IndexError};
+        use crate::gateway::cbor::CborError;
+        use crate::gateway::http::NegotiateError;
+        use crate::gateway::path::PathError;
+        use crate::gateway::resolve::ResolveError;
+        use crate::gateway::traverse::{BadScope, TraverseError};
+        use crate::gateway::BlockError;
+        use crate::piece::{AggregateError, InclusionError, PieceCidError, ProofDecodeError};
+        use crate::unixfs::read::FileError;
+        use crate::unixfs::walk::WalkError;
+
+        let cid: Cid =
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+        let c = Some(&cid);
+        let bad_piece = PieceCidError::Version { cid };
+        let sizes = FileError::Sizes { cid, links: 2, sizes: 1 };
+        type Case<'a> = (Box<dyn Coded>, &'a str, Option<&'a Cid>, Option<u64>);
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(ResolveError::NotFound { parent: cid, segment: "a".into(), index: 0 }),
+                "NotFound",
+                c,
+                None,
+            ),
+            (Box::new(ResolveError::BadShard(cid)), "BadShard", c, None),
+            (
+                Box::new(ResolveError::Cbor { cid, source: CborError::Invalid(3) }),
+                "DagCbor",
+                c,
+                None,
+            ),
+            (Box::new(CborError::Truncated(9)), "DagCbor", None, Some(9)),
+            (Box::new(FileError::NotAFile(cid)), "NotAFile", c, None),
+            (Box::new(sizes.clone()), "BlockSizes", c, None),
+            (Box::new(FileError::Length { cid, got: 1, want: 2 }), "FileLength", c, None),
+            (Box::new(WalkError::File(sizes.clone())), "BlockSizes", c, None),
+            (Box::new(TraverseError::File(sizes)), "BlockSizes", c, None),
+            (Box::new(BlockError::HashMismatch(cid)), "HashMismatch", c, None),
+            (Box::new(BlockError::UnsupportedHash { cid, code: 0x99 }), "UnsupportedHash", c, None),
+            (Box::new(HeaderError::TrailingBytes { at: 10 }), "CarHeader", None, Some(10)),
+            (Box::new(IndexError::Truncated { at: 18 }), "CarIndex", None, Some(18)),
+            (Box::new(NegotiateError::Format("tar".into())), "Format", None, None),
+            (Box::new(NegotiateError::Scope(BadScope("x".into()))), "DagScope", None, None),
+            (Box::new(PathError::TooLongForDns("x".into())), "DnsLabel", None, None),
+            (Box::new(bad_piece.clone()), "PieceCid", c, None),
+            (
+                Box::new(AggregateError::BadPiece { piece: 0, reason: bad_piece.clone() }),
+                "Aggregate",
+                c,
+                None,
+            ),
+            (Box::new(AggregateError::NoPieces), "Aggregate", None, None),
+            (Box::new(InclusionError::Piece(bad_piece)), "PieceCid", c, None),
+            (Box::new(InclusionError::TreeRootMismatch), "Inclusion", None, None),
+            (Box::new(ProofDecodeError::NonMinimal(4)), "ProofDecode", None, Some(4)),
+            (Box::new(ProofDecodeError::TrailingBytes(2)), "ProofDecode", None, None),
+        ];
+        for (e, code, cid, offset) in &cases {
+            assert_eq!((e.code(), e.cid(), e.offset()), (*code, *cid, *offset), "{e}");
+        }
     }
 
     #[test]

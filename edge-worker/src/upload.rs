@@ -17,7 +17,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use carport_core::error::{CarError, Coded, VerifyError};
+use carport_core::error::{Coded, VerifyError};
 use carport_core::ingest::{
     decode_cids, encode_cids, IngestError, IngestedShard, ShardIngest, UploadCheck,
 };
@@ -32,24 +32,25 @@ use crate::reply::{error, json};
 use crate::settings::DoorSettings;
 use crate::tokens::{authenticate, hex, random_bytes, Caller};
 
-/// The status and message of a refusal, and the CID at fault.
+/// The status of a refusal and the CID at fault (the error's own, [`Coded::cid`]): 413 past the
+/// size limit, 422 for content that is not what it says (a block that does not hash or decode, a
+/// missing block, a piece or root that does not match), 500 for a stored index of ours that does
+/// not read, 400 for any other malformed upload.
 fn refusal(e: &IngestError) -> (u16, Option<Cid>) {
-    match e {
-        IngestError::TooLarge { .. } => (413, None),
+    let status = match e {
+        IngestError::TooLarge { .. } => 413,
         IngestError::Verify(
-            VerifyError::HashMismatch { cid, .. }
-            | VerifyError::UnsupportedHash { cid, .. }
-            | VerifyError::Decode { cid, .. },
-        ) => (422, Some(*cid)),
-        IngestError::Verify(VerifyError::MissingBlock { cid }) => (422, Some(*cid)),
-        IngestError::Verify(VerifyError::Car(CarError::TruncatedBlock { cid, .. })) => {
-            (400, Some(*cid))
-        }
-        IngestError::PieceMismatch { claimed, .. } => (422, Some(*claimed)),
-        IngestError::RootMismatch { root, .. } => (422, Some(*root)),
-        IngestError::Index { car, .. } => (500, Some(*car)),
-        _ => (400, None),
-    }
+            VerifyError::HashMismatch { .. }
+            | VerifyError::UnsupportedHash { .. }
+            | VerifyError::Decode { .. }
+            | VerifyError::MissingBlock { .. },
+        )
+        | IngestError::PieceMismatch { .. }
+        | IngestError::RootMismatch { .. } => 422,
+        IngestError::Index { .. } => 500,
+        _ => 400,
+    };
+    (status, e.cid().copied())
 }
 
 /// A refused shard's answer: `{error, cid, code}`, `code` being core's stable code of the error.

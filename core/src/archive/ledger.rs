@@ -94,6 +94,15 @@ pub enum BrokerError {
     Rejected(String),
 }
 
+impl crate::error::Coded for BrokerError {
+    fn code(&self) -> &'static str {
+        match self {
+            BrokerError::Retry(_) => "BrokerRetry",
+            BrokerError::Rejected(_) => "BrokerRejected",
+        }
+    }
+}
+
 /// What to ask the broker about a deal that is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Call {
@@ -140,6 +149,24 @@ pub enum LedgerError {
     Aggregation(#[from] AggregateError),
     #[error("the upload {0} is not in the ledger")]
     NoUpload(String),
+}
+
+impl crate::error::Coded for LedgerError {
+    fn code(&self) -> &'static str {
+        match self {
+            LedgerError::BadPiece { source, .. } => source.code(),
+            LedgerError::Aggregation(e) => e.code(),
+            LedgerError::NoUpload(_) => "NoUpload",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            LedgerError::BadPiece { source, .. } => source.cid(),
+            LedgerError::Aggregation(e) => e.cid(),
+            LedgerError::NoUpload(_) => None,
+        }
+    }
 }
 
 /// The deal policy, and how the broker spells a proposal's name (core does not know the

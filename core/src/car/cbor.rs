@@ -157,6 +157,33 @@ pub enum HeaderError {
     InnerVersion(u64),
 }
 
+/// The offset is `at`, within the header map; [`crate::CarError::Header`] gives the header's own.
+impl crate::error::Coded for HeaderError {
+    fn code(&self) -> &'static str {
+        "CarHeader"
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            HeaderError::Truncated { at }
+            | HeaderError::Length { at }
+            | HeaderError::KeyNotText { at }
+            | HeaderError::KeyTooLong { at }
+            | HeaderError::KeyNotUtf8 { at }
+            | HeaderError::UnexpectedKey { at, .. }
+            | HeaderError::VersionNotInteger { at }
+            | HeaderError::RootsNotAList { at }
+            | HeaderError::RootNotTagged { at }
+            | HeaderError::CidNotBytes { at }
+            | HeaderError::CidTooLong { at }
+            | HeaderError::NoMultibasePrefix { at }
+            | HeaderError::BadRoot { at }
+            | HeaderError::TrailingBytes { at } => Some(*at as u64),
+            _ => None,
+        }
+    }
+}
+
 /// Decodes a CAR header map.
 pub fn decode_header(bytes: &[u8]) -> Result<HeaderFields, HeaderError> {
     let mut r = Cbor { buf: bytes, pos: 0 };

@@ -116,6 +116,23 @@ pub enum IndexError {
     },
 }
 
+/// The offset is `at`, within the index.
+impl crate::error::Coded for IndexError {
+    fn code(&self) -> &'static str {
+        "CarIndex"
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            IndexError::Truncated { at }
+            | IndexError::NegativeCount { at, .. }
+            | IndexError::RecordWidth { at, .. }
+            | IndexError::TrailingBytes { at, .. } => Some(*at as u64),
+            _ => None,
+        }
+    }
+}
+
 /// Decodes either index format into records (code 0 where `IndexSorted` does not say).
 pub fn decode_index(bytes: &[u8]) -> Result<Vec<IndexEntry>, IndexError> {
     let mut r = Bytes { buf: bytes, pos: 0 };

@@ -14,6 +14,20 @@ pub enum Base64Error {
     UnusedBits,
 }
 
+/// The offset is the character's position in the text.
+impl crate::error::Coded for Base64Error {
+    fn code(&self) -> &'static str {
+        "Base64"
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            Base64Error::Padding(at) | Base64Error::Alphabet { at, .. } => Some(*at as u64),
+            _ => None,
+        }
+    }
+}
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 pub fn encode(bytes: &[u8]) -> String {

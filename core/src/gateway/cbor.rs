@@ -16,6 +16,21 @@ pub enum CborError {
     BadCid(usize),
 }
 
+/// The offset is within the block.
+impl crate::error::Coded for CborError {
+    fn code(&self) -> &'static str {
+        "DagCbor"
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            CborError::Truncated(at) | CborError::Invalid(at) | CborError::BadCid(at) => {
+                Some(*at as u64)
+            }
+        }
+    }
+}
+
 /// Where a path inside one DAG-CBOR block leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {

@@ -47,6 +47,43 @@ pub enum BlockError {
     UnsupportedHash { cid: Cid, code: u64 },
 }
 
+impl crate::error::Coded for BlockError {
+    fn code(&self) -> &'static str {
+        match self {
+            BlockError::HashMismatch(_) => "HashMismatch",
+            BlockError::UnsupportedHash { .. } => "UnsupportedHash",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            BlockError::HashMismatch(cid) | BlockError::UnsupportedHash { cid, .. } => Some(cid),
+        }
+    }
+}
+
+impl crate::error::Coded for http::NegotiateError {
+    fn code(&self) -> &'static str {
+        match self {
+            http::NegotiateError::Format(_) => "Format",
+            http::NegotiateError::CarVersion(_)
+            | http::NegotiateError::CarOrder(_)
+            | http::NegotiateError::Dups(_) => "CarParams",
+            http::NegotiateError::Scope(e) => e.code(),
+            http::NegotiateError::EntityBytes(e) => e.code(),
+        }
+    }
+}
+
+impl crate::error::Coded for path::PathError {
+    fn code(&self) -> &'static str {
+        match self {
+            path::PathError::Invalid { .. } => "Path",
+            path::PathError::TooLongForDns(_) => "DnsLabel",
+        }
+    }
+}
+
 /// Checks that `data` hashes to `cid`. Every block the gateway serves passes through here first.
 pub fn verify_block(cid: &Cid, data: &[u8]) -> Result<(), BlockError> {
     match crate::codec::cids::rehash(cid, data) {

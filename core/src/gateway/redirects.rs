@@ -21,6 +21,12 @@ pub enum RedirectsError {
     Line { line: usize, reason: String },
 }
 
+impl crate::error::Coded for RedirectsError {
+    fn code(&self) -> &'static str {
+        "Redirects"
+    }
+}
+
 /// One rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {

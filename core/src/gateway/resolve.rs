@@ -77,6 +77,28 @@ pub enum ResolveError {
     BadShard(Cid),
 }
 
+impl crate::error::Coded for ResolveError {
+    fn code(&self) -> &'static str {
+        match self {
+            ResolveError::NotFound { .. } => "NotFound",
+            ResolveError::Decode { .. } => "Decode",
+            ResolveError::Cbor { .. } => "DagCbor",
+            ResolveError::Unsupported { .. } => "Unsupported",
+            ResolveError::BadShard(_) => "BadShard",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            ResolveError::NotFound { parent: cid, .. }
+            | ResolveError::Decode { cid, .. }
+            | ResolveError::Cbor { cid, .. }
+            | ResolveError::Unsupported { cid, .. }
+            | ResolveError::BadShard(cid) => Some(cid),
+        }
+    }
+}
+
 /// One step of resolution.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {

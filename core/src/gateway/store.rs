@@ -28,6 +28,24 @@ pub enum StoreError {
     Section { cid: Cid, reason: String },
 }
 
+impl crate::error::Coded for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotV2 => "NotV2",
+            StoreError::NoIndex => "NoIndex",
+            StoreError::Index(e) => e.code(),
+            StoreError::Section { .. } => "Section",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            StoreError::Section { cid, .. } => Some(cid),
+            _ => None,
+        }
+    }
+}
+
 /// Where the blocks of one stored CARv2 are.
 #[derive(Clone, Debug)]
 pub struct CarIndex {

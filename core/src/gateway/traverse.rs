@@ -26,6 +26,12 @@ pub enum Scope {
 #[error("invalid dag-scope {0:?} (expected block, entity or all)")]
 pub struct BadScope(pub String);
 
+impl crate::error::Coded for BadScope {
+    fn code(&self) -> &'static str {
+        "DagScope"
+    }
+}
+
 impl std::str::FromStr for Scope {
     type Err = BadScope;
     fn from_str(s: &str) -> Result<Self, BadScope> {
@@ -60,6 +66,12 @@ pub struct EntityBytes {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("invalid entity-bytes {0:?} (expected from:to, e.g. 0:* or -1024:*)")]
 pub struct BadEntityBytes(pub String);
+
+impl crate::error::Coded for BadEntityBytes {
+    fn code(&self) -> &'static str {
+        "EntityBytes"
+    }
+}
 
 impl std::str::FromStr for EntityBytes {
     type Err = BadEntityBytes;
@@ -110,6 +122,24 @@ pub enum TraverseError {
     File(#[from] FileError),
     #[error("DAG-CBOR block {cid}: {source}")]
     Cbor { cid: Cid, source: cbor::CborError },
+}
+
+impl crate::error::Coded for TraverseError {
+    fn code(&self) -> &'static str {
+        match self {
+            TraverseError::Resolve(e) => e.code(),
+            TraverseError::File(e) => e.code(),
+            TraverseError::Cbor { .. } => "DagCbor",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            TraverseError::Resolve(e) => e.cid(),
+            TraverseError::File(e) => e.cid(),
+            TraverseError::Cbor { cid, .. } => Some(cid),
+        }
+    }
 }
 
 /// What to do next.

@@ -26,6 +26,12 @@ pub enum SizeError {
     PayloadTooLarge(u64),
 }
 
+impl crate::error::Coded for SizeError {
+    fn code(&self) -> &'static str {
+        "PieceSize"
+    }
+}
+
 /// Why a byte stream has no piece commitment.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PieceError {
@@ -64,6 +70,24 @@ pub enum PieceCidError {
     Parse { text: String, reason: String },
 }
 
+impl crate::error::Coded for PieceCidError {
+    fn code(&self) -> &'static str {
+        "PieceCid"
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            PieceCidError::Version { cid }
+            | PieceCidError::Codec { cid, .. }
+            | PieceCidError::Multihash { cid, .. }
+            | PieceCidError::DigestLength { cid, .. }
+            | PieceCidError::PaddingVarint { cid }
+            | PieceCidError::Size { cid, .. } => Some(cid),
+            PieceCidError::Parse { .. } => None,
+        }
+    }
+}
+
 /// Why pieces cannot be aggregated into a deal.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum AggregateError {
@@ -83,6 +107,22 @@ pub enum AggregateError {
     DoesNotFit { piece: usize, cid: Cid, end: u64, index_start: u64, deal_size: u64 },
     #[error("piece {cid} is not in this aggregate")]
     PieceNotFound { cid: Cid },
+}
+
+impl crate::error::Coded for AggregateError {
+    fn code(&self) -> &'static str {
+        "Aggregate"
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            AggregateError::BadPiece { reason, .. } => reason.cid(),
+            AggregateError::DoesNotFit { cid, .. } | AggregateError::PieceNotFound { cid } => {
+                Some(cid)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Why an inclusion proof does not show that a piece is in an aggregate.
@@ -108,6 +148,23 @@ pub enum InclusionError {
         "the index entry is at byte {offset}, before the index area that starts at byte {start}"
     )]
     IndexOutsideArea { offset: u64, start: u64 },
+}
+
+/// A bad piece or aggregate CID is reported as that CID's own error.
+impl crate::error::Coded for InclusionError {
+    fn code(&self) -> &'static str {
+        match self {
+            InclusionError::Piece(e) | InclusionError::Aggregate(e) => e.code(),
+            _ => "Inclusion",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            InclusionError::Piece(e) | InclusionError::Aggregate(e) => e.cid(),
+            _ => None,
+        }
+    }
 }
 
 /// Which half of an inclusion proof an error is about.
@@ -146,4 +203,22 @@ pub enum ProofDecodeError {
     NodeLength { offset: usize, len: u64 },
     #[error("{0} unexpected bytes after the proof")]
     TrailingBytes(usize),
+}
+
+/// The offset is within the encoded proof.
+impl crate::error::Coded for ProofDecodeError {
+    fn code(&self) -> &'static str {
+        "ProofDecode"
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            ProofDecodeError::Truncated(at)
+            | ProofDecodeError::NonMinimal(at)
+            | ProofDecodeError::Unexpected { offset: at, .. }
+            | ProofDecodeError::PathTooLong { offset: at, .. }
+            | ProofDecodeError::NodeLength { offset: at, .. } => Some(*at as u64),
+            ProofDecodeError::Text(_) | ProofDecodeError::TrailingBytes(_) => None,
+        }
+    }
 }

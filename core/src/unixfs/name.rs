@@ -23,6 +23,12 @@ pub enum NameFault {
     Slot,
 }
 
+impl crate::error::Coded for NameFault {
+    fn code(&self) -> &'static str {
+        "BadName"
+    }
+}
+
 /// Checks one entry name on its own (duplicates are the walker's to find).
 pub fn check(name: &str) -> Result<(), NameFault> {
     match name {

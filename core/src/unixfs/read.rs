@@ -54,6 +54,26 @@ pub enum FileError {
     Length { cid: Cid, got: u64, want: u64 },
 }
 
+impl crate::error::Coded for FileError {
+    fn code(&self) -> &'static str {
+        match self {
+            FileError::Decode { .. } => "Decode",
+            FileError::NotAFile(_) => "NotAFile",
+            FileError::Sizes { .. } => "BlockSizes",
+            FileError::Length { .. } => "FileLength",
+        }
+    }
+
+    fn cid(&self) -> Option<&Cid> {
+        match self {
+            FileError::Decode { cid, .. }
+            | FileError::NotAFile(cid)
+            | FileError::Sizes { cid, .. }
+            | FileError::Length { cid, .. } => Some(cid),
+        }
+    }
+}
+
 struct Item {
     cid: Cid,
     /// Offset of this node's first byte in the file.

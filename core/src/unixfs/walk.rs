@@ -51,7 +51,7 @@ impl crate::error::Coded for WalkError {
             WalkError::Decode { .. } => "Decode",
             WalkError::NotUnixfs(..) => "NotUnixfs",
             WalkError::NotAFile(..) => "NotAFile",
-            WalkError::File(_) => "File",
+            WalkError::File(e) => e.code(),
             WalkError::Sink(_) => "Sink",
             WalkError::BadName { .. } => "BadName",
             WalkError::DuplicateName { .. } => "DuplicateName",
@@ -73,13 +73,15 @@ impl crate::error::Coded for WalkError {
             WalkError::BadName { folder, .. }
             | WalkError::DuplicateName { folder, .. }
             | WalkError::RepeatedShard { folder, .. } => Some(folder),
-            WalkError::File(_) | WalkError::Sink(_) => None,
+            WalkError::File(e) => e.cid(),
+            WalkError::Sink(_) => None,
         }
     }
 
     fn offset(&self) -> Option<u64> {
         match self {
             WalkError::HashMismatch { offset, .. } => Some(*offset),
+            WalkError::File(e) => e.offset(),
             _ => None,
         }
     }
