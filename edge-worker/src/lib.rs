@@ -34,9 +34,13 @@ mod upload;
 use std::rc::Rc;
 
 use carport_core::gateway::head::{self, Conditions};
-use carport_core::gateway::http::{self, route, route_domain, route_path, Config, Route, CORS};
-use carport_core::gateway::path::{parse_cid, parse_ipfs_path, ContentPath};
-use carport_core::gateway::store::pick_dnslink;
+use carport_core::gateway::http::{
+    self, name_cache_control, name_location, route, route_domain, route_named, route_path, Config,
+    Route, CORS,
+};
+use carport_core::gateway::path::{
+    parse_cid, parse_ipfs_path, pick_dnslink_pointer, ContentPath, MutableName, Pointer,
+};
 use worker::*;
 
 use crate::reply::{error, text};
@@ -181,10 +185,48 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
     };
     let cfg = Config { subdomain_hosts: s.subdomain_hosts.clone() };
     let mut routed = route(&r, &cfg);
+    // Served under a name that can change: the shortest TTL of the IPNS records followed (none
+    // for DNSLink alone), for Cache-Control.
+    let mut under_name: Option<Option<std::time::Duration>> = None;
     if let Route::LookupHost { host } = &routed {
         routed = match lookup_host(&env, s, host).await {
-            Some(root) => route_domain(&r, &root),
+            Some(Pointer::Ipfs(root)) => route_domain(&r, &root),
+            Some(p @ Pointer::Ipns(_)) => {
+                let ns = settings::NameSettings::from_env(&env);
+                match names::follow(&env, &ctx, s, &ns, p).await? {
+                    Ok((root, ttl)) => {
+                        under_name = Some(ttl);
+                        route_domain(&r, &root)
+                    }
+                    Err((status, message)) => return text(status, &message),
+                }
+            }
             None => route_path(&r),
+        };
+    }
+    if let Route::LookupName(lookup) = &routed {
+        let ns = settings::NameSettings::from_env(&env);
+        if lookup.record {
+            let MutableName::Key(key) = &lookup.path.name else {
+                return text(400, "400 bad request: a DNSLink domain has no IPNS record");
+            };
+            return match names::resolve(&env, &ns, key).await? {
+                Some((found, whence)) => {
+                    if whence == names::FoundIn::Router {
+                        routing::keep(&env, &ctx, key, &found);
+                    }
+                    routing::record_response(&found, method == "HEAD")
+                }
+                None => text(404, &format!("404 not found: no valid IPNS record for {key}")),
+            };
+        }
+        let start = Pointer::Ipns(lookup.path.clone());
+        routed = match names::follow(&env, &ctx, s, &ns, start).await? {
+            Ok((content, ttl)) => {
+                under_name = Some(ttl);
+                route_named(&r, lookup, &content)
+            }
+            Err((status, message)) => return text(status, &message),
         };
     }
     let only_if_cached = h
@@ -202,7 +244,7 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
             respond(head::route_redirect(status, &location), ResponseBody::Empty)
         }
         Route::Error { status, message } => text(status, &message),
-        Route::LookupHost { .. } => text(500, "unreachable"),
+        Route::LookupHost { .. } | Route::LookupName(_) => text(500, "unreachable"),
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
             let index = env.durable_object("BLOCKS").ok();
@@ -219,7 +261,19 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
                 .with_car_buffer(s.car_buffer)
                 .with_block_budget(s.block_budget),
             );
-            serve(src, &target, &cond).await
+            let mut resp = serve(src, &target, &cond).await?;
+            if let Some(ttl) = under_name {
+                // Content under a name is the name's for as long as its record says, never
+                // immutable; a folder redirect stays under the name.
+                let h = resp.headers_mut();
+                if let Some(cc) = name_cache_control(h.get("Cache-Control")?.as_deref(), ttl) {
+                    h.set("Cache-Control", &cc)?;
+                }
+                if let Some(loc) = h.get("Location")? {
+                    h.set("Location", &name_location(&loc, &target))?;
+                }
+            }
+            Ok(resp)
         }
     }
 }
@@ -256,12 +310,13 @@ async fn archive_record(env: &Env, root: &str) -> Result<Response> {
     Ok(out)
 }
 
-/// A custom domain (KV `host:{name}`) or DNSLink name (`_dnslink.{name}` TXT, cached).
-async fn lookup_host(env: &Env, s: &Settings, host: &str) -> Option<ContentPath> {
+/// A custom domain (KV `host:{name}`) or DNSLink name (`_dnslink.{name}` TXT, cached), which
+/// may point at an IPNS name.
+async fn lookup_host(env: &Env, s: &Settings, host: &str) -> Option<Pointer> {
     if let Ok(kv) = env.kv("HOSTS") {
         if let Ok(Some(v)) = kv.get(&format!("host:{host}")).text().await {
             if let Some(p) = content_path(&v) {
-                return Some(p);
+                return Some(Pointer::Ipfs(p));
             }
         }
     }
@@ -278,14 +333,14 @@ pub(crate) fn content_path(v: &str) -> Option<ContentPath> {
 
 /// `host` has been checked as a DNS name by the router; the query and the cache key are built
 /// with URL encoding all the same, and the key is the exact name (no path to normalise).
-async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
+async fn dnslink(s: &Settings, host: &str) -> Option<Pointer> {
     let mut key = Url::parse("https://dnslink.carport.invalid/").ok()?;
     key.query_pairs_mut().append_pair("name", host);
     let key = key.to_string();
     let cache = Cache::default();
     if let Ok(Some(mut hit)) = cache.get(key.as_str(), true).await {
         let v = hit.text().await.ok()?;
-        return content_path(&v);
+        return Pointer::parse(&v).ok();
     }
     let mut url = Url::parse(&s.doh_url).ok()?;
     url.query_pairs_mut()
@@ -306,11 +361,15 @@ async fn dnslink(s: &Settings, host: &str) -> Option<ContentPath> {
                 .filter(|a| a.get("type").and_then(|t| t.as_u64()) == Some(16))
                 .filter_map(|a| a.get("data")?.as_str().map(|d| d.replace("\" \"", "")))
                 .collect();
-            pick_dnslink(txts.iter().map(|s| s.as_str()))
+            pick_dnslink_pointer(txts.iter().map(|s| s.as_str()))
         }
         _ => None,
     };
-    let value = found.as_ref().map(|p| p.to_url_path()).unwrap_or_default();
+    let value = match &found {
+        Some(Pointer::Ipfs(c)) => c.to_url_path(),
+        Some(Pointer::Ipns(n)) => n.to_url_path(),
+        None => String::new(),
+    };
     if let Ok(mut resp) = Response::ok(value) {
         let _ =
             resp.headers_mut().set("Cache-Control", &format!("public, max-age={}", s.dnslink_ttl));

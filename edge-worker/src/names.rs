@@ -16,8 +16,11 @@
 //! and every reader anywhere asks the same object. One object per name (not one for all) keeps
 //! names from queueing behind each other.
 
+use std::time::Duration;
+
 use carport_core::codec::base64url;
 use carport_core::error::Coded;
+use carport_core::gateway::path::{ContentPath, MutableName, Pointer, MAX_NAME_DEPTH};
 use carport_core::ipns::{check_update, compare, validate, IpnsError, Name, RecordData, Timestamp};
 use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
@@ -315,4 +318,64 @@ pub async fn resolve(
         }
     }
     Ok(best)
+}
+
+/// Why a name did not lead to content: the status and the message to answer with.
+pub type Unresolved = (u16, String);
+
+/// Follows `p` to content: IPNS names through their records (as [`resolve`] finds them), DNSLink
+/// domains through their TXT records, at most `MAX_NAME_DEPTH` names deep. Returns the content
+/// path with the request's rest appended, and the shortest TTL of the records on the way (none
+/// when only DNSLink was followed).
+pub async fn follow(
+    env: &Env,
+    ctx: &worker::Context,
+    s: &crate::settings::Settings,
+    ns: &NameSettings,
+    mut p: Pointer,
+) -> worker::Result<Result<(ContentPath, Option<Duration>), Unresolved>> {
+    let mut ttl: Option<Duration> = None;
+    for _ in 0..=MAX_NAME_DEPTH {
+        let named = match p {
+            Pointer::Ipfs(c) => return Ok(Ok((c, ttl))),
+            Pointer::Ipns(n) => n,
+        };
+        let next = match &named.name {
+            MutableName::Key(key) => {
+                let Some((found, whence)) = resolve(env, ns, key).await? else {
+                    return Ok(Err((
+                        404,
+                        format!("404 not found: no valid IPNS record for {key}"),
+                    )));
+                };
+                if whence == FoundIn::Router {
+                    crate::routing::keep(env, ctx, key, &found);
+                }
+                let t = match found.data.ttl() {
+                    t if t.is_zero() => Duration::from_secs(60),
+                    t => t,
+                };
+                ttl = Some(ttl.map_or(t, |x| x.min(t)));
+                let value = found.data.path().unwrap_or_default();
+                match Pointer::parse(&value) {
+                    Ok(ptr) => ptr,
+                    Err(e) => {
+                        return Ok(Err((
+                            502,
+                            format!("502 bad gateway: the IPNS record of {key} points at {value:?}, which is not a content path: {e}"),
+                        )))
+                    }
+                }
+            }
+            MutableName::Domain(d) => match crate::dnslink(s, d).await {
+                Some(ptr) => ptr,
+                None => return Ok(Err((404, format!("404 not found: {d} has no DNSLink record")))),
+            },
+        };
+        p = next.under(&named.segments, named.trailing_slash);
+    }
+    Ok(Err((
+        400,
+        format!("400 bad request: more than {MAX_NAME_DEPTH} names deep (names pointing at names)"),
+    )))
 }

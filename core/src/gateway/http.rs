@@ -6,8 +6,8 @@ use cid::Cid;
 use crate::codec::multicodec;
 use crate::gateway::listing::{Origin, VERSION};
 use crate::gateway::path::{
-    dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, percent_decode,
-    split_path, ContentPath, MAX_PATH_DEPTH,
+    dns_label, encode_path, host_name, is_dns_name, parse_cid, parse_ipfs_path, parse_ipns_path,
+    percent_decode, split_path, ContentPath, MutableName, NamedPath, MAX_PATH_DEPTH,
 };
 use crate::gateway::traverse::{BadEntityBytes, BadScope, EntityBytes, Scope};
 use crate::unixfs::read::ByteRange;
@@ -178,7 +178,24 @@ pub enum Route {
     LookupHost {
         host: String,
     },
+    /// Content under a name (`/ipns/{name}`, `{name}.ipns.{host}`): resolve the name (its IPNS
+    /// record, or its DNSLink, following [`Pointer`](crate::gateway::path::Pointer)s at most
+    /// [`MAX_NAME_DEPTH`](crate::gateway::path::MAX_NAME_DEPTH) deep), then call [`route_named`];
+    /// or, when [`NameLookup::record`] is set, answer the name's record itself.
+    LookupName(Box<NameLookup>),
     Serve(Box<Target>),
+}
+
+/// A request for content under a name, before the name is resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameLookup {
+    /// The name and the request's path under it.
+    pub path: NamedPath,
+    /// Where the content is served: the path gateway, or the name's own subdomain origin.
+    pub origin: Origin,
+    /// `?format=ipns-record` or `Accept: application/vnd.ipfs.ipns-record`: the record itself
+    /// (a DNSLink domain has none: a 400).
+    pub record: bool,
 }
 
 fn error(status: u16, message: impl Into<String>) -> Route {
@@ -235,8 +252,13 @@ pub fn route(req: &Request, cfg: &Config) -> Route {
             let gateway = port.map_or_else(|| gw.clone(), |p| format!("{gw}:{p}"));
             return route_subdomain(req, label, gateway);
         }
-        if name.ends_with(&format!(".ipns.{gw}")) {
-            return error(501, "IPNS names are not supported by this gateway");
+        if let Some(label) = name.strip_suffix(&format!(".ipns.{gw}")) {
+            let port = host
+                .rsplit_once(':')
+                .map(|(_, p)| p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            let gateway = port.map_or_else(|| gw.clone(), |p| format!("{gw}:{p}"));
+            return route_ipns_subdomain(req, label, gateway);
         }
         if name == gw {
             return route_subdomain_redirect(req, host);
@@ -294,7 +316,10 @@ pub fn route_path(req: &Request) -> Route {
         return r;
     }
     if req.path.starts_with("/ipns/") {
-        return error(501, "IPNS names are not supported by this gateway");
+        return match parse_ipns_path(req.path) {
+            Ok(path) => lookup_name(req, path, Origin::Path),
+            Err(e) => error(400, e.to_string()),
+        };
     }
     if req.path == "/" {
         return error(404, "carport-edge: a verifying IPFS gateway; ask for /ipfs/{cid}[/path]");
@@ -309,6 +334,28 @@ pub fn route_path(req: &Request) -> Route {
 fn route_subdomain_redirect(req: &Request, host: &str) -> Route {
     if let Some(r) = uri_redirect(req) {
         return r;
+    }
+    if req.path.starts_with("/ipns/") {
+        let path = match parse_ipns_path(req.path) {
+            Ok(p) => p,
+            Err(e) => return error(400, e.to_string()),
+        };
+        // The record is an attachment, not a web page: answered here.
+        if wants_record(&query_params(req.query), req.accept) {
+            return lookup_name(req, path, Origin::Path);
+        }
+        let label = match path.name.label() {
+            Ok(l) => l,
+            Err(e) => return error(400, e.to_string()),
+        };
+        let mut rest = encode_path(&path.segments);
+        if path.trailing_slash || rest.is_empty() {
+            rest.push('/');
+        }
+        return Route::Redirect {
+            status: 301,
+            location: with_query(format!("{}://{label}.ipns.{host}{rest}", proto(req)), req.query),
+        };
     }
     if !req.path.starts_with("/ipfs/") {
         return route_path(req);
@@ -358,6 +405,91 @@ fn route_subdomain(req: &Request, label: &str, gateway: String) -> Route {
         false,
         ipfs_path,
     )
+}
+
+fn route_ipns_subdomain(req: &Request, label: &str, gateway: String) -> Route {
+    let Some(name) = MutableName::from_label(label) else {
+        return error(400, format!("invalid path \"/ipns/{label}\": neither an IPNS name nor an inlined DNSLink domain"));
+    };
+    let (segments, trailing_slash) = match split_path(req.path) {
+        Ok(s) => s,
+        Err(e) => return error(400, format!("invalid path {:?}: {e}", req.path)),
+    };
+    // The root of an origin is a folder's URL with its slash.
+    let trailing_slash = trailing_slash || segments.is_empty();
+    lookup_name(req, NamedPath { name, segments, trailing_slash }, Origin::Subdomain { gateway })
+}
+
+fn lookup_name(req: &Request, path: NamedPath, origin: Origin) -> Route {
+    let record = wants_record(&query_params(req.query), req.accept);
+    if record && matches!(path.name, MutableName::Domain(_)) {
+        return error(
+            400,
+            format!("{} is a DNSLink domain, not an IPNS name: it has no IPNS record", path.name),
+        );
+    }
+    Route::LookupName(Box::new(NameLookup { path, origin, record }))
+}
+
+/// The media type of an IPNS record (`?format=ipns-record`).
+pub const IPNS_RECORD_TYPE: &str = crate::ipns::CONTENT_TYPE;
+
+/// Whether a request under a name asks for the name's record: `format=ipns-record`, or (with no
+/// `format=`) an `Accept` naming the record type.
+pub fn wants_record(params: &[(String, String)], accept: Option<&str>) -> bool {
+    match param(params, "format") {
+        Some("ipns-record") => true,
+        Some(f) if !f.is_empty() => false,
+        _ => accept.is_some_and(|a| {
+            a.split(',').any(|t| {
+                t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(IPNS_RECORD_TYPE)
+            })
+        }),
+    }
+}
+
+/// Routes a request under a name once the name is resolved to `content` (the request's path
+/// under the name already appended, see
+/// [`Pointer::under`](crate::gateway::path::Pointer::under)): served as that content, with
+/// `X-Ipfs-Path` the `/ipns/` path asked for, and never cached as immutable (see
+/// [`name_cache_control`]).
+pub fn route_named(req: &Request, lookup: &NameLookup, content: &ContentPath) -> Route {
+    if content.segments.len() > MAX_PATH_DEPTH {
+        return error(400, format!("the path is deeper than {MAX_PATH_DEPTH} segments"));
+    }
+    serve(req, content.clone(), lookup.origin.clone(), true, lookup.path.to_url_path())
+}
+
+/// `Cache-Control` of content reached through an IPNS name whose record has this TTL (none:
+/// a DNSLink domain, [`MUTABLE`]), replacing what the answer would have had under its CID;
+/// `None` to keep the answer's own (`no-store` stays `no-store`).
+pub fn name_cache_control(
+    answer: Option<&str>,
+    ttl: Option<std::time::Duration>,
+) -> Option<String> {
+    if answer.is_some_and(|v| v.contains("no-store")) {
+        return None;
+    }
+    Some(match ttl {
+        Some(t) => format!("public, max-age={}", t.as_secs()),
+        None => MUTABLE.to_string(),
+    })
+}
+
+/// A redirect of content under a name, back under the name: the folder redirect of the path
+/// gateway names `/ipfs/{cid}/…/`, which becomes the `/ipns/` path asked for with its slash.
+/// Any other location is kept.
+pub fn name_location(location: &str, t: &Target) -> String {
+    let (path, query) = location.split_once('?').map_or((location, None), |(p, q)| (p, Some(q)));
+    if t.origin == Origin::Path && path == format!("{}/", t.content.to_url_path()) {
+        let mut loc = t.ipfs_path.trim_end_matches('/').to_string();
+        loc.push('/');
+        if let Some(q) = query {
+            loc = format!("{loc}?{q}");
+        }
+        return loc;
+    }
+    location.to_string()
 }
 
 /// A custom domain or DNSLink name mapped to `root`: its paths are under `root`.
@@ -926,5 +1058,81 @@ mod tests {
         assert!(if_none_match("*", &e));
         assert!(!if_none_match("\"other\"", &e));
         assert_eq!(content_disposition("attachment", "a.bin"), "attachment; filename=\"a.bin\"");
+    }
+
+    #[test]
+    fn names_route_to_a_lookup_then_to_their_content() {
+        let key = crate::ipns::Keypair::from_seed([5; 32]).name();
+        let k = key.to_string();
+        let lookup = |r: Route| match r {
+            Route::LookupName(l) => *l,
+            other => panic!("{other:?}"),
+        };
+        // The path gateway.
+        let path = format!("/ipns/{k}/a/b.txt");
+        let l = lookup(route(&req("127.0.0.1:8787", &path, ""), &cfg()));
+        assert_eq!(l.path.name, MutableName::Key(key.clone()));
+        assert_eq!((l.origin.clone(), l.record), (Origin::Path, false));
+        let root: Cid = V1.parse().unwrap();
+        let content =
+            ContentPath { root, segments: vec!["a".into(), "b.txt".into()], trailing_slash: false };
+        match route_named(&req("127.0.0.1:8787", &path, ""), &l, &content) {
+            Route::Serve(t) => {
+                assert_eq!(t.ipfs_path, path);
+                assert!(t.mutable);
+                assert_eq!(t.content, content);
+                assert_eq!(t.origin, Origin::Path);
+                // The folder redirect goes back under the name.
+                assert_eq!(
+                    name_location(&format!("/ipfs/{V1}/a/b.txt/?x=1"), &t),
+                    format!("{path}/?x=1")
+                );
+                assert_eq!(name_location("/elsewhere/", &t), "/elsewhere/");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The record, by format= or Accept.
+        assert!(
+            lookup(route(&req("127.0.0.1", &format!("/ipns/{k}"), "format=ipns-record"), &cfg()))
+                .record
+        );
+        let accept = Request { accept: Some(IPNS_RECORD_TYPE), ..req("127.0.0.1", "/ipns/x", "") };
+        let accept = Request { path: Box::leak(format!("/ipns/{k}").into_boxed_str()), ..accept };
+        assert!(lookup(route(&accept, &cfg())).record);
+        assert!(matches!(
+            route(&req("127.0.0.1", "/ipns/example.org", "format=ipns-record"), &cfg()),
+            Route::Error { status: 400, .. }
+        ));
+        // A DNSLink domain on the path gateway; not a name at all.
+        let d = lookup(route(&req("127.0.0.1", "/ipns/docs.example.org/", ""), &cfg()));
+        assert_eq!(d.path.name, MutableName::Domain("docs.example.org".into()));
+        assert!(matches!(
+            route(&req("127.0.0.1", "/ipns/nodot/", ""), &cfg()),
+            Route::Error { status: 400, .. }
+        ));
+        // The subdomain gateway, and the redirect to it (from any form of the name).
+        let s = lookup(route(&req(&format!("{k}.ipns.example.com:8080"), "/", ""), &cfg()));
+        assert_eq!(s.origin, Origin::Subdomain { gateway: "example.com:8080".into() });
+        assert!(s.path.trailing_slash && s.path.segments.is_empty());
+        let w = lookup(route(
+            &req("en-wikipedia--on--ipfs-org.ipns.example.com", "/wiki/", ""),
+            &cfg(),
+        ));
+        assert_eq!(w.path.name, MutableName::Domain("en.wikipedia-on-ipfs.org".into()));
+        match route(&req("example.com", &format!("/ipns/{}/x", key.to_base32()), "q=1"), &cfg()) {
+            Route::Redirect { status: 301, location } => {
+                assert_eq!(location, format!("http://{k}.ipns.example.com/x?q=1"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            route(&req("bad_label.ipns.example.com", "/", ""), &cfg()),
+            Route::Error { status: 400, .. }
+        ));
+        // Cache-Control under a name: the record's TTL, else the mutable default; no-store kept.
+        let ttl = Some(std::time::Duration::from_secs(30));
+        assert_eq!(name_cache_control(Some(IMMUTABLE), ttl).as_deref(), Some("public, max-age=30"));
+        assert_eq!(name_cache_control(Some(LISTING), None).as_deref(), Some(MUTABLE));
+        assert_eq!(name_cache_control(Some("no-store"), ttl), None);
     }
 }

@@ -175,6 +175,157 @@ pub fn is_dns_name(name: &str) -> bool {
         })
 }
 
+/// A name whose content can change, as `/ipns/{name}` and `{name}.ipns.{host}` give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MutableName {
+    /// An IPNS name, resolved through its signed record.
+    Key(crate::ipns::Name),
+    /// A DNS name (lowercase), resolved through its `_dnslink` TXT record.
+    Domain(String),
+}
+
+impl MutableName {
+    /// Reads the name in `/ipns/{name}`: an IPNS name in any form ([`crate::ipns::Name::parse`]:
+    /// `k51…`, `bafz…`, a peer ID), else a DNS name with at least one dot (a DNSLink domain).
+    pub fn parse(s: &str) -> Option<Self> {
+        if let Ok(n) = crate::ipns::Name::parse(s) {
+            return Some(MutableName::Key(n));
+        }
+        let d = s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+        (d.contains('.') && is_dns_name(&d)).then_some(MutableName::Domain(d))
+    }
+
+    /// Reads a subdomain label (`{label}.ipns.{host}`): an IPNS name, or a DNSLink domain inlined
+    /// as subdomain gateways inline it (`.` written `-`, `-` written `--`).
+    pub fn from_label(label: &str) -> Option<Self> {
+        if let Ok(n) = crate::ipns::Name::parse(label) {
+            return Some(MutableName::Key(n));
+        }
+        let d = label.replace("--", "\0").replace('-', ".").replace('\0', "-");
+        (d.contains('.') && is_dns_name(&d)).then_some(MutableName::Domain(d))
+    }
+
+    /// The DNS label a subdomain gateway puts the name in: base36 for a key, the inlined form for
+    /// a domain.
+    pub fn label(&self) -> Result<String, PathError> {
+        let label = match self {
+            MutableName::Key(n) => n.to_string(),
+            MutableName::Domain(d) => d.replace('-', "--").replace('.', "-"),
+        };
+        if label.len() > 63 {
+            return Err(PathError::TooLongForDns(self.to_string()));
+        }
+        Ok(label)
+    }
+}
+
+impl std::fmt::Display for MutableName {
+    /// The name as paths write it: base36 (`k51…`) for a key, the domain as it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MutableName::Key(n) => write!(f, "{n}"),
+            MutableName::Domain(d) => f.write_str(d),
+        }
+    }
+}
+
+/// A content path under a name: `/ipns/{name}/a/b`, segments percent-decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPath {
+    /// The name.
+    pub name: MutableName,
+    /// The path under what the name points at.
+    pub segments: Vec<String>,
+    /// The URL path ended with `/`.
+    pub trailing_slash: bool,
+}
+
+impl NamedPath {
+    /// `/ipns/{name}/a/b[/]`, percent-encoded.
+    pub fn to_url_path(&self) -> String {
+        let mut s = format!("/ipns/{}{}", self.name, encode_path(&self.segments));
+        if self.trailing_slash {
+            s.push('/');
+        }
+        s
+    }
+}
+
+/// Parses `/ipns/{name}[/rest]` (percent-encoded, as in a URL).
+pub fn parse_ipns_path(raw: &str) -> Result<NamedPath, PathError> {
+    let invalid =
+        |reason: &str| PathError::Invalid { path: raw.to_string(), reason: reason.to_string() };
+    let rest = raw.strip_prefix("/ipns/").ok_or_else(|| invalid("not under /ipns/"))?;
+    let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+    let first = percent_decode(first).ok_or_else(|| invalid("bad percent-encoding"))?;
+    let name = MutableName::parse(&first)
+        .ok_or_else(|| invalid("neither an IPNS name nor a DNSLink domain"))?;
+    let (segments, slash) = split_path(tail).map_err(|e| invalid(&e))?;
+    let trailing_slash = if tail.is_empty() { rest.ends_with('/') } else { slash };
+    Ok(NamedPath { name, segments, trailing_slash })
+}
+
+/// What a DNSLink record or an IPNS record's value points at: content, or another name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pointer {
+    /// `/ipfs/{cid}[/path]`.
+    Ipfs(ContentPath),
+    /// `/ipns/{name}[/path]`: resolved in turn, at most [`MAX_NAME_DEPTH`] names deep.
+    Ipns(NamedPath),
+}
+
+/// The most names followed from one request (a record or DNSLink pointing at another name, and
+/// so on); past it the request is refused (a loop, or a chain too long to be worth following).
+pub const MAX_NAME_DEPTH: usize = 8;
+
+impl Pointer {
+    /// Parses `/ipfs/…` or `/ipns/…`.
+    pub fn parse(v: &str) -> Result<Pointer, PathError> {
+        let v = v.trim();
+        if v.starts_with("/ipns/") {
+            return parse_ipns_path(v).map(Pointer::Ipns);
+        }
+        parse_ipfs_path(v).map(Pointer::Ipfs)
+    }
+
+    /// The pointer with `segments` appended (the rest of a request's path under the name), the
+    /// trailing slash the request's.
+    pub fn under(self, segments: &[String], trailing_slash: bool) -> Pointer {
+        let join = |mut s: Vec<String>| {
+            s.extend_from_slice(segments);
+            s
+        };
+        match self {
+            Pointer::Ipfs(c) => Pointer::Ipfs(ContentPath {
+                root: c.root,
+                trailing_slash: if segments.is_empty() {
+                    c.trailing_slash || trailing_slash
+                } else {
+                    trailing_slash
+                },
+                segments: join(c.segments),
+            }),
+            Pointer::Ipns(n) => Pointer::Ipns(NamedPath {
+                name: n.name,
+                trailing_slash: if segments.is_empty() {
+                    n.trailing_slash || trailing_slash
+                } else {
+                    trailing_slash
+                },
+                segments: join(n.segments),
+            }),
+        }
+    }
+}
+
+/// The DNSLink among several TXT values: the first valid `dnslink=/ipfs/…` or `dnslink=/ipns/…`.
+pub fn pick_dnslink_pointer<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Pointer> {
+    values.into_iter().find_map(|txt| {
+        let v = txt.trim().trim_matches('"').strip_prefix("dnslink=")?;
+        Pointer::parse(v).ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +408,40 @@ mod tests {
         );
         assert_eq!(host_name("Example.com:8080"), "example.com");
         assert_eq!(host_name("[::1]:80"), "::1");
+    }
+
+    #[test]
+    fn names_in_paths_labels_and_dnslink() {
+        let key = crate::ipns::Keypair::from_seed([3; 32]).name();
+        let k = key.to_string();
+        let p = parse_ipns_path(&format!("/ipns/{}/a/b%20c/", key.to_base32())).unwrap();
+        assert_eq!(p.name, MutableName::Key(key.clone()));
+        assert_eq!(p.segments, ["a", "b c"]);
+        assert!(p.trailing_slash);
+        assert_eq!(p.to_url_path(), format!("/ipns/{k}/a/b%20c/"));
+        let d = parse_ipns_path("/ipns/En.Example.ORG").unwrap();
+        assert_eq!(d.name, MutableName::Domain("en.example.org".into()));
+        assert!(!d.trailing_slash);
+        assert!(parse_ipns_path("/ipns/nodot/").is_err());
+        assert!(parse_ipns_path("/ipns/bafkqaaa/").is_err());
+        // Labels: a key in base36, a domain inlined, and back.
+        assert_eq!(MutableName::Key(key.clone()).label().unwrap(), k);
+        let wiki = MutableName::Domain("en.wikipedia-on-ipfs.org".into());
+        assert_eq!(wiki.label().unwrap(), "en-wikipedia--on--ipfs-org");
+        assert_eq!(MutableName::from_label("en-wikipedia--on--ipfs-org"), Some(wiki));
+        assert_eq!(MutableName::from_label(&k), Some(MutableName::Key(key.clone())));
+        assert_eq!(MutableName::from_label("nodash"), None);
+        // Pointers: /ipfs/ and /ipns/, with the request's rest appended.
+        let cid = "bafkqabtimvwgy3yk";
+        let ptr = pick_dnslink_pointer(["v=spf1", &format!("dnslink=/ipns/{k}/sub")]).unwrap();
+        let Pointer::Ipns(n) = ptr.clone().under(&["x".into()], true) else { panic!() };
+        assert_eq!(n.segments, ["sub", "x"]);
+        assert!(n.trailing_slash);
+        let Pointer::Ipfs(c) = Pointer::parse(&format!("/ipfs/{cid}")).unwrap().under(&[], true)
+        else {
+            panic!()
+        };
+        assert!(c.trailing_slash && c.segments.is_empty());
+        assert!(pick_dnslink_pointer(["dnslink=/ipns/"]).is_none());
     }
 }
