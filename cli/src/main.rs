@@ -7,6 +7,7 @@ mod aggregate;
 mod archive;
 mod carfile;
 mod inspect;
+mod name;
 mod pack;
 mod piece;
 mod progress;
@@ -76,6 +77,10 @@ enum Command {
     /// Where an upload stands on its way to Filecoin (the edge worker's archive record), with each
     /// shard's inclusion proof checked here; fails if a proof does not hold.
     ArchiveStatus(archive::ArchiveStatusArgs),
+    /// IPNS names: make a key, publish and resolve records over the HTTP routing API, inspect
+    /// a record file.
+    #[command(subcommand)]
+    Name(name::NameCommand),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +98,7 @@ fn main() -> ExitCode {
         Command::Aggregate(args) => aggregate::aggregate(&args),
         Command::VerifyInclusion(args) => aggregate::verify(&args),
         Command::ArchiveStatus(args) => archive::run(&args),
+        Command::Name(command) => name::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
