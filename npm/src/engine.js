@@ -94,7 +94,7 @@ export async function pack (wasm, input, options, hooks) {
         while (state.emitted.length >= (workers ? POOL_SHARDS : 1)) await help(state.emitted.shift())
         throwIfAborted(signal)
         const hashing = workers
-          ? finishPooled(wasm, pool, workers, ev, gather && gather.take(ev.header, ev.trailer), parts, options, gather, hooks.sha256)
+          ? finishPooled(wasm, pool, workers, ev, gather && gather.take(ev.header, ev.trailer), parts, options, hooks.sha256)
           : gather
             ? finishGathered(wasm, ev, gather.take(ev.header, ev.trailer), parts, options)
             : finishShard(wasm, ev, parts, options, hooks.sha256)
@@ -235,29 +235,26 @@ async function finishShard (wasm, end, parts, options, sha256) {
 
 /**
  * A shard hashed with the pool: its piece as runs (subtrees of the piece tree) spread over the
- * workers, read by each from the shard's Blob (or copied out of its parts), and joined here; its
- * CAR CID from the gathered buffer, transferred to a worker and back (it is then gathered into
- * again), or else by the platform's SHA-256 here, as without a pool.
+ * workers and joined here; its CAR CID by the platform's SHA-256 here, as without a pool
+ * (crypto.subtle, node:crypto), while the workers hash the runs.
  */
-async function finishPooled (wasm, pool, workers, end, gathered, parts, options, gather, sha256) {
+async function finishPooled (wasm, pool, workers, end, gathered, parts, options, sha256) {
   let cid
   let shard
   if (gathered) {
+    // The gathered buffer is gathered into again once this returns: crypto.subtle copies it
+    // before it returns, and the runs are copied out of it below.
     shard = shardOf(end, new Blob(parts ? [end.header, ...parts, end.trailer] : [gathered], { type: CAR_TYPE }))
-    const own = gather.buf && gathered.buffer === gather.buf.buffer
-    const buffer = own ? gather.detach().buffer : gathered.buffer
-    const start = gathered.byteOffset
-    cid = pool.run({ op: 'sha256', buffer, start, end: start + gathered.byteLength }, [buffer]).then((r) => {
-      if (own) gather.give(r.buffer)
-      return wasm.carCidFromDigest(new Uint8Array(r.digest))
-    })
+    const digest = subtle.digest('SHA-256', gathered)
+    cid = digest.then((d) => wasm.carCidFromDigest(new Uint8Array(d)))
+    parts = [gathered]
   } else {
     const all = [end.header, ...parts, end.trailer]
     shard = shardOf(end, new Blob(all, { type: CAR_TYPE }))
     cid = sha256 ? Promise.resolve(sha256(all)).then((d) => wasm.carCidFromDigest(d)) : Promise.resolve(hashParts(new wasm.CarCid(), all))
     parts = all
   }
-  const piece = options.piece ? pieceOfRuns(wasm, pool, workers, end.size, gathered ? null : parts, shard.blob) : null
+  const piece = options.piece ? pieceOfRuns(wasm, pool, workers, end.size, parts) : null
   piece?.catch(() => {})
   shard.cid = await cid
   if (piece) shard.piece = await piece
@@ -274,14 +271,12 @@ export function runsOf (size, workers) {
   return runs
 }
 
-/** A shard's piece from the roots of its runs, hashed by the pool: read from `blob` by each
- * worker, or copied out of `parts` (bytes in memory) and transferred. */
-async function pieceOfRuns (wasm, pool, workers, size, parts, blob) {
+/** A shard's piece from the roots of its runs, each copied out of `parts` (the shard's bytes in
+ * memory), transferred to the pool, hashed there (or here, see `helpWhile`), and joined here. */
+async function pieceOfRuns (wasm, pool, workers, size, parts) {
   const runs = runsOf(size, workers)
-  const cut = parts ? copyRuns(parts, runs) : null
-  const roots = await Promise.all(runs.map(([start, end], i) => cut
-    ? pool.run({ op: 'run', bytes: cut[i] }, [cut[i].buffer])
-    : pool.run({ op: 'run', blob, start, end })))
+  const cut = copyRuns(parts, runs)
+  const roots = await Promise.all(cut.map((bytes) => pool.run({ op: 'run', bytes }, [bytes.buffer])))
   const all = new Uint8Array(32 * roots.length)
   roots.forEach((r, i) => all.set(r.root, 32 * i))
   try {
