@@ -4,7 +4,7 @@
 //! serves has a path within the limits and a host that is a DNS name.
 
 use carport_core::gateway::http::{route, route_domain, Config, Request, Route, MAX_URL_BYTES};
-use carport_core::gateway::path::{is_dns_name, parse_ipfs_path, MAX_PATH_DEPTH};
+use carport_core::gateway::path::{is_dns_name, parse_ipfs_path, MutableName, MAX_PATH_DEPTH};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -35,6 +35,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(is_dns_name(&host), "{host:?}");
             if let Ok(root) = parse_ipfs_path("/ipfs/bafkqaaa") {
                 let _ = route_domain(&req, &root);
+            }
+        }
+        Route::LookupName(l) => {
+            assert!(l.path.segments.len() <= MAX_PATH_DEPTH);
+            if let MutableName::Domain(d) = &l.path.name {
+                assert!(is_dns_name(d), "{d:?}");
             }
         }
         Route::Redirect { location, .. } => {
