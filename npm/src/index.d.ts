@@ -188,7 +188,8 @@ export class CarportError extends Error {
    * 'HashMismatch' | 'MissingBlock' | 'TruncatedBlock' | 'Truncated' | 'CarHeader' | 'CarVersion' |
    * 'SectionTooLarge' | 'BadCid' | 'CarIndex' | 'UnsupportedHash' | 'Decode' | 'NoRoots' |
    * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'BadName' | 'DuplicateName' | 'RepeatedShard' (ls/unpack: a folder
-   * whose names are unsafe; `cid` is the folder's) | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' |
+   * whose names are unsafe; `cid` is the folder's) | 'BlockSizes' | 'FileLength' (unpack: a file whose
+   * leaves disagree with the sizes its node records; `cid` is the node's) | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' |
    * 'NotReadable' (a File that changed or went away after it was picked, or a Blob the browser no longer holds) | …
    */
   code: string
