@@ -58,7 +58,9 @@ export async function pack (wasm, input, options, hooks) {
   const shardSize = options.shardSize ?? wasm.defaultShardSize()
   const gather = !hooks.sha256 && subtle && shardSize <= SUBTLE_MAX ? new Gather(shardSize, src.size) : null
   const state = { parts: [], gathered: 0, bytesRead: 0, shards: 0, previous: Promise.resolve(), emitted: [] }
-  const poolSize = hooks.pool && src.size !== undefined && src.size < POOL_MIN ? 1 : (hooks.pool?.size ?? 1)
+  // Only piece runs go to the pool so far (the CAR CID stays one crypto.subtle / node:crypto pass
+  // here): without `piece` a pool would only cost its start.
+  const poolSize = !options.piece || (hooks.pool && src.size !== undefined && src.size < POOL_MIN) ? 1 : (hooks.pool?.size ?? 1)
   const pool = poolSize > 1 ? new Pool(poolSize, hooks.pool.start, hooks.pool.init) : null
   const closePool = () => pool?.close()
   // Waiting on the pool, this thread hashes piece runs too.
