@@ -84,10 +84,10 @@ export interface PackOptions {
    */
   worker?: false | URL | string | (() => Worker)
   /**
-   * Hashing workers beside the packing thread (Web Workers in browsers, worker_threads in Node):
-   * each shard's piece CID is cut into subtrees hashed in parallel, and in browsers its CAR CID
-   * hashed there too. Default `navigator.hardwareConcurrency` (Node: `os.availableParallelism()`);
-   * `1`: no pool, everything in the packing thread. Inputs under 16 MiB never start one. CIDs and
+   * Hashing workers beside the packing thread (Web Workers in browsers, worker_threads in Node)
+   * for `piece: true`: each shard's piece CID is cut into subtrees hashed in parallel (the CAR CID
+   * stays in the packing thread). Default `navigator.hardwareConcurrency` (Node:
+   * `os.availableParallelism()`); `1`: no pool. Inputs under 16 MiB never start one. CIDs and
    * bytes are the same whatever the size.
    */
   workers?: number
