@@ -27,22 +27,30 @@ pub trait Coded: std::error::Error {
 /// A setting that cannot be honoured (bad chunker name, CIDv0 with blake3, ...).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum SettingsError {
+    /// A chunker name that does not parse, or whose sizes boxo would refuse.
     #[error(
         "unknown or invalid chunker {0:?} (expected size-N, rabin[-AVG|-MIN-AVG-MAX] or buzhash)"
     )]
     Chunker(String),
+    /// A profile name that is not one of the presets.
     #[error("unknown profile {0:?} (expected unixfs-v0-2015, unixfs-v1-2025 or ipfs-car)")]
     Profile(String),
+    /// A DAG layout name other than `balanced` or `trickle`.
     #[error("unknown layout {0:?} (expected balanced or trickle)")]
     Layout(String),
+    /// A hash name carport cannot hash with.
     #[error("unknown hash {0:?} (expected {expected})", expected = HashAlg::expected())]
     Hash(String),
+    /// CIDv0 asked for with a hash other than sha2-256 (named here).
     #[error("CIDv0 can only name sha2-256 dag-pb blocks; use --cid-version 1 with {0}")]
     CidV0Hash(String),
+    /// An identity-CID inline limit above 64 bytes.
     #[error("inline limit {0} is above the largest carport inlines (64 bytes)")]
     InlineLimit(usize),
+    /// Fewer than 2 links per node, so no tree could grow.
     #[error("max links per node must be at least 2, got {0}")]
     MaxLinks(usize),
+    /// A HAMT fanout that is not a power of two from 8 to 65536.
     #[error("HAMT fanout must be a power of two from 8 to 65536, got {0}")]
     HamtFanout(usize),
 }
@@ -50,24 +58,42 @@ pub enum SettingsError {
 /// A dag-pb or UnixFS block that does not decode.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum DecodeError {
+    /// The block ends inside a field, at this byte.
     #[error("truncated at byte {0}")]
     Truncated(usize),
+    /// A varint longer than a u64, starting at this byte.
     #[error("varint too long at byte {0}")]
     VarintOverflow(usize),
+    /// A varint with needless continuation bytes, at this byte.
     #[error("varint not minimally encoded at byte {0}")]
     NonCanonical(usize),
+    /// A field number or wire type the message does not have.
     #[error("unexpected field {field} (wire type {wire}) at byte {offset}")]
-    UnexpectedField { field: u64, wire: u64, offset: usize },
+    UnexpectedField {
+        /// The protobuf field number.
+        field: u64,
+        /// Its protobuf wire type.
+        wire: u64,
+        /// Byte of the block where the field's key starts.
+        offset: usize,
+    },
+    /// dag-pb fields out of canonical order (a link after the data, a link's fields not in
+    /// ascending order) or repeated, at this byte.
     #[error("fields out of order or repeated at byte {0}")]
     FieldOrder(usize),
+    /// A link with no `Hash` field; the link starts at this byte.
     #[error("link without a hash at byte {0}")]
     MissingHash(usize),
+    /// A link whose `Hash` is not exactly one CID, at this byte.
     #[error("invalid CID in link at byte {0}")]
     BadCid(usize),
+    /// A link `Name` that is not UTF-8, at this byte.
     #[error("link name is not UTF-8 at byte {0}")]
     BadName(usize),
+    /// A dag-pb node with no UnixFS data, or UnixFS data with no `Type`.
     #[error("UnixFS data has no Type")]
     MissingType,
+    /// A UnixFS `Type` past the six known ones (0 to 5).
     #[error("unknown UnixFS type {0}")]
     UnknownType(u64),
 }
@@ -75,56 +101,128 @@ pub enum DecodeError {
 /// A CAR file that cannot be read. Offsets are from the start of the file.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CarError {
+    /// The CAR header (or CARv2 pragma and header) is malformed.
     #[error("not a CAR file: bad header at byte {offset}: {reason}")]
-    Header { offset: u64, reason: HeaderError },
+    Header {
+        /// Byte where the bad header starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: HeaderError,
+    },
+    /// A header declaring a CAR version other than 1 or 2.
     #[error("unsupported CAR version {0}")]
     Version(u64),
+    /// The CAR ended early, at this byte, outside any block it could name.
     #[error("CAR truncated at byte {0}")]
     Truncated(u64),
+    /// The CAR ended inside a block whose CID was read.
     #[error(
         "CAR truncated at byte {end}, inside block {cid} (its section starts at byte {offset})"
     )]
-    TruncatedBlock { cid: Cid, offset: u64, end: u64 },
+    TruncatedBlock {
+        /// The block's CID.
+        cid: Cid,
+        /// Byte where its section starts.
+        offset: u64,
+        /// Byte where the CAR ended.
+        end: u64,
+    },
+    /// A section length prefix past the limit (the reader's section limit, 1 MiB for a header,
+    /// or the end of a CARv2's data), or a varint too long to read.
     #[error("section at byte {offset} is too large ({len} bytes)")]
-    SectionTooLarge { offset: u64, len: u64 },
+    SectionTooLarge {
+        /// Byte where the section's length prefix starts.
+        offset: u64,
+        /// The length it declares (`u64::MAX` when the varint overflows).
+        len: u64,
+    },
+    /// A section that does not start with a valid CID; the section starts at this byte.
     #[error("invalid CID in section at byte {0}")]
     BadCid(u64),
+    /// A CARv2 index that does not decode.
     #[error("invalid CARv2 index at byte {offset}: {reason}")]
-    Index { offset: u64, reason: IndexError },
+    Index {
+        /// Byte where the index starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: IndexError,
+    },
 }
 
 /// Why a CAR failed verification.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum VerifyError {
+    /// The bytes are not a readable CAR.
     #[error(transparent)]
     Car(#[from] CarError),
+    /// A block's bytes do not hash to its CID.
     #[error("block {cid} at byte {offset} does not match its CID")]
-    HashMismatch { cid: Cid, offset: u64 },
+    HashMismatch {
+        /// The CID the block is stored under.
+        cid: Cid,
+        /// Byte where its section starts.
+        offset: u64,
+    },
+    /// A block whose CID uses a multihash carport does not implement.
     #[error("block {cid} at byte {offset} uses hash 0x{code:x}, which carport cannot check")]
-    UnsupportedHash { cid: Cid, offset: u64, code: u64 },
+    UnsupportedHash {
+        /// The CID the block is stored under.
+        cid: Cid,
+        /// Byte where its section starts.
+        offset: u64,
+        /// The multihash code.
+        code: u64,
+    },
+    /// A block whose codec carport reads (dag-pb) does not decode, so its links are unknown.
     #[error("block {cid} at byte {offset} does not decode: {source}")]
-    Decode { cid: Cid, offset: u64, source: DecodeError },
+    Decode {
+        /// The block's CID.
+        cid: Cid,
+        /// Byte where its section starts (0 for a block inlined in an identity CID).
+        offset: u64,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A block linked from the roots is in none of the CARs read.
     #[error("block {cid} is reachable from the roots but missing from the CAR")]
-    MissingBlock { cid: Cid },
+    MissingBlock {
+        /// The missing block's CID.
+        cid: Cid,
+    },
+    /// The CAR's header lists no roots.
     #[error("the CAR declares no roots")]
     NoRoots,
+    /// The root the caller expects is not among the CAR's roots.
     #[error("expected root {expected} but the CAR declares {found:?}")]
-    WrongRoot { expected: Cid, found: Vec<Cid> },
+    WrongRoot {
+        /// The root the caller expects.
+        expected: Cid,
+        /// The roots the CAR declares.
+        found: Vec<Cid>,
+    },
 }
 
 /// An import that cannot go on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ImportError {
+    /// A path that is empty or has a part that is not a valid entry name (`.`, `..`, a NUL), or a
+    /// symlink added to a single-file import.
     #[error("invalid path {0:?}")]
     BadPath(String),
+    /// A path added a second time.
     #[error("{0:?} was added twice")]
     Duplicate(String),
+    /// A path that goes through a file as if it were a folder.
     #[error("{0:?} is a file, so it cannot also be a folder")]
     NotADirectory(String),
+    /// File bytes written, or a file ended, with no file begun.
     #[error("write without an open file")]
     NoOpenFile,
+    /// A file begun, or the import finished, while a file is still open (a single-file import
+    /// takes one file only).
     #[error("a file is still open: {0:?}")]
     FileOpen(String),
+    /// The import ended with nothing in it to make a root of.
     #[error("nothing was imported")]
     Empty,
 }
