@@ -20,9 +20,7 @@ use crate::carfile::CarFile;
 use crate::size::parse_size;
 use crate::target::Target;
 
-/// How many entries `ls`, `verify` and `unpack` walk before they stop: far more than real trees
-/// hold, far fewer than a directory bomb names.
-pub const DEFAULT_MAX_ENTRIES: u64 = 10_000_000;
+pub use carport_core::unixfs::walk::DEFAULT_MAX_ENTRIES;
 
 /// `carport unpack`.
 #[derive(Args)]

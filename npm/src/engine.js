@@ -383,7 +383,7 @@ function rootOf (roots, options) {
 export async function ls (wasm, input, options = {}, signal) {
   const { blocks, roots } = await load(wasm, input, signal)
   const root = rootOf(roots, options)
-  return call(() => wasm.list(root, (cid) => blocks.get(cid)))
+  return call(() => wasm.list(root, (cid) => blocks.get(cid), options.maxEntries))
 }
 
 /** Unpacks a CAR (or shard set) into entries; files carry their bytes as a Blob `content`. */
@@ -391,7 +391,7 @@ export async function unpack (wasm, input, options = {}, signal, each) {
   const { blocks, roots } = await load(wasm, input, signal)
   const root = rootOf(roots, options)
   const get = (cid) => blocks.get(cid)
-  const entries = call(() => wasm.list(root, get))
+  const entries = call(() => wasm.list(root, get, options.maxEntries))
   const out = []
   for (const e of entries) {
     throwIfAborted(signal)

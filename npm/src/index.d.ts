@@ -154,6 +154,11 @@ export type CarInput =
 export interface CarOptions {
   /** Must be among the declared roots (verifyCar); the tree to list (ls/unpack; default the first declared root). */
   root?: string
+  /**
+   * ls/unpack: fail with `TooManyEntries` past this many entries (default 10,000,000, as the
+   * CLI's `--max-entries`): a few kilobytes of hostile DAG can name a billion entries.
+   */
+  maxEntries?: number
   signal?: AbortSignal
   worker?: PackOptions['worker']
 }
@@ -187,7 +192,7 @@ export class CarportError extends Error {
   /**
    * 'HashMismatch' | 'MissingBlock' | 'TruncatedBlock' | 'Truncated' | 'CarHeader' | 'CarVersion' |
    * 'SectionTooLarge' | 'BadCid' | 'CarIndex' | 'UnsupportedHash' | 'Decode' | 'NoRoots' |
-   * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'BadName' | 'DuplicateName' | 'RepeatedShard' (ls/unpack: a folder
+   * 'WrongRoot' | 'NotUnixfs' | 'NotAFile' | 'TooManyEntries' | 'BadName' | 'DuplicateName' | 'RepeatedShard' (ls/unpack: a folder
    * whose names are unsafe; `cid` is the folder's) | 'BlockSizes' | 'FileLength' (unpack: a file whose
    * leaves disagree with the sizes its node records; `cid` is the node's) | 'Settings' | 'ShardSize' | 'BlockTooLarge' | 'Import' | 'Worker' |
    * 'NotReadable' (a File that changed or went away after it was picked, or a Blob the browser no longer holds) | …

@@ -312,6 +312,25 @@ describe('hostile CARs: ls and unpack refuse unsafe names (core\'s rule, as `car
   }
 })
 
+describe('hostile CARs: a folder bomb stops at maxEntries (core\'s Walker, as `carport ls --max-entries`)', () => {
+  // Ten folders, each linking the one below eight times: eight blocks that name 8^10 entries.
+  const levels = [pbNode([], [0x08, 0x01])]
+  for (let i = 0; i < 10; i++) levels.push(pbNode([...'abcdefgh'].map((n) => [n, cidOf(0x70, levels[i])]), [0x08, 0x01]))
+  const bomb = hostileCar(levels.map((b) => [0x70, b]))
+
+  test('ls and unpack refuse the bomb past the limit, naming the entry', async () => {
+    for (const op of [ls, unpack]) {
+      await assert.rejects(op(bomb, { maxEntries: 1000 }), (e) => e instanceof CarportError && e.code === 'TooManyEntries' && typeof e.cid === 'string')
+    }
+  })
+
+  test('a tree of exactly maxEntries entries lists; one fewer is refused', async () => {
+    const small = hostileCar(levels.slice(0, 2).map((b) => [0x70, b]))
+    assert.equal((await ls(small, { maxEntries: 9 })).length, 9)
+    await assert.rejects(ls(small, { maxEntries: 8 }), (e) => e.code === 'TooManyEntries')
+  })
+})
+
 describe('verifyCar', () => {
   const data = bytes(1_500_000, 11)
   const good = async () => {

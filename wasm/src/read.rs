@@ -3,7 +3,7 @@
 use carport_core::car::verify::BlockCheck;
 use carport_core::car::{CarReader, Event};
 use carport_core::error::VerifyError;
-use carport_core::unixfs::walk::{self, BlockGet, Kind, WalkError};
+use carport_core::unixfs::walk::{self, BlockGet, Kind, WalkError, Walker};
 use carport_core::Cid;
 use js_sys::{Array, Function, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -109,13 +109,17 @@ impl BlockGet for JsBlocks<'_> {
 }
 
 /// Lists the UnixFS tree under `root`: `[{path, cid, type, size?, target?, mode?}]`, depth first
-/// in name order, the root first (path `""`).
+/// in name order, the root first (path `""`); past `max_entries` entries (default
+/// [`walk::DEFAULT_MAX_ENTRIES`]) it fails with `TooManyEntries`, as the CLI does, so a small
+/// hostile DAG cannot name a billion entries into the page's memory.
 #[wasm_bindgen]
-pub fn list(root: &str, get: &Function) -> Result<Array, JsValue> {
+pub fn list(root: &str, get: &Function, max_entries: Option<f64>) -> Result<Array, JsValue> {
     let root = parse_cid(root)?;
-    let entries = walk::list(&mut JsBlocks(get), &root).map_err(|e| core_error(&e))?;
+    let limit = max_entries.map_or(walk::DEFAULT_MAX_ENTRIES, |n| n.max(0.0) as u64);
+    let mut walker = Walker::new(root, limit);
+    let mut blocks = JsBlocks(get);
     let out = Array::new();
-    for e in entries {
+    while let Some(e) = walker.next_entry(&mut blocks).map_err(|e| core_error(&e))? {
         let o = Object::new();
         set(&o, "path", &e.path.into());
         set(&o, "cid", &e.cid.to_string().into());

@@ -136,6 +136,11 @@ fn load(get: &mut dyn BlockGet, cid: &Cid) -> Result<Node, WalkError> {
     }
 }
 
+/// How many entries a walk of a CAR from elsewhere hands out before it stops (the CLI's `ls`,
+/// `verify` and `unpack`, the npm package's `ls` and `unpack`): far more than real trees hold,
+/// far fewer than a directory bomb names.
+pub const DEFAULT_MAX_ENTRIES: u64 = 10_000_000;
+
 /// A depth-first walk of the tree under a root that hands out one entry at a time, names in
 /// order, the root first.
 ///
