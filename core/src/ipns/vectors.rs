@@ -91,3 +91,49 @@ fn a_secp256k1_record_with_a_flipped_bit_is_refused() {
     sig[at] ^= 1;
     assert_eq!(validate(&name, &entry.encode(), now()), Err(IpnsError::BadSignature));
 }
+
+/// The IPNS Record spec's own test vectors (Appendix: Test Vectors), made by boxo, from
+/// gateway-conformance's `fixtures/ipns_records` (commit 22c76440f8b5): valid for 100 years.
+#[test]
+fn the_spec_s_test_vectors_give_the_spec_s_verdicts() {
+    let now = Timestamp::from_unix_secs(1_800_000_000);
+    for (file, name, expect) in [
+        (
+            &include_bytes!("testdata/spec/v1.ipns-record")[..],
+            "k51qzi5uqu5dm4tm0wt8srkg9h9suud4wuiwjimndrkydqm81cqtlb5ak6p7ku",
+            Err("IpnsMalformed"),
+        ),
+        (
+            include_bytes!("testdata/spec/v1-v2.ipns-record"),
+            "k51qzi5uqu5dlkw8pxuw9qmqayfdeh4kfebhmreauqdc6a7c3y7d5i9fi8mk9w",
+            Ok("/ipfs/bafkqaddwgevxmmraojswg33smq"),
+        ),
+        (
+            include_bytes!("testdata/spec/v1-v2-broken-v1-value.ipns-record"),
+            "k51qzi5uqu5dlmit2tuwdvnx4sbnyqgmvbxftl0eo3f33wwtb9gr7yozae9kpw",
+            Err("IpnsV1Mismatch"),
+        ),
+        (
+            include_bytes!("testdata/spec/v1-v2-broken-signature-v2.ipns-record"),
+            "k51qzi5uqu5diamp7qnnvs1p1gzmku3eijkeijs3418j23j077zrkok63xdm8c",
+            Err("IpnsBadSignature"),
+        ),
+        (
+            include_bytes!("testdata/spec/v1-v2-broken-signature-v1.ipns-record"),
+            "k51qzi5uqu5dilgf7gorsh9vcqqq4myo6jd4zmqkuy9pxyxi5fua3uf7axph4y",
+            Ok("/ipfs/bafkqahtwgevxmmrao5uxi2bamjzg623fnyqhg2lhnzqxi5lsmuqhmmi"),
+        ),
+        (
+            include_bytes!("testdata/spec/v2.ipns-record"),
+            "k51qzi5uqu5dit2ku9mutlfgwyz8u730on38kd10m97m36bjt66my99hb6103f",
+            Ok("/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi"),
+        ),
+    ] {
+        let name: Name = name.parse().unwrap();
+        let got = validate(&name, file, now);
+        match expect {
+            Ok(path) => assert_eq!(got.unwrap().path().as_deref(), Some(path), "{name}"),
+            Err(code) => assert_eq!(got.unwrap_err().code(), code, "{name}"),
+        }
+    }
+}
