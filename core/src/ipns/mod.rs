@@ -10,7 +10,7 @@
 //!   `TTL`) as [`RecordData`].
 //! - [`record`]: the `IpnsEntry` protobuf, and [`create_record`] which signs one (V2, plus the
 //!   legacy V1 fields and signature the `ipns` npm package and kubo still write).
-//! - [`validate`]: the spec's record verification ([`validate()`]), and which of two records of a
+//! - [`validate`](mod@validate): the spec's record verification ([`validate()`]), and which of two records of a
 //!   name wins ([`compare`], [`check_update`]).
 //! - [`time`]: RFC 3339 timestamps with nanoseconds, as the `Validity` field holds them.
 //!
