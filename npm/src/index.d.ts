@@ -257,3 +257,67 @@ export function digest (alg: 'sha2-256' | 'blake3', bytes: Uint8Array): Promise<
 export function heapSize (): Promise<number>
 /** Optional: where the .wasm is (browsers: URL, Response, bytes or WebAssembly.Module; Node: bytes). */
 export function init (source?: unknown): Promise<void>
+
+/** An IPNS name and its Ed25519 key (made by `createName`, or back from `importName`). */
+export interface IpnsName {
+  /** The name, `k51…` (base36 libp2p-key CID): `https://{name}.ipns.{gateway}/`. */
+  readonly name: string
+  readonly keyType: 'Ed25519'
+  /** Where the key was made: WebCrypto's Ed25519, Wasm (no WebCrypto Ed25519 here), or imported. */
+  readonly madeBy: 'webcrypto' | 'wasm' | 'import'
+  /** A copy of the 32-byte private seed: whoever has it can publish under the name. */
+  seed (): Uint8Array
+}
+
+/** `exportName`'s form of a key: JSON-safe, and as secret as the key. */
+export interface ExportedIpnsName {
+  type: 'carport-ipns-ed25519'
+  name: string
+  /** The seed, base64url. */
+  seed: string
+}
+
+export interface IpnsOptions {
+  /** The Delegated Routing V1 endpoint, e.g. the carport worker's origin. */
+  endpoint: string | URL
+  signal?: AbortSignal
+}
+
+export interface PublishOptions extends IpnsOptions {
+  /** How long resolvers may cache the record, in ms (default 5 minutes). */
+  ttl?: number
+  /** How long the record is valid from now, in ms (default 48 hours). */
+  validity?: number
+  /** The record's sequence (default: one more than the endpoint's current record, 0 if none). */
+  sequence?: number
+}
+
+/** A record resolved and validated (signature, name, expiry) at the time of the call. */
+export interface ResolvedName {
+  name: string
+  /** The content path the name points at, e.g. `/ipfs/bafy…`. */
+  value: string
+  /** The CID of an `/ipfs/` value, else null. */
+  cid: string | null
+  sequence: number
+  /** The end of the record's validity, RFC 3339. */
+  validity: string
+  validityMs: number
+  ttlMs: number
+  /** The record's bytes (`application/vnd.ipfs.ipns-record`). */
+  record: Uint8Array
+}
+
+/**
+ * IPNS over a Delegated Routing V1 endpoint (`src/ipns.js`). Publishing and resolving throw a
+ * CarportError whose code is the endpoint's or core's (`IpnsBadSignature`, `IpnsExpired`,
+ * `IpnsWrongName`, `IpnsSequenceRollback`, `IpnsTooLarge`, `RateLimited`, …).
+ */
+export interface Ipns {
+  createName (): Promise<IpnsName>
+  exportName (name: IpnsName): ExportedIpnsName
+  importName (exported: ExportedIpnsName): Promise<IpnsName>
+  publish (name: IpnsName, cid: string, options: PublishOptions): Promise<{ name: string, value: string, sequence: number, record: Uint8Array }>
+  /** The validated record, or null when the endpoint has none. */
+  resolve (name: string | IpnsName, options: IpnsOptions): Promise<ResolvedName | null>
+}

@@ -12,6 +12,7 @@
 
 mod errors;
 mod hashes;
+mod ipns;
 mod options;
 mod packer;
 mod pool;
