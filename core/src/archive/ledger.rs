@@ -29,11 +29,17 @@ pub struct Policy {
     pub min_bytes: u64,
     /// How long the oldest queued shard waits before an aggregate closes anyway.
     pub max_age_ms: u64,
+    /// Smallest deal to make, in padded bytes; an aggregate takes the smallest power of two from
+    /// here that holds its pieces.
     pub min_deal_size: u64,
+    /// Largest deal to make, in padded bytes: pieces past it wait for the next aggregate.
     pub max_deal_size: u64,
     /// How often a deal under way is asked after.
     pub poll_ms: u64,
+    /// Wait before the first retry of a broker call, and after the first failed deal; doubles
+    /// with each one after.
     pub retry_base_ms: u64,
+    /// Longest such wait.
     pub retry_max_ms: u64,
 }
 
@@ -49,9 +55,13 @@ impl Policy {
 /// A change for the store, applied in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
+    /// Store this shard entry, in place of the one with its car CID.
     Shard(ShardEntry),
+    /// Store this upload entry, in place of the one with its root.
     Upload(UploadEntry),
+    /// Store this aggregate entry, in place of the one with its id.
     Aggregate(AggEntry),
+    /// Store this hold on new aggregates.
     Hold(Hold),
     /// The id the next aggregate gets.
     NextAggregate(u64),
@@ -65,7 +75,9 @@ pub enum Write {
     Requeue(Vec<Queued>),
     /// The first `count` shards, of `bytes` in all, leave the queue.
     Dequeue {
+        /// Shards that leave, from the head.
         count: usize,
+        /// Their sizes added up.
         bytes: u64,
     },
 }
@@ -75,8 +87,11 @@ pub enum Write {
 pub enum Progress {
     /// Under way, at this stage.
     Stage(Stage),
+    /// The deal is on chain.
     Complete {
+        /// The on-chain deal ID, if the broker gives one.
         deal_id: Option<String>,
+        /// The storage provider, if the broker names one.
         provider: Option<String>,
     },
     /// The deal will not happen; the pieces need another aggregate.
@@ -106,9 +121,11 @@ impl crate::error::Coded for BrokerError {
 /// What to ask the broker about a deal that is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Call {
-    /// Offer the aggregate; `retry`: an earlier offer got no answer to act on, so the provider
-    /// may hold the deal already.
-    Offer { retry: bool },
+    /// Offer the aggregate.
+    Offer {
+        /// An earlier offer got no answer to act on, so the provider may hold the deal already.
+        retry: bool,
+    },
     /// Ask how the deal is going.
     Status,
 }
@@ -126,7 +143,9 @@ pub enum Step {
 /// A deal that failed, waiting for its shards to be put back.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// The aggregate whose deal failed.
     pub aggregate: AggEntry,
+    /// Why, as the broker said.
     pub reason: String,
     hold: Hold,
 }
@@ -134,7 +153,9 @@ pub struct Failure {
 /// The queue, as far as the aggregation decision needs it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueueView {
+    /// Shards in the queue.
     pub len: u64,
+    /// Their sizes added up.
     pub bytes: u64,
     /// When the shard at the head was queued, if the queue has one (and the ledger knows it).
     pub oldest: Option<u64>,
@@ -143,10 +164,18 @@ pub struct QueueView {
 /// Why an aggregate could not be closed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum LedgerError {
+    /// A queued shard's piece CID is not a v2 piece CID.
     #[error("queued piece {car}: {source}")]
-    BadPiece { car: String, source: PieceCidError },
+    BadPiece {
+        /// The shard's car CID.
+        car: String,
+        /// What is wrong with its piece CID.
+        source: PieceCidError,
+    },
+    /// The queued pieces could not be packed into a deal.
     #[error("aggregation: {0}")]
     Aggregation(#[from] AggregateError),
+    /// An upload found complete that the ledger has no entry for (its root).
     #[error("the upload {0} is not in the ledger")]
     NoUpload(String),
 }
@@ -173,7 +202,9 @@ impl crate::error::Coded for LedgerError {
 /// broker's format; mk20 names deals by ULID).
 #[derive(Clone, Debug)]
 pub struct Ledger {
+    /// When to aggregate, how large deals are, and how long to wait between tries.
     pub policy: Policy,
+    /// The broker's name for a proposal, as a failed deal's note names it.
     pub proposal_name: fn(&Proposal) -> String,
 }
 
@@ -182,6 +213,7 @@ pub struct Ledger {
 pub struct Added {
     /// Whether the shard was stored before (under any root).
     pub known: bool,
+    /// What to store, in order.
     pub writes: Vec<Write>,
 }
 

@@ -48,6 +48,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Its lowercase name, as the JSON record spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Stored => "stored",
@@ -87,11 +88,17 @@ pub struct DealRecord {
     serde(rename_all = "camelCase")
 )]
 pub struct StageTimes {
+    /// When the shard was stored, or when its upload completed if later (its wait in the queue
+    /// counts from then).
     pub stored: u64,
+    /// When its aggregate was closed.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub aggregated: Option<u64>,
+    /// When its aggregate was first offered to the broker.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub offered: Option<u64>,
+    /// When the broker called the deal complete; absent until the provider has also pulled the
+    /// aggregate.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub complete: Option<u64>,
     /// When the provider first fetched the whole aggregate from the worker: without it, no
@@ -112,9 +119,11 @@ pub struct StageTimes {
 pub struct ShardRecord {
     /// CID of the shard's bytes (codec car).
     pub car: String,
+    /// Bytes of the shard's CAR.
     pub size: u64,
     /// v2 piece CID of the shard.
     pub piece: String,
+    /// Where the piece stands.
     pub stage: Stage,
     /// v2 piece CID of the aggregate the piece is in.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
@@ -122,8 +131,10 @@ pub struct ShardRecord {
     /// Inclusion proof of the piece in the aggregate (FRC-0058), dag-cbor in unpadded base64url.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub inclusion_proof: Option<String>,
+    /// The deal the aggregate is offered in, once it has been offered.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub deal: Option<DealRecord>,
+    /// When each stage was reached.
     pub times: StageTimes,
     /// Why the piece is back in the queue or waiting (a broker failure or rejection), if it is.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
@@ -138,11 +149,13 @@ pub struct ShardRecord {
     serde(rename_all = "camelCase")
 )]
 pub struct ArchiveRecord {
+    /// The upload's root CID.
     pub root: String,
     /// Whether the shard that declares the root has arrived and the DAG was found complete.
     pub complete: bool,
     /// The least advanced shard's stage: the upload is as archived as that shard.
     pub stage: Stage,
+    /// The upload's shards, in the order they arrived.
     pub shards: Vec<ShardRecord>,
 }
 
@@ -151,16 +164,46 @@ pub struct ArchiveRecord {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ArchiveError {
+    /// No shard in the record has this piece CID.
     #[error("the archive record has no shard with piece {piece}")]
-    NoSuchPiece { piece: Cid },
+    NoSuchPiece {
+        /// The piece CID asked about.
+        piece: Cid,
+    },
+    /// The piece's shard has no aggregate or no inclusion proof in the record yet.
     #[error("piece {piece} is not in an aggregate yet (stage {stage:?})")]
-    NotAggregated { piece: Cid, stage: Stage },
+    NotAggregated {
+        /// The piece CID asked about.
+        piece: Cid,
+        /// The stage the record gives the shard.
+        stage: Stage,
+    },
+    /// A piece or aggregate CID in the record does not parse.
     #[error("the record's {field} {value:?} is not a CID")]
-    BadCid { field: &'static str, value: String },
+    BadCid {
+        /// Which field: `piece` or `aggregate`.
+        field: &'static str,
+        /// Its text.
+        value: String,
+    },
+    /// The shard's inclusion proof does not decode.
     #[error("the inclusion proof of piece {piece} does not decode: {source}")]
-    BadProof { piece: Cid, source: ProofDecodeError },
+    BadProof {
+        /// The piece CID asked about.
+        piece: Cid,
+        /// Why the proof does not decode.
+        source: ProofDecodeError,
+    },
+    /// The proof does not lead from the piece to the aggregate the record names.
     #[error("the inclusion proof does not place piece {piece} in aggregate {aggregate}: {source}")]
-    NotIncluded { piece: Cid, aggregate: Cid, source: InclusionError },
+    NotIncluded {
+        /// The piece CID asked about.
+        piece: Cid,
+        /// The aggregate piece CID the record names.
+        aggregate: Cid,
+        /// Where the proof fails.
+        source: InclusionError,
+    },
 }
 
 impl crate::error::Coded for ArchiveError {
@@ -188,9 +231,13 @@ impl crate::error::Coded for ArchiveError {
 /// What a checked record shows about one piece.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
+    /// The piece CID checked, as the caller gave it.
     pub piece: Cid,
+    /// The aggregate piece CID the proof places it in.
     pub aggregate: Cid,
+    /// The stage the record claims (the worker's word, not checked).
     pub stage: Stage,
+    /// The deal the record claims (the worker's word, not checked).
     pub deal: Option<DealRecord>,
 }
 

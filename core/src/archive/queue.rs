@@ -13,7 +13,9 @@ use std::ops::Range;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Queued {
+    /// The shard's car CID.
     pub car: String,
+    /// Bytes of the shard's CAR.
     pub size: u64,
 }
 
@@ -25,14 +27,17 @@ pub struct Ends {
     pub head: i64,
     /// Position after the last entry.
     pub tail: i64,
+    /// Bytes of the shards in the queue, added up.
     pub bytes: u64,
 }
 
 impl Ends {
+    /// Shards in the queue.
     pub fn len(&self) -> u64 {
         (self.tail - self.head) as u64
     }
 
+    /// Whether the queue holds no shard.
     pub fn is_empty(&self) -> bool {
         self.tail == self.head
     }
