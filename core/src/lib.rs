@@ -7,8 +7,9 @@
 //! The data path, in the order of the modules below: bytes and names ([`codec`]) → files and
 //! folders as a DAG ([`unixfs`]) → CAR files, shards and their verification ([`car`]) → Filecoin
 //! piece commitments, aggregates and inclusion proofs ([`piece`]); then the edge's two jobs:
-//! serving a DAG back over HTTP ([`gateway`]), and taking uploads in and archiving them
-//! ([`ingest`], [`archive`]). [`error`] holds the errors the import side shares.
+//! serving a DAG back over HTTP ([`gateway`]) under stable names too ([`ipns`]: signed records,
+//! validated with the time passed in), and taking uploads in and archiving them ([`ingest`],
+//! [`archive`]). [`error`] holds the errors the import side shares.
 //!
 //! Packing bytes into a CAR and reading its root back:
 //!
