@@ -29,24 +29,64 @@ use crate::piece::{PieceError, PieceHasher, PieceInfo};
 /// Why a shard or an upload is refused. Each names the CID or byte offset at fault.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum IngestError {
+    /// The shard is not a valid CAR, or a block fails its check.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// More bytes arrived than the shard's limit allows.
     #[error("the CAR is larger than the limit of {limit} bytes (refused at byte {offset})")]
-    TooLarge { limit: u64, offset: u64 },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+        /// Byte of the CAR at which it was refused.
+        offset: u64,
+    },
+    /// The shard's bytes have no piece commitment (too few or too many).
     #[error("the CAR cannot be a Filecoin piece: {0}")]
     Piece(#[from] PieceError),
+    /// A CAR with only a header.
     #[error("the CAR holds no blocks")]
     NoBlocks,
+    /// The upload's body ended before the length it announced (raised by the caller, which knows
+    /// the announced length).
     #[error("the CAR is truncated: {got} of the {expected} bytes announced arrived")]
-    Truncated { expected: u64, got: u64 },
+    Truncated {
+        /// Bytes announced.
+        expected: u64,
+        /// Bytes that arrived.
+        got: u64,
+    },
+    /// The piece CID the client sent is not the one computed from the shard's bytes.
     #[error("the client's piece CID {claimed} does not match the CAR's piece CID {computed}")]
-    PieceMismatch { claimed: Cid, computed: Cid },
+    PieceMismatch {
+        /// The piece CID the client sent.
+        claimed: Cid,
+        /// The piece CID of the bytes.
+        computed: Cid,
+    },
+    /// The shard declares roots, but not the root the upload is of.
     #[error("the CAR declares roots {declared:?}, but the upload is of root {root}")]
-    RootMismatch { root: Cid, declared: Vec<Cid> },
+    RootMismatch {
+        /// The upload's root.
+        root: Cid,
+        /// The roots the shard's header declares.
+        declared: Vec<Cid>,
+    },
+    /// A stored shard's index sidecar does not read.
     #[error("invalid stored index of shard {car}: {reason}")]
-    Index { car: Cid, reason: IndexError },
+    Index {
+        /// The shard's car CID.
+        car: Cid,
+        /// What is wrong with the index.
+        reason: IndexError,
+    },
+    /// Bytes that are neither a header nor a block nor a CARv2's own index.
     #[error("the CAR has {len} bytes outside its blocks at byte {offset} (padding, or data after its last block that is not its index): they would be stored and dealt as if they were content")]
-    OutsideBlocks { offset: u64, len: u64 },
+    OutsideBlocks {
+        /// Byte of the CAR where they start.
+        offset: u64,
+        /// How many there are.
+        len: u64,
+    },
 }
 
 impl crate::error::Coded for IngestError {
@@ -123,12 +163,17 @@ pub struct ShardIngest {
 pub struct IngestedShard {
     /// CID of the shard's bytes (codec car, sha2-256): its name in the store.
     pub car: Cid,
+    /// Bytes of the shard.
     pub size: u64,
+    /// Its CAR version, 1 or 2.
     pub version: u64,
     /// The roots its header declares (none in a shard before the last).
     pub roots: Vec<Cid>,
+    /// Distinct blocks it holds.
     pub blocks: u64,
+    /// Bytes of block data in it, every section counted (CIDs and length prefixes left out).
     pub data_bytes: u64,
+    /// Piece commitment of the shard's bytes.
     pub piece: PieceInfo,
     /// The shard's index as a CARv2 header followed by a `MultihashIndexSorted` index, whose
     /// offsets point into the shard's own bytes (see [`index_sidecar`]).
@@ -339,6 +384,7 @@ pub struct UploadCheck {
 }
 
 impl UploadCheck {
+    /// A check with no shards added yet.
     pub fn new() -> Self {
         Self::default()
     }
