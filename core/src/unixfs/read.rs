@@ -14,14 +14,18 @@ use crate::unixfs::{Data, NodeType};
 /// An inclusive byte range of a file, both ends inside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ByteRange {
+    /// Offset in the file of the first byte.
     pub first: u64,
+    /// Offset in the file of the last byte (inclusive).
     pub last: u64,
 }
 
 impl ByteRange {
+    /// Bytes in the range.
     pub fn len(&self) -> u64 {
         self.last - self.first + 1
     }
+    /// Always false: a range holds at least one byte.
     pub fn is_empty(&self) -> bool {
         false
     }
@@ -39,19 +43,44 @@ pub enum FileStep {
     Visited(Cid),
     /// The next bytes of the range.
     Data(Vec<u8>),
+    /// The range has been read to its end.
     Done,
 }
 
+/// Why a file's bytes cannot be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum FileError {
+    /// A dag-pb block of the file does not decode as UnixFS.
     #[error("block {cid} does not decode: {source}")]
-    Decode { cid: Cid, source: DecodeError },
+    Decode {
+        /// The block's CID.
+        cid: Cid,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A block that is not a file node (raw leaf or UnixFS file) where one was expected.
     #[error("block {0} is not part of a UnixFS file")]
     NotAFile(Cid),
+    /// A file node whose links and block sizes do not pair up.
     #[error("file node {cid} has {links} links but {sizes} block sizes")]
-    Sizes { cid: Cid, links: usize, sizes: usize },
+    Sizes {
+        /// The node's CID.
+        cid: Cid,
+        /// Links it has.
+        links: usize,
+        /// Block sizes it lists.
+        sizes: usize,
+    },
+    /// A block that holds a different number of bytes than its parent's block size says.
     #[error("file block {cid} holds {got} bytes where its parent said {want}")]
-    Length { cid: Cid, got: u64, want: u64 },
+    Length {
+        /// The block's CID.
+        cid: Cid,
+        /// Bytes it holds (a node: its inline data and its block sizes).
+        got: u64,
+        /// Bytes its parent said.
+        want: u64,
+    },
 }
 
 impl crate::error::Coded for FileError {

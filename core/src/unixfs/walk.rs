@@ -17,30 +17,74 @@ use crate::unixfs::{Data, NodeType};
 /// Why a walk stopped.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum WalkError {
+    /// The source does not have this block.
     #[error("block {0} is not available")]
     Missing(Cid),
+    /// The source found that a block's bytes do not hash to its CID.
     #[error("block {cid} at byte {offset} does not match its CID")]
-    HashMismatch { cid: Cid, offset: u64 },
+    HashMismatch {
+        /// The block's CID.
+        cid: Cid,
+        /// Where the source holds the block (in a CAR: byte of the file).
+        offset: u64,
+    },
+    /// A dag-pb block that does not decode as UnixFS.
     #[error("block {cid} does not decode: {source}")]
-    Decode { cid: Cid, source: DecodeError },
+    Decode {
+        /// The block's CID.
+        cid: Cid,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A block whose codec (given) is neither raw nor dag-pb, or a UnixFS metadata node.
     #[error("block {0} is not UnixFS (codec 0x{1:x})")]
     NotUnixfs(Cid, u64),
+    /// A block where a file or part of one was expected is not a file node.
     #[error("block {0} is not part of a UnixFS file, where a file was expected")]
     NotAFile(Cid),
+    /// A file's blocks do not add up (sizes, lengths): the file reader's error.
     #[error(transparent)]
     File(FileError),
+    /// The caller's sink refused a file's bytes, with its message.
     #[error("the sink refused the bytes: {0}")]
     Sink(String),
+    /// A folder entry whose name would make a path that means something else.
     #[error("folder {folder} has an entry named {name:?}, which {fault}")]
-    BadName { folder: Cid, name: String, fault: NameFault },
+    BadName {
+        /// The folder's CID (of a HAMT folder, its root shard).
+        folder: Cid,
+        /// The name as the link gives it.
+        name: String,
+        /// What is wrong with it.
+        fault: NameFault,
+    },
+    /// A folder with two entries of one name.
     #[error("folder {folder} has two entries named {name:?}")]
-    DuplicateName { folder: Cid, name: String },
+    DuplicateName {
+        /// The folder's CID (of a HAMT folder, its root shard).
+        folder: Cid,
+        /// The name given twice.
+        name: String,
+    },
+    /// A HAMT shard whose fanout or name hash carport cannot read.
     #[error("block {0} is a HAMT shard carport cannot read (its fanout or name hash)")]
     BadShard(Cid),
+    /// A HAMT folder that links one of its shards twice.
     #[error("HAMT folder {folder} links its shard {shard} more than once")]
-    RepeatedShard { folder: Cid, shard: Cid },
+    RepeatedShard {
+        /// The HAMT folder's root shard.
+        folder: Cid,
+        /// The shard linked again.
+        shard: Cid,
+    },
+    /// The walk reached its limit of entries.
     #[error("the tree has more than {limit} entries (the next would be {cid})")]
-    TooManyEntries { limit: u64, cid: Cid },
+    TooManyEntries {
+        /// Most entries the walk hands out.
+        limit: u64,
+        /// The entry it would have handed out next.
+        cid: Cid,
+    },
 }
 
 impl crate::error::Coded for WalkError {
@@ -95,9 +139,18 @@ pub trait BlockGet {
 /// What a path is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    File { size: u64 },
+    /// A file (raw leaf or UnixFS file node).
+    File {
+        /// Bytes of the file.
+        size: u64,
+    },
+    /// A plain or HAMT folder.
     Dir,
-    Symlink { target: String },
+    /// A symlink.
+    Symlink {
+        /// Where it points, as stored (bytes that are not UTF-8 replaced).
+        target: String,
+    },
 }
 
 /// One entry of a listed tree.
@@ -105,8 +158,11 @@ pub enum Kind {
 pub struct Entry {
     /// `/`-separated, relative to the root; empty for the root itself.
     pub path: String,
+    /// The entry's own CID.
     pub cid: Cid,
+    /// File, folder or symlink.
     pub kind: Kind,
+    /// Its UnixFS mode (permission bits), if the node gives one.
     pub mode: Option<u32>,
 }
 
