@@ -8,11 +8,17 @@ use crate::error::DecodeError;
 /// UnixFS node types, numbered as in `unixfs.proto`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeType {
+    /// File bytes in a dag-pb node (the leaves of files made without raw leaves).
     Raw = 0,
+    /// A plain folder: one named link per entry.
     Directory = 1,
+    /// A file: inline bytes, links to its parts, or both.
     File = 2,
+    /// A metadata wrapper, which readers here refuse.
     Metadata = 3,
+    /// A symlink, its target as the data.
     Symlink = 4,
+    /// A shard of a HAMT folder.
     HamtShard = 5,
 }
 
@@ -33,24 +39,35 @@ impl NodeType {
 /// Modification time: seconds since the epoch and optional nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mtime {
+    /// Seconds since the Unix epoch (negative before it).
     pub secs: i64,
+    /// Nanoseconds into that second, if given.
     pub nanos: Option<u32>,
 }
 
 /// The UnixFS `Data` message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Data {
+    /// What the node is (`Type`).
     pub kind: NodeType,
+    /// A file's inline bytes, a symlink's target or a HAMT shard's bitfield (`Data`).
     pub data: Option<Vec<u8>>,
+    /// Bytes of file content under the node (`filesize`).
     pub filesize: Option<u64>,
+    /// Bytes of file content under each link, in link order (`blocksizes`).
     pub blocksizes: Vec<u64>,
+    /// A HAMT's name hash, as a multihash code (`hashType`; murmur3-x64-64 is 0x22).
     pub hash_type: Option<u64>,
+    /// A HAMT's fanout (`fanout`).
     pub fanout: Option<u64>,
+    /// Unix permission bits (`mode`).
     pub mode: Option<u32>,
+    /// Modification time (`mtime`).
     pub mtime: Option<Mtime>,
 }
 
 impl Data {
+    /// A node of this type with every other field unset.
     pub fn new(kind: NodeType) -> Self {
         Data {
             kind,

@@ -25,12 +25,17 @@ pub enum ShardRule {
 /// Everything that decides the bytes of an import.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
+    /// How file bytes are cut into leaves.
     pub chunker: ChunkerSpec,
+    /// How a file's leaves are gathered into a tree of nodes.
     pub layout: LayoutKind,
     /// Most children of one file node.
     pub max_links: usize,
+    /// Leaves as raw blocks (codec raw) rather than dag-pb UnixFS nodes.
     pub raw_leaves: bool,
+    /// CID version, hash and inlining of every block.
     pub cid: CidRule,
+    /// When a folder becomes a HAMT.
     pub shard: ShardRule,
     /// Fanout of HAMT folders; a power of two (256 everywhere in practice).
     pub hamt_fanout: usize,
@@ -66,9 +71,11 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, the historical first.
     pub const ALL: [Profile; 3] =
         [Profile::UnixfsV0_2015, Profile::UnixfsV1_2025, Profile::IpfsCar];
 
+    /// Its name, as `FromStr` reads it (the CLI's and the JavaScript API's `profile`).
     pub fn name(self) -> &'static str {
         match self {
             Profile::UnixfsV0_2015 => "unixfs-v0-2015",
@@ -77,6 +84,7 @@ impl Profile {
         }
     }
 
+    /// Its complete settings.
     pub fn settings(self) -> Settings {
         let v1 = CidRule { version: Version::V1, hash: HashAlg::Sha2_256, inline_limit: None };
         match self {
@@ -133,12 +141,20 @@ impl std::fmt::Display for Profile {
 /// Overrides of a profile's settings; `None` keeps the profile's value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
+    /// In place of [`Settings::chunker`].
     pub chunker: Option<ChunkerSpec>,
+    /// In place of [`Settings::layout`].
     pub layout: Option<LayoutKind>,
+    /// In place of [`Settings::max_links`].
     pub max_links: Option<usize>,
+    /// In place of [`Settings::raw_leaves`].
     pub raw_leaves: Option<bool>,
+    /// In place of the CID version of [`Settings::cid`].
     pub cid_version: Option<Version>,
+    /// In place of the hash of [`Settings::cid`].
     pub hash: Option<HashAlg>,
+    /// In place of the inline limit of [`Settings::cid`]: blocks of at most this many bytes get
+    /// identity CIDs.
     pub inline_limit: Option<usize>,
 }
 
