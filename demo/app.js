@@ -2,6 +2,8 @@
 // worker, link to the gateway, and follow the archive record until the deal is active, checking
 // the inclusion proof here against the piece CIDs this page computed.
 import { pack, verifyArchive } from './carport/src/browser.js'
+import { createIpns } from './carport/src/ipns.js'
+import { loadWasm } from './carport/src/wasm-web.js'
 
 const $ = (id) => document.getElementById(id)
 const STAGES = ['stored', 'aggregated', 'offered', 'accepted', 'processing', 'sealing', 'complete']
@@ -80,7 +82,7 @@ async function publish (input) {
   if (busy) return
   busy = true
   $('error').hidden = true
-  for (const id of ['upload', 'archive', 'open', 'pack-result']) $(id).hidden = true
+  for (const id of ['upload', 'archive', 'open', 'pack-result', 'name']) $(id).hidden = true
   $('pack').hidden = false
   let packed
   try {
@@ -93,6 +95,7 @@ async function publish (input) {
   } catch (e) {
     return fail(e.message)
   }
+  showName(packed.root)
   followArchive(packed).catch((e) => fail(e.message))
 }
 
@@ -165,6 +168,69 @@ async function uploadIt ({ root, shards }) {
   $('path-link').href = $('path-link').textContent = `${config.worker}/ipfs/${root}/`
   $('open').hidden = false
 }
+
+// --- publishing to a name (IPNS) ------------------------------------------------------------------
+
+const ipns = createIpns({ wasm: () => loadWasm() })
+let lastRoot = null
+
+/** The demo's name key, kept in IndexedDB (`carport-demo` / `keys` / `name`) as exportName gives it. */
+function keyStore (mode, f) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('carport-demo', 1)
+    open.onupgradeneeded = () => open.result.createObjectStore('keys')
+    open.onerror = () => reject(open.error)
+    open.onsuccess = () => {
+      const tx = open.result.transaction('keys', mode)
+      const req = f(tx.objectStore('keys'))
+      tx.oncomplete = () => { open.result.close(); resolve(req.result) }
+      tx.onerror = () => reject(tx.error)
+    }
+  })
+}
+
+async function myName () {
+  const kept = await keyStore('readonly', (s) => s.get('name'))
+  if (kept) return ipns.importName(kept)
+  const made = await ipns.createName()
+  await keyStore('readwrite', (s) => s.put(ipns.exportName(made), 'name'))
+  return made
+}
+
+function showName (uploadedRoot) {
+  lastRoot = uploadedRoot
+  $('name').hidden = false
+  $('name-status').textContent = `publish ${uploadedRoot} under your name`
+}
+
+$('publish-name').addEventListener('click', async () => {
+  if (!lastRoot) return
+  $('publish-name').disabled = true
+  try {
+    const n = await myName()
+    $('name-status').textContent = `signing a record for ${n.name}…`
+    // A short TTL: a demo's link should move within seconds of a republish.
+    const p = await ipns.publish(n, lastRoot, { endpoint: config.worker, ttl: 5_000 })
+    const link = new URL(config.gateway)
+    link.hostname = `${n.name}.ipns.${link.hostname}`
+    $('name-link').href = $('name-link').textContent = link.href
+    $('name-open').hidden = false
+    $('export-name').hidden = false
+    $('name-status').textContent = `${n.name} → ${p.value} (sequence ${p.sequence}; key made by ${n.madeBy === 'import' ? 'this browser earlier' : n.madeBy})`
+  } catch (e) {
+    fail(`Publishing to your name failed: ${explain(e)}`)
+  } finally {
+    $('publish-name').disabled = false
+  }
+})
+
+$('export-name').addEventListener('click', async () => {
+  const kept = await keyStore('readonly', (s) => s.get('name'))
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(new Blob([JSON.stringify(kept, null, 2)], { type: 'application/json' }))
+  a.download = `ipns-key-${kept.name}.json`
+  a.click()
+})
 
 async function followArchive ({ root, shards }) {
   $('archive').hidden = false

@@ -209,3 +209,42 @@ test('no secret on a command line, and the demo server answers only to this mach
   assert.ok(!rebound.body.includes('token'))
   assert.equal((await fetch(new URL('/config.json', demo))).status, 200)
 })
+
+test('publish to my name: the stable {name}.ipns.localhost link serves the site, and moves to a changed site', async () => {
+  await page.waitForSelector('#name:not([hidden])', { timeout: 60_000 })
+  await page.click('#publish-name')
+  await page.waitForSelector('#name-open:not([hidden])', { timeout: 60_000 })
+  const link = await page.getAttribute('#name-link', 'href')
+  const m = link.match(/^http:\/\/(k51[0-9a-z]+)\.ipns\.localhost:(\d+)\/$/)
+  assert.ok(m, link)
+  assert.equal(Number(m[2]), workerPort)
+  assert.match(await page.textContent('#name-status'), new RegExp(`→ /ipfs/${root} \\(sequence 0; key made by webcrypto\\)`))
+  await page.screenshot({ path: join(SHOTS, '7-named.png'), fullPage: true })
+  const named = await browser.newPage()
+  const r = await named.goto(link)
+  assert.equal(r.status(), 200)
+  assert.equal(await named.textContent('#hello'), 'hello from the e2e site')
+  assert.doesNotMatch(r.headers()['cache-control'], /immutable/)
+  assert.equal(r.headers()['x-ipfs-path'], `/ipns/${m[1]}/`)
+
+  // Redeploy: a changed site, uploaded and published again with the key kept in the browser.
+  writeFileSync(join(site, 'index.html'), '<!doctype html><title>e2e site</title><h1 id="hello">hello again, changed</h1>')
+  await page.setInputFiles('#folder', site)
+  await page.waitForFunction((old) => document.querySelector('#root-cid').textContent.trim() !== old && !document.querySelector('#name').hidden, root, { timeout: 120_000 })
+  const second = (await page.textContent('#root-cid')).trim()
+  await page.click('#publish-name')
+  await page.waitForFunction((r2) => document.querySelector('#name-status').textContent.includes(`/ipfs/${r2} (sequence 1; key made by this browser earlier)`), second, { timeout: 60_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; the page says: ${await page.textContent('#name-status')} ${await page.textContent('#error')}`) })
+  assert.equal(await page.getAttribute('#name-link', 'href'), link, 'the same stable link')
+  // The old answer may be cached for its record TTL (5 s): ask until the link shows the change.
+  let text
+  for (let i = 0; i < 30 && text !== 'hello again, changed'; i++) {
+    if (i) await new Promise((resolve) => setTimeout(resolve, 1000))
+    await named.goto(link)
+    text = await named.textContent('#hello')
+  }
+  assert.equal(text, 'hello again, changed')
+  await named.screenshot({ path: join(SHOTS, '8-named-moved.png') })
+  await named.close()
+  assert.deepEqual(page.errors, [])
+})
