@@ -39,8 +39,8 @@ const subtle = globalThis.crypto?.subtle
  * @param {{ shard: (s: object) => Promise<void> | void, progress?: (p: object) => void, signal?: AbortSignal,
  *   sha256?: (parts: Uint8Array[]) => Promise<Uint8Array> | Uint8Array,
  *   pool?: { size: number, start: () => any, init?: any } | null }} hooks
- *   `pool`: how to start hashing workers (pool.js); with `size` > 1, each shard's piece runs
- *   (and, for a gathered shard, its CAR CID) are hashed there while this thread packs on.
+ *   `pool`: how to start hashing workers (pool.js); with `size` > 1 and `piece`, each shard's
+ *   piece runs are hashed there while this thread packs on.
  *   `sha256`, when the platform has a native streaming SHA-256 (Node's node:crypto), hashes a
  *   shard's parts for its CID; otherwise crypto.subtle or Wasm does.
  *   `shard` is called in order for each finished shard; packing waits for the promise it returns

@@ -18,7 +18,6 @@ export class Gather {
     const expected = inputSize === undefined ? UNKNOWN_START : inputSize + Math.ceil(inputSize / 64) + (64 << 10)
     this.first = HEADER_ROOM + Math.min(shardSize, expected)
     this.buf = null
-    this.spare = null
     this.end = HEADER_ROOM
   }
 
@@ -29,30 +28,7 @@ export class Gather {
     this.end = need
   }
 
-  /**
-   * Gives away the buffer that the view `take` just returned lies in (to transfer it to a pool
-   * worker that hashes it); the next shard is gathered into a spare one (see `give`) or a new one.
-   */
-  detach () {
-    const buf = this.buf
-    this.buf = this.spare ?? null
-    this.spare = null
-    return buf
-  }
-
-  /** A buffer back from a worker, kept to gather a later shard into. */
-  give (buffer) {
-    const buf = new Uint8Array(buffer)
-    if (!this.buf) this.buf = buf
-    else if (!this.spare && buf.byteLength >= this.buf.byteLength) this.spare = buf
-  }
-
   grow (need) {
-    if (this.spare && this.spare.byteLength >= need && this.end === HEADER_ROOM) {
-      this.buf = this.spare
-      this.spare = null
-      return
-    }
     let size = Math.max(this.first, this.buf?.byteLength ?? 0)
     while (size < need) size *= 2
     const next = new Uint8Array(size)

@@ -247,22 +247,6 @@ function settledWithin (promise, ms) {
   return Promise.race([promise, stall]).finally(() => clearTimeout(timer))
 }
 
-/**
- * The bytes `start..end` of a Blob, for a pool worker hashing its run of a shard: a read that has
- * not settled within STALL_MS is made again, up to STALL_RETRIES times, then `NotReadable`, as is
- * a read that fails (a File changed on disk, a Blob the browser dropped).
- */
-export async function readRange (blob, start, end) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return new Uint8Array(await settledWithin(blob.slice(start, end).arrayBuffer(), STALL_MS))
-    } catch (e) {
-      if (e !== STALLED) throw new CarportError(`cannot read bytes ${start}..${end} of a shard (${e?.message ?? e})`, { code: 'NotReadable' })
-      if (attempt === STALL_RETRIES) throw new CarportError(`cannot read the Blob: no bytes came at offset ${start} for ${STALL_MS} ms, ${STALL_RETRIES + 1} times`, { code: 'NotReadable' })
-    }
-  }
-}
-
 async function * otherSlices (content, max) {
   if (typeof content === 'string') {
     yield * split(new TextEncoder().encode(content), max)

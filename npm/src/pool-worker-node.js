@@ -1,15 +1,12 @@
 // A node:worker_threads worker of carport's hashing pool (see pool.js): reads the package's .wasm
 // itself and runs one task at a time.
 
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 
 import * as wasm from '../gen/carport_wasm.js'
 import { serializeError } from './errors.js'
 import { runTask } from './pool-jobs.js'
-
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest()
 
 parentPort.on('message', async (data) => {
   if (data.type === 'init') {
@@ -22,7 +19,7 @@ parentPort.on('message', async (data) => {
     return
   }
   try {
-    const { result, transfer } = await runTask(wasm, data.task, sha256)
+    const { result, transfer } = await runTask(wasm, data.task)
     parentPort.postMessage({ type: 'done', result }, transfer)
   } catch (e) {
     parentPort.postMessage({ type: 'error', error: serializeError(e) })

@@ -6,7 +6,6 @@ import { runTask } from './pool-jobs.js'
 import { loadWasm } from './wasm-web.js'
 
 let wasm = null
-const sha256 = (bytes) => crypto.subtle.digest('SHA-256', bytes)
 
 self.onmessage = async ({ data }) => {
   if (data.type === 'init') {
@@ -19,7 +18,7 @@ self.onmessage = async ({ data }) => {
     return
   }
   try {
-    const { result, transfer } = await runTask(wasm, data.task, sha256)
+    const { result, transfer } = await runTask(wasm, data.task)
     self.postMessage({ type: 'done', result }, transfer)
   } catch (e) {
     self.postMessage({ type: 'error', error: serializeError(e) })

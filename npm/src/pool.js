@@ -1,5 +1,5 @@
 // A pool of hashing workers (Web Workers in browsers, worker_threads in Node) beside the thread
-// that packs. Tasks wait in one queue that every worker pulls from when it is idle (one task in
+// that packs. Tasks wait in one queue that every worker pulls from when it is idle (up to DEPTH in
 // flight each), so work is taken, not dealt out up front: a slow or busy worker takes fewer tasks
 // and never holds the job back. A worker that fails to start is dropped (the work is done in the
 // packing thread if none started); a worker that dies once started fails the job with a
