@@ -19,7 +19,9 @@ use crate::unixfs::read::ByteRange;
 pub struct Conditions {
     /// A `HEAD` request: the head without the body.
     pub head: bool,
+    /// The `Range` header's value.
     pub range: Option<String>,
+    /// The `If-None-Match` header's value.
     pub if_none_match: Option<String>,
     /// `Cache-Control: only-if-cached`: answer 412 unless the root block is held here.
     pub only_if_cached: bool,
@@ -29,11 +31,14 @@ pub struct Conditions {
 /// replaces an earlier one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
+    /// The HTTP status code.
     pub status: u16,
+    /// Header names and values, in the order set.
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl Head {
+    /// A head of this status and no headers.
     pub fn new(status: u16) -> Self {
         Head { status, headers: Vec::new() }
     }
@@ -67,8 +72,11 @@ fn cache_control(t: &Target) -> &'static str {
 /// of this answer (see [`crate::gateway::http::etag`] and
 /// [`crate::gateway::http::listing_etag`]).
 pub struct Entity<'a> {
+    /// The content as asked for.
     pub target: &'a Target,
+    /// The CIDs of the root and of each segment's entity (`X-Ipfs-Roots`).
     pub roots: &'a [Cid],
+    /// This answer's ETag.
     pub etag: String,
 }
 
@@ -93,6 +101,7 @@ impl Entity<'_> {
 /// The part of a body that is sent, and with which status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slice {
+    /// The status to answer with: 206 for a range, else the one asked for.
     pub status: u16,
     /// The bytes sent; `None` for an empty body.
     pub range: Option<ByteRange>,
@@ -106,6 +115,7 @@ impl Slice {
         self.range.map_or(0, |r| r.len())
     }
 
+    /// Whether the body sent is empty.
     pub fn is_empty(&self) -> bool {
         self.range.is_none()
     }

@@ -21,25 +21,39 @@ use crate::unixfs::{Data, NodeType};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeKind {
     /// A UnixFS file (dag-pb) of `size` bytes.
-    File { size: u64 },
+    File {
+        /// Bytes of the file.
+        size: u64,
+    },
     /// A raw block, served as a file.
-    Raw { size: u64 },
+    Raw {
+        /// Bytes of the block.
+        size: u64,
+    },
     /// A plain UnixFS folder.
     Dir,
     /// A HAMT-sharded UnixFS folder.
     HamtDir,
     /// A UnixFS symlink.
-    Symlink { target: String },
+    Symlink {
+        /// Where it points, as stored (bytes that are not UTF-8 replaced).
+        target: String,
+    },
     /// A DAG-CBOR document.
     DagCbor,
     /// Any other codec (dag-json, json, cbor...): servable as a block only.
-    Other { codec: u64 },
+    Other {
+        /// The block's multicodec.
+        codec: u64,
+    },
 }
 
 impl NodeKind {
+    /// A plain or HAMT folder.
     pub fn is_dir(&self) -> bool {
         matches!(self, NodeKind::Dir | NodeKind::HamtDir)
     }
+    /// Bytes of a file or raw block; `None` for anything else.
     pub fn file_size(&self) -> Option<u64> {
         match self {
             NodeKind::File { size } | NodeKind::Raw { size } => Some(*size),
@@ -51,7 +65,9 @@ impl NodeKind {
 /// The end of a resolved path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
+    /// CID of the path's end.
     pub cid: Cid,
+    /// What it is.
     pub kind: NodeKind,
     /// The terminal block's bytes.
     pub block: Vec<u8>,
@@ -65,14 +81,42 @@ pub struct Resolved {
 /// Why a path does not resolve.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ResolveError {
+    /// A segment names nothing in the folder, shard or document reached.
     #[error("no link named {segment:?} under {parent}")]
-    NotFound { parent: Cid, segment: String, index: usize },
+    NotFound {
+        /// The folder (or HAMT shard, or DAG-CBOR block) it was looked up in.
+        parent: Cid,
+        /// The segment not found.
+        segment: String,
+        /// Its position in the path, from 0.
+        index: usize,
+    },
+    /// A dag-pb block on the path does not decode as UnixFS.
     #[error("block {cid} does not decode: {source}")]
-    Decode { cid: Cid, source: DecodeError },
+    Decode {
+        /// The block's CID.
+        cid: Cid,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A DAG-CBOR block on the path does not decode.
     #[error("DAG-CBOR block {cid} does not decode: {source}")]
-    Cbor { cid: Cid, source: CborError },
+    Cbor {
+        /// The block's CID.
+        cid: Cid,
+        /// Why it does not decode.
+        source: CborError,
+    },
+    /// A block the path cannot go through or end at: a codec with no paths, a path ending at a
+    /// value inside a DAG-CBOR block rather than at a link, or a UnixFS metadata node.
     #[error("block {cid} (codec 0x{codec:x}) cannot be pathed through")]
-    Unsupported { cid: Cid, codec: u64 },
+    Unsupported {
+        /// The block's CID.
+        cid: Cid,
+        /// Its multicodec.
+        codec: u64,
+    },
+    /// A HAMT shard whose fanout or name hash carport cannot read.
     #[error("HAMT shard {0} is malformed")]
     BadShard(Cid),
 }
@@ -104,6 +148,7 @@ impl crate::error::Coded for ResolveError {
 pub enum Step {
     /// Hand over this block (verified) with [`Resolver::provide`].
     Need(Cid),
+    /// The path is resolved.
     Done(Resolved),
 }
 

@@ -16,8 +16,12 @@ use crate::unixfs::read::{ByteRange, FileError, FileReader, FileStep};
 /// How much of the DAG under the path's end goes into the CAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
+    /// Only the block at the path's end.
     Block,
+    /// The entity at the path's end: a file's blocks (those of `entity-bytes`, if given), a HAMT
+    /// folder's shards, otherwise its one block.
     Entity,
+    /// Every block reachable from the path's end.
     All,
 }
 
@@ -45,6 +49,7 @@ impl std::str::FromStr for Scope {
 }
 
 impl Scope {
+    /// Its `dag-scope` value.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Block => "block",
@@ -57,7 +62,10 @@ impl Scope {
 /// `entity-bytes=from:to`: offsets from the start, or from the end when negative; `to` `None` is `*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntityBytes {
+    /// Offset of the first byte; negative counts back from the end.
     pub from: i64,
+    /// Offset of the last byte (inclusive); negative counts back from the end; `None` (`*`) is
+    /// the last byte of the file.
     pub to: Option<i64>,
 }
 
@@ -106,6 +114,7 @@ impl EntityBytes {
             .then_some(ByteRange { first: first as u64, last: last as u64 })
     }
 
+    /// Its `entity-bytes` value, as `FromStr` reads it.
     pub fn to_param(&self) -> String {
         match self.to {
             Some(t) => format!("{}:{}", self.from, t),
@@ -114,14 +123,23 @@ impl EntityBytes {
     }
 }
 
+/// Why the blocks of a CAR response cannot be walked.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum TraverseError {
+    /// A block on the way does not decode as UnixFS.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// A file's blocks do not add up.
     #[error(transparent)]
     File(#[from] FileError),
+    /// A DAG-CBOR block whose links cannot be read.
     #[error("DAG-CBOR block {cid}: {source}")]
-    Cbor { cid: Cid, source: cbor::CborError },
+    Cbor {
+        /// The block's CID.
+        cid: Cid,
+        /// Why it does not decode.
+        source: cbor::CborError,
+    },
 }
 
 impl crate::error::Coded for TraverseError {
@@ -149,6 +167,7 @@ pub enum TStep {
     Need(Cid),
     /// Write this block to the CAR.
     Emit(Cid, Vec<u8>),
+    /// Every block of the response has been emitted.
     Done,
 }
 
