@@ -316,10 +316,22 @@ pub fn route_path(req: &Request) -> Route {
         return r;
     }
     if req.path.starts_with("/ipns/") {
-        return match parse_ipns_path(req.path) {
-            Ok(path) => lookup_name(req, path, Origin::Path),
-            Err(e) => error(400, e.to_string()),
+        let path = match parse_ipns_path(req.path) {
+            Ok(p) => p,
+            Err(e) => return error(400, e.to_string()),
         };
+        // A name written as a base58 peer ID goes to its canonical form, the base36 CIDv1 (which
+        // fits a DNS label), as gateways do (TestRedirectCanonicalIPNS).
+        let given = &req.path["/ipns/".len()..];
+        let given = given.split('/').next().unwrap_or("");
+        if let MutableName::Key(k) = &path.name {
+            if given.starts_with('1') || given.starts_with("Qm") {
+                let rest = &req.path["/ipns/".len() + given.len()..];
+                let location = with_query(format!("/ipns/{k}{rest}"), req.query);
+                return Route::Redirect { status: 302, location };
+            }
+        }
+        return lookup_name(req, path, Origin::Path);
     }
     if req.path == "/" {
         return error(404, "carport-edge: a verifying IPFS gateway; ask for /ipfs/{cid}[/path]");
@@ -1090,6 +1102,24 @@ mod tests {
                 assert_eq!(name_location("/elsewhere/", &t), "/elsewhere/");
             }
             other => panic!("{other:?}"),
+        }
+        // A peer ID goes to the canonical name (the conformance suite's two cases).
+        for (given, want) in [
+            (
+                "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK",
+                "k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8",
+            ),
+            (
+                "QmcJM7PRfkSbcM5cf1QugM5R37TLRKyJGgBEhXjLTB8uA2",
+                "k2k4r8ol4m8kkcqz509c1rcjwunebj02gcnm5excpx842u736nja8ger",
+            ),
+        ] {
+            match route(&req("127.0.0.1", &format!("/ipns/{given}/root2/"), ""), &cfg()) {
+                Route::Redirect { status: 302, location } => {
+                    assert_eq!(location, format!("/ipns/{want}/root2/"))
+                }
+                other => panic!("{other:?}"),
+            }
         }
         // The record, by format= or Accept.
         assert!(
