@@ -24,7 +24,9 @@ pub const PARTITIONS: usize = 256;
 /// One row: a block's multihash bytes and where its section is in the shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
+    /// The block's multihash as bytes (code, length, digest): the row's key.
     pub multihash: Vec<u8>,
+    /// Byte range of the block's section in the shard's file.
     pub section: Range<u64>,
 }
 

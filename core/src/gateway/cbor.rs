@@ -8,10 +8,14 @@ use crate::codec::cids::exact_cid;
 /// Why a DAG-CBOR block cannot be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CborError {
+    /// The block ends inside an item; the offset is where it was cut.
     #[error("DAG-CBOR truncated at byte {0}")]
     Truncated(usize),
+    /// An encoding DAG-CBOR does not allow (indefinite length, reserved info), nesting deeper
+    /// than 64, or bytes after the top item, at this byte.
     #[error("DAG-CBOR item not allowed at byte {0}")]
     Invalid(usize),
+    /// A tag 42 whose payload is not a 0x00-prefixed binary CID, at this byte.
     #[error("invalid CID in DAG-CBOR link at byte {0}")]
     BadCid(usize),
 }
@@ -35,11 +39,19 @@ impl crate::error::Coded for CborError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     /// A link, reached after `consumed` segments (it may lead on into another block).
-    Link { cid: Cid, consumed: usize },
+    Link {
+        /// The CID linked to.
+        cid: Cid,
+        /// Path segments used to reach it.
+        consumed: usize,
+    },
     /// A plain value inside the block, reached with every segment consumed.
     Value,
     /// Segment number `consumed` names nothing.
-    NotFound { consumed: usize },
+    NotFound {
+        /// Index of the segment that names nothing, from 0.
+        consumed: usize,
+    },
 }
 
 struct R<'a> {

@@ -15,7 +15,9 @@ pub const VERSION: &str = "carport1";
 /// One entry of a folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListEntry {
+    /// The entry's name (in a HAMT, without its slot prefix; empty when that is malformed).
     pub name: String,
+    /// The entry's CID.
     pub cid: Cid,
     /// The link's cumulative DAG size, as its producer counted it.
     pub tsize: Option<u64>,
@@ -51,7 +53,10 @@ pub enum Origin {
     /// `/ipfs/{root}/...` on a path gateway.
     Path,
     /// `{cid}.ipfs.{gateway}`: content at the origin root, breadcrumbs back to the gateway.
-    Subdomain { gateway: String },
+    Subdomain {
+        /// The gateway's host.
+        gateway: String,
+    },
     /// A custom domain or DNSLink name: content at the origin root.
     Domain,
 }
@@ -79,11 +84,11 @@ fn human(n: u64) -> String {
     }
 }
 
-/// Renders the listing of the folder `dir` at `segments` under `root`.
 /// The most entries a listing shows. A HAMT folder can hold millions; past this the listing says
 /// so instead of growing without bound (the adapter stops reading shards once it has more).
 pub const MAX_LISTING_ENTRIES: usize = 10_000;
 
+/// Renders the listing of the folder `dir` at `segments` under `root`.
 pub fn render(
     root: &Cid,
     segments: &[String],

@@ -41,10 +41,17 @@ pub const MAX_BLOCK_SIZE: usize = 2 << 20;
 /// Why a block handed over by a source cannot be used.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum BlockError {
+    /// The bytes do not hash to the CID.
     #[error("block {0} does not match its CID")]
     HashMismatch(Cid),
+    /// The CID's multihash is one carport does not implement.
     #[error("block {cid} uses hash 0x{code:x}, which carport cannot check")]
-    UnsupportedHash { cid: Cid, code: u64 },
+    UnsupportedHash {
+        /// The block's CID.
+        cid: Cid,
+        /// Its multihash code.
+        code: u64,
+    },
 }
 
 impl crate::error::Coded for BlockError {

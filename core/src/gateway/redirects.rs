@@ -13,12 +13,20 @@ pub const MAX_SIZE: usize = 64 * 1024;
 
 const STATUSES: [u16; 9] = [200, 301, 302, 303, 307, 308, 404, 410, 451];
 
+/// Why a `_redirects` file is refused.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RedirectsError {
+    /// The file is larger than [`MAX_SIZE`].
     #[error("could not parse _redirects: redirects file size cannot exceed {MAX_SIZE} bytes")]
     TooLarge,
+    /// A line that is not a rule carport can follow.
     #[error("could not parse _redirects: line {line}: {reason}")]
-    Line { line: usize, reason: String },
+    Line {
+        /// Its number, from 1 (0: the file is not UTF-8).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl crate::error::Coded for RedirectsError {
@@ -30,8 +38,11 @@ impl crate::error::Coded for RedirectsError {
 /// One rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
+    /// The path it matches, with any `:name` placeholders and trailing `*`.
     pub from: String,
+    /// Where it sends the request: a path in the same site or an absolute URL, with placeholders.
     pub to: String,
+    /// Its status: a redirect, 200 (rewrite) or 404/410/451 (custom error page); 301 if none given.
     pub status: u16,
 }
 
@@ -40,6 +51,7 @@ pub struct Rule {
 pub struct Target {
     /// A path in the same site, or an absolute URL; placeholders filled, query merged.
     pub to: String,
+    /// The rule's status.
     pub status: u16,
 }
 

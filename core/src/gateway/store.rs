@@ -16,16 +16,26 @@ use crate::gateway::path::{parse_ipfs_path, ContentPath};
 /// Bytes at the start of a CARv2 that say where its data and index are.
 pub const V2_PREFIX_LEN: usize = PRAGMA_LEN + V2_HEADER_LEN;
 
+/// Why a block cannot be read out of a stored CARv2.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum StoreError {
+    /// The bytes do not start with the CARv2 pragma.
     #[error("not a CARv2 (pragma missing)")]
     NotV2,
+    /// The CARv2 header gives no index offset.
     #[error("the CARv2 has no index")]
     NoIndex,
+    /// The index does not decode, or points outside the data.
     #[error("invalid CARv2 index: {0}")]
     Index(IndexError),
+    /// The bytes read at a block's located range are not its section.
     #[error("section for {cid} does not hold it: {reason}")]
-    Section { cid: Cid, reason: String },
+    Section {
+        /// The block asked for.
+        cid: Cid,
+        /// What was found instead.
+        reason: String,
+    },
 }
 
 impl crate::error::Coded for StoreError {
@@ -98,10 +108,12 @@ impl CarIndex {
         self.sections.iter().map(|((code, digest), r)| (*code, digest.as_slice(), r.clone()))
     }
 
+    /// Distinct blocks indexed.
     pub fn len(&self) -> usize {
         self.sections.len()
     }
 
+    /// Whether no block is indexed.
     pub fn is_empty(&self) -> bool {
         self.sections.is_empty()
     }
