@@ -178,7 +178,8 @@ export async function pack (wasm, input, options, hooks) {
     await out(call(() => packer.take()))
     progress()
     await help(state.previous)
-    return { root, blocks: packer.blocks(), bytesRead: state.bytesRead, shards: state.shards, wasmHeap: { start: heapStart, end: wasm.heapSize() } }
+    // `pool`: the largest Wasm heap a pool worker reported (0 without a pool).
+    return { root, blocks: packer.blocks(), bytesRead: state.bytesRead, shards: state.shards, wasmHeap: { start: heapStart, end: wasm.heapSize(), pool: pool?.heap ?? 0 } }
   } finally {
     signal?.removeEventListener('abort', closePool)
     closePool()
@@ -279,6 +280,7 @@ async function pieceOfRuns (wasm, pool, workers, size, parts) {
   const runs = runsOf(size, workers)
   const cut = copyRuns(parts, runs)
   const roots = await Promise.all(cut.map((bytes) => pool.run({ op: 'run', bytes }, [bytes.buffer])))
+  pool.heap = Math.max(pool.heap ?? 0, ...roots.map((r) => r.heap ?? 0))
   const all = new Uint8Array(32 * roots.length)
   roots.forEach((r, i) => all.set(r.root, 32 * i))
   try {
