@@ -32,7 +32,9 @@ fn text(out: &mut Vec<u8>, s: &str) {
 /// What a CAR header (v1 header or v2 pragma) says.
 #[derive(Debug, PartialEq, Eq)]
 pub struct HeaderFields {
+    /// The `version` field.
     pub version: u64,
+    /// The `roots` field, when present (a CARv2 pragma has none).
     pub roots: Option<Vec<Cid>>,
 }
 

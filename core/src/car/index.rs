@@ -11,14 +11,18 @@ use std::collections::BTreeMap;
 
 use crate::codec::varint;
 
+/// Multicodec of the `MultihashIndexSorted` index, the one carport writes.
 pub const MULTIHASH_INDEX_SORTED: u64 = 0x0401;
 pub const INDEX_SORTED: u64 = 0x0400;
 
 /// One index record: which block (by multihash code and digest) sits at which offset.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IndexEntry {
+    /// The block's multihash code (0 when read from an `IndexSorted` index, which has none).
     pub code: u64,
+    /// The block's multihash digest.
     pub digest: Vec<u8>,
+    /// Byte of the inner CARv1 where the block's section starts.
     pub offset: u64,
 }
 

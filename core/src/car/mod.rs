@@ -21,6 +21,7 @@ pub use writer::{placeholder_root, section, CarWriter, Finished};
 
 /// The CARv2 pragma: a CARv1-style header `{version: 2}`.
 pub const PRAGMA: [u8; 11] = [0x0a, 0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x02];
+/// Bytes of the pragma.
 pub const PRAGMA_LEN: usize = PRAGMA.len();
 /// Bytes of the fixed CARv2 header after the pragma.
 pub const V2_HEADER_LEN: usize = 40;
@@ -28,8 +29,11 @@ pub const V2_HEADER_LEN: usize = 40;
 /// The fixed CARv2 header: where the inner CARv1 and the index are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct V2Header {
+    /// Feature bits; see [`V2Header::FULLY_INDEXED`].
     pub characteristics: [u8; 16],
+    /// Byte of the file where the inner CARv1 starts.
     pub data_offset: u64,
+    /// Bytes of the inner CARv1.
     pub data_size: u64,
     /// Zero when the CAR has no index.
     pub index_offset: u64,
@@ -39,6 +43,7 @@ impl V2Header {
     /// The characteristics bit that says the index covers every block, identity CIDs included.
     pub const FULLY_INDEXED: u8 = 0x80;
 
+    /// The header's bytes, as they follow the pragma.
     pub fn encode(&self) -> [u8; V2_HEADER_LEN] {
         let mut out = [0u8; V2_HEADER_LEN];
         out[..16].copy_from_slice(&self.characteristics);
@@ -48,6 +53,7 @@ impl V2Header {
         out
     }
 
+    /// Reads the header from the bytes after the pragma; panics on fewer than [`V2_HEADER_LEN`].
     pub fn decode(b: &[u8]) -> Self {
         let u = |r: std::ops::Range<usize>| u64::from_le_bytes(b[r].try_into().expect("8 bytes"));
         V2Header {

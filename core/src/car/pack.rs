@@ -25,6 +25,7 @@ pub struct CarSink {
 pub struct Packed {
     /// CAR bytes not yet taken; write them before `finished.trailer`.
     pub tail: Vec<u8>,
+    /// The real header and the trailer, to finish the file with.
     pub finished: Finished,
     /// The CAR's piece, or `None` when not asked for or when the header could not be patched in
     /// place (then the piece must be computed over the rewritten file).

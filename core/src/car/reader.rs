@@ -14,9 +14,23 @@ pub const MAX_SECTION: u64 = 32 << 20;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
     /// The CAR's version and roots; for CARv2 the roots of its inner CARv1, and its header.
-    Header { version: u64, roots: Vec<Cid>, v2: Option<V2Header> },
+    Header {
+        /// 1 or 2.
+        version: u64,
+        /// The roots the (inner) CARv1 header declares.
+        roots: Vec<Cid>,
+        /// The fixed CARv2 header, for a CARv2.
+        v2: Option<V2Header>,
+    },
     /// One block and the file offset of its section (where the section's length varint starts).
-    Block { cid: Cid, data: Vec<u8>, offset: u64 },
+    Block {
+        /// The CID the section names.
+        cid: Cid,
+        /// The block's bytes.
+        data: Vec<u8>,
+        /// File offset of the section.
+        offset: u64,
+    },
     /// The end of the data (end of input, end of a CARv2's data, or a zero-length section).
     End,
 }
@@ -56,6 +70,7 @@ impl Default for CarReader {
 }
 
 impl CarReader {
+    /// A reader that takes sections of up to [`MAX_SECTION`] bytes.
     pub fn new() -> Self {
         Self::default()
     }

@@ -32,12 +32,27 @@ pub const DEFAULT_SHARD_SIZE: u64 = 100_000_000;
 /// Why sharding cannot go on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ShardError {
+    /// A block that does not fit in a shard even alone, with the CAR header (and index).
     #[error(
         "block {cid} needs {needed} bytes in a CAR, more than the shard size {shard_size} allows"
     )]
-    BlockTooLarge { cid: Cid, needed: u64, shard_size: u64 },
+    BlockTooLarge {
+        /// The block's CID.
+        cid: Cid,
+        /// Bytes a shard of it alone would take.
+        needed: u64,
+        /// The shard size, in bytes.
+        shard_size: u64,
+    },
+    /// A shard size too small for a CAR header (and an empty index), or for the root's header.
     #[error("shard size {shard_size} is too small: a CAR header alone needs {needed} bytes")]
-    ShardSizeTooSmall { shard_size: u64, needed: u64 },
+    ShardSizeTooSmall {
+        /// The shard size, in bytes.
+        shard_size: u64,
+        /// Bytes the header (and empty index) need.
+        needed: u64,
+    },
+    /// A CAR version other than 1 or 2.
     #[error("unsupported CAR version {0} (expected 1 or 2)")]
     CarVersion(u8),
 }
@@ -363,14 +378,17 @@ pub fn car_cid(sha256: &[u8; 32]) -> Cid {
 pub struct CarCidHasher(sha2::Sha256);
 
 impl CarCidHasher {
+    /// A hasher that has seen no bytes.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Hashes the CAR's next bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
 
+    /// The CID of the bytes hashed.
     pub fn finish(self) -> Cid {
         car_cid(&self.0.finalize().into())
     }

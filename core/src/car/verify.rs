@@ -15,8 +15,11 @@ use crate::error::VerifyError;
 /// What a CAR held, once verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// CAR version, 1 or 2 (of the last CAR, for a set).
     pub version: u64,
+    /// The roots declared, each once (across every CAR of a set).
     pub roots: Vec<Cid>,
+    /// Blocks read, duplicates counted.
     pub blocks: u64,
     /// Bytes of block data (not counting CIDs and framing).
     pub data_bytes: u64,

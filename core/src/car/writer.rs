@@ -47,6 +47,7 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// Whether the real header is as long as the placeholder, so it can be written over it.
     pub fn patchable(&self) -> bool {
         self.header.len() == self.placeholder_len
     }
@@ -108,6 +109,7 @@ impl CarWriter {
         self.placeholder_len as u64 + self.body_len
     }
 
+    /// Whether no block has been written.
     pub fn is_empty(&self) -> bool {
         self.body_len == 0
     }
