@@ -133,7 +133,12 @@ impl DurableObject for NameRecord {
         let current = kept.and_then(|b| validate(&name, &b, now).ok().map(|d| (b, d)));
         match method {
             Method::Get => match current {
-                Some((bytes, _)) => Ok(Response::from_bytes(bytes)?),
+                Some((bytes, _)) => {
+                    let at: f64 = storage.get("at").await?.unwrap_or(0.0);
+                    let mut resp = Response::from_bytes(bytes)?;
+                    resp.headers_mut().set("X-Kept-At", &at.to_string())?;
+                    Ok(resp)
+                }
                 None => json(404, &serde_json::json!({ "error": "no record" })),
             },
             Method::Put => {
@@ -179,6 +184,7 @@ impl DurableObject for NameRecord {
                     storage.put("window", &w).await?;
                 }
                 storage.put("record", base64url::encode(&body)).await?;
+                storage.put("at", js_sys::Date::now()).await?;
                 json(200, &stored(true))
             }
             _ => json(405, &serde_json::json!({ "error": "GET or PUT" })),
@@ -232,14 +238,15 @@ pub async fn put(
     Ok(out)
 }
 
-/// The record kept for `name`, valid now.
-async fn kept(env: &Env, name: &Name) -> worker::Result<Option<Found>> {
+/// The record kept for `name`, valid now, and when it was kept (Unix milliseconds).
+async fn kept(env: &Env, name: &Name) -> worker::Result<Option<(Found, f64)>> {
     let mut resp = stub(env, name)?.fetch_with_str(&object_url(name, None)).await?;
     if resp.status_code() != 200 {
         return Ok(None);
     }
+    let at = resp.headers().get("X-Kept-At")?.and_then(|v| v.parse().ok()).unwrap_or(0.0);
     let bytes = resp.bytes().await?;
-    Ok(validate(name, &bytes, now()).ok().map(|data| Found { bytes, data }))
+    Ok(validate(name, &bytes, now()).ok().map(|data| (Found { bytes, data }, at)))
 }
 
 /// Asks one upstream delegated router for `name`'s record; only a record that validates for
@@ -297,17 +304,24 @@ pub enum FoundIn {
     Router,
 }
 
-/// The best valid record of `name`: the kept one and each upstream router's (asked at once),
-/// ranked by `ipns::compare`. A router's record that beats the kept one is handed to the
-/// object (which checks it again) once the answer is out, so the next request finds it here.
+/// The best valid record of `name`: the kept one while it is fresh (kept less than its TTL
+/// ago), else the best of it and each upstream router's (asked at once), ranked by
+/// `ipns::compare`. A router's record that beats the kept one is handed to the object (which
+/// checks it again) once the answer is out, so the next request finds it here.
 pub async fn resolve(
     env: &Env,
     s: &NameSettings,
     name: &Name,
 ) -> worker::Result<Option<(Found, FoundIn)>> {
-    let asks = join_all(s.routers.iter().map(|r| ask(r, name, s.router_timeout_ms)));
-    let (local, remote) = futures_util::join!(kept(env, name), asks);
-    let mut best = local?.map(|f| (f, FoundIn::Kept));
+    let local = kept(env, name).await?;
+    if let Some((f, at)) = &local {
+        let age_ms = js_sys::Date::now() - at;
+        if s.routers.is_empty() || age_ms < f.data.ttl().as_millis() as f64 {
+            return Ok(Some((f.clone(), FoundIn::Kept)));
+        }
+    }
+    let remote = join_all(s.routers.iter().map(|r| ask(r, name, s.router_timeout_ms))).await;
+    let mut best = local.map(|(f, _)| (f, FoundIn::Kept));
     for f in remote.into_iter().flatten() {
         let better = match &best {
             Some((b, _)) => compare(&f.data, &b.data) == std::cmp::Ordering::Greater,

@@ -250,13 +250,28 @@ describe('routing v1: PUT and GET /routing/v1/ipns/{name}', () => {
       const other = await newName()
       router.records.set(name, withPubKey(await record(other.key, `/ipfs/${spa.cid}`, 99), other.key.publicKey))
       assert.equal((await lookup(world.client, name)).status, 404)
-      const mine = await record(key, `/ipfs/${site.cid}`, 7)
+      // A TTL of 0: the kept record is never fresh, so the router is asked every time.
+      const mine = await record(key, `/ipfs/${site.cid}`, 7, { ttlS: 0 })
       assert.equal((await publish(world.client, name, mine, newClient())).status, 200)
       router.records.set(name, await record(key, `/ipfs/${spa.cid}`, 6))
+      const asked = router.asked
       assert.deepEqual((await lookup(world.client, name)).body, mine)
+      assert.equal(router.asked, asked + 1)
       const expired = await recordUntil(key, `/ipfs/${spa.cid}`, 50, '2020-01-01T00:00:00.000000000Z')
       router.records.set(name, expired)
       assert.deepEqual((await lookup(world.client, name)).body, mine)
+      router.records.delete(name)
+    })
+
+    test('a kept record younger than its TTL is answered without asking the routers', async () => {
+      const { key, name } = await newName()
+      const bytes = await record(key, `/ipfs/${site.cid}`, 1, { ttlS: 300 })
+      assert.equal((await publish(world.client, name, bytes, newClient())).status, 200)
+      router.records.set(name, await record(key, `/ipfs/${spa.cid}`, 2))
+      const asked = router.asked
+      assert.deepEqual((await lookup(world.client, name)).body, bytes)
+      assert.equal((await world.client.get(`/ipns/${name}/`)).status, 200)
+      assert.equal(router.asked, asked, 'no router was asked')
       router.records.delete(name)
     })
   })
