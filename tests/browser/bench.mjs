@@ -9,6 +9,8 @@
 // SHA-256 on 1 MiB blocks as the ceiling; Wasm and native hashes per block size; the piece CID;
 // verifyCar; and the gzipped size of the .wasm. MB = 10^6 bytes. The ratios are printed against
 // issue 19's targets.
+// PROFILE=1 instead profiles one pack in the page thread (worker: false; piece: true; WORKERS,
+// default 2) with Chrome's CPU profiler over CDP and prints where the packing thread's time goes.
 //   MIB=256 RUNS=3 node bench.mjs        BIG=1 adds the rows at 1 GiB (BIG_RUNS, default 1; without
 //   the data-segment row there, ~5 MB/s: 3.5 minutes a run)
 import { readFileSync, readdirSync } from 'node:fs'
@@ -23,6 +25,7 @@ const MIB = Number(process.env.MIB ?? 256)
 const RUNS = Number(process.env.RUNS ?? 3)
 const BIG = process.env.BIG === '1'
 const BIG_RUNS = Number(process.env.BIG_RUNS ?? 1)
+const PROFILE = process.env.PROFILE === '1'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--enable-precise-memory-info']
 const MB = 1e6
 const MiB = 2 ** 20
@@ -123,11 +126,41 @@ function report (label, size, runs, cores, { got, pools }) {
   return got
 }
 
+/** Self time by function (and script) of one page-thread pack, from Chrome's CPU profiler. */
+async function profile (page, workers) {
+  const options = { piece: true, workers, worker: false }
+  await page.evaluate((o) => window.row('carport', o), options)
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+  const r = await page.evaluate((o) => window.row('carport', o), options)
+  const { profile: p } = await cdp.send('Profiler.stop')
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const self = new Map()
+  let total = 0
+  p.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id).callFrame
+    const key = `${functionName || '(anonymous)'} ${url ? url.replace(/^.*\//, '') : ''}`.trim()
+    const dt = p.timeDeltas[i] ?? 0
+    total += dt
+    self.set(key, (self.get(key) ?? 0) + dt)
+  })
+  console.log(`profile: ${MIB} MiB, piece: true, pool of ${workers}, packing in the page thread: ${(MIB * MiB / MB / r.s).toFixed(0)} MB/s, ${r.s.toFixed(2)} s; packing thread self time:`)
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${(100 * us / total).toFixed(1).padStart(5)}%  ${k}`)
+  }
+}
+
 try {
   const page = await browser.newPage()
   await page.goto(origin + '/pages/bench.html')
   await page.waitForFunction(() => window.ready === true)
   const { cores } = await page.evaluate((o) => window.setup(o), { mib: MIB })
+  if (PROFILE) {
+    await profile(page, Number(process.env.WORKERS ?? 2))
+    process.exit(0)
+  }
   const check = await page.evaluate(() => window.checkPeer())
   console.log(`headless Chromium ${browser.version()}; data-segment's piece CID of a carport shard equals carport's: ${check.same} (${check.ours})`)
   const small = report('pack', MIB << 20, RUNS, cores, await rows(page, MIB << 20, RUNS, cores))
