@@ -445,6 +445,12 @@ fn a_restart_resumes_every_deal() {
     let slow = deal_for(&key, &built, &[pulled]);
     assert_eq!(post(&broker, &slow, &key).0, 200);
     wait_for(&broker, &slow, &key, |s| *s == Stage::Processing);
+    // Processing is set before the pull's request goes out: cut it off only once it has.
+    let start = Instant::now();
+    while source.hits("/agg/slow") == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the pull never started");
+        thread::sleep(Duration::from_millis(20));
+    }
     drop(broker);
 
     let broker = Broker::start(data.path(), &["--stage-ms", "300"]);
