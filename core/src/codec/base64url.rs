@@ -4,12 +4,21 @@
 /// Text that is not canonical unpadded base64url.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Base64Error {
+    /// A `=`, at this position: the canonical form has no padding.
     #[error("padding '=' at character {0} (write it without padding)")]
     Padding(usize),
+    /// A character outside `A-Z a-z 0-9 - _`.
     #[error("character {ch:?} at {at} is not in the base64url alphabet")]
-    Alphabet { at: usize, ch: char },
+    Alphabet {
+        /// Its position in the text, in bytes.
+        at: usize,
+        /// The byte found there, as a char.
+        ch: char,
+    },
+    /// A length (given) that is 1 more than a multiple of 4, which no bytes encode to.
     #[error("{0} characters cannot be base64 (length mod 4 is 1)")]
     Length(usize),
+    /// The last character sets bits that no byte uses, so it is not the canonical form.
     #[error("the last character has non-zero unused bits (not canonical base64url)")]
     UnusedBits,
 }
@@ -30,6 +39,7 @@ impl crate::error::Coded for Base64Error {
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/// The unpadded base64url text of `bytes`.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -42,6 +52,7 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of canonical unpadded base64url text; any other form is refused.
 pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
     let value = |at: usize, c: u8| -> Result<u32, Base64Error> {
         match c {

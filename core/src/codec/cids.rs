@@ -10,7 +10,9 @@ use crate::error::SettingsError;
 /// The hash functions carport writes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashAlg {
+    /// SHA-256 (multihash 0x12), the default of every profile.
     Sha2_256,
+    /// BLAKE3 with a 32-byte digest (multihash 0x1e).
     Blake3,
 }
 
@@ -38,6 +40,7 @@ impl HashAlg {
         names.join(" or ")
     }
 
+    /// The multihash of `data` under this function.
     pub fn digest(self, data: &[u8]) -> Multihash<64> {
         let digest: [u8; 32] = match self {
             HashAlg::Sha2_256 => sha2::Sha256::digest(data).into(),
@@ -66,7 +69,9 @@ impl std::fmt::Display for HashAlg {
 /// The rule that turns a block's bytes into its CID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CidRule {
+    /// CID version; v0 names only dag-pb blocks, the rest get v1 (see [`CidRule::cid`]).
     pub version: Version,
+    /// The hash function.
     pub hash: HashAlg,
     /// Blocks of at most this many bytes get an identity CID that holds the bytes themselves.
     pub inline_limit: Option<usize>,

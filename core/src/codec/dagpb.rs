@@ -13,6 +13,7 @@ use crate::error::DecodeError;
 /// A link from one dag-pb node to another block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PbLink {
+    /// The CID linked to.
     pub hash: Cid,
     /// `None` and `Some("")` are different blocks; both occur in the wild.
     pub name: Option<String>,
@@ -23,7 +24,9 @@ pub struct PbLink {
 /// A dag-pb node: links, then opaque data (UnixFS puts its `Data` message here).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PbNode {
+    /// The links, in block order.
     pub links: Vec<PbLink>,
+    /// The data field, if the node has one.
     pub data: Option<Vec<u8>>,
 }
 
@@ -104,12 +107,16 @@ impl PbNode {
 /// A link as it sits in its block: [`PbLink`]'s fields, the name borrowed (and checked UTF-8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PbLinkRef<'a> {
+    /// The CID linked to.
     pub hash: Cid,
+    /// The link's name, if it has one.
     pub name: Option<&'a str>,
+    /// Cumulative size of the linked DAG, as its producer counted it.
     pub tsize: Option<u64>,
 }
 
 impl PbLinkRef<'_> {
+    /// An owned [`PbLink`] of the same fields.
     pub fn into_link(self) -> PbLink {
         PbLink { hash: self.hash, name: self.name.map(str::to_string), tsize: self.tsize }
     }
