@@ -165,20 +165,6 @@ try {
   console.log(`headless Chromium ${browser.version()}; data-segment's piece CID of a carport shard equals carport's: ${check.same} (${check.ours})`)
   const small = report('pack', MIB << 20, RUNS, cores, await rows(page, MIB << 20, RUNS, cores))
 
-  if (BIG) {
-    await page.evaluate((o) => window.setup(o), { mib: 1024 })
-    const big = report('pack at 1 GiB', 1 << 30, BIG_RUNS, cores, await rows(page, 1 << 30, BIG_RUNS, cores, { peerPiece: false }))
-    console.log('  memory from 256 MiB to 1 GiB (target: growth <= 64 MiB per worker):')
-    for (const [k, g] of Object.entries(big)) {
-      if (!k.startsWith('carport ')) continue
-      const s = small[k]
-      const w = g.options.workers ?? 1
-      const heap = (g.heap.end - s.heap.end) + Math.max(0, (g.heap.pool - s.heap.pool)) * (w > 1 && g.options.piece ? w : 0)
-      const rssGrowth = g.rssGrowth - s.rssGrowth
-      console.log(`    ${g.what.padEnd(60)} Wasm heaps ${mib(heap).padStart(6)} MiB, renderer RSS peak ${mib(rssGrowth).padStart(7)} MiB more (${mib(rssGrowth / w).padStart(7)} MiB per worker)`)
-    }
-  }
-
   const r = await page.evaluate((o) => window.extras(o), { runs: RUNS })
   const wasm = readFileSync(new URL('../../npm/gen/carport_wasm_bg.wasm', import.meta.url))
   const gz = gzipSync(wasm, { level: 9 }).length
@@ -193,6 +179,21 @@ try {
   console.log('hash MB/s by block size: Wasm sha2-256 | Wasm blake3 (simd128) | crypto.subtle 1 at a time | crypto.subtle 8 in flight')
   for (const h of r.hashes) {
     console.log(`  ${String(h.size).padStart(8)} B   ${f(h.wasmSha)} | ${f(h.wasmBlake)} | ${f(h.subtle)} | ${f(h.subtle8)}`)
+  }
+
+  // Last: the 1 GiB Blob and its shards can fill Chromium's Blob storage for what follows.
+  if (BIG) {
+    await page.evaluate((o) => window.setup(o), { mib: 1024 })
+    const big = report('pack at 1 GiB', 1 << 30, BIG_RUNS, cores, await rows(page, 1 << 30, BIG_RUNS, cores, { peerPiece: false }))
+    console.log('  memory from 256 MiB to 1 GiB (target: growth <= 64 MiB per worker; RSS peaks move with GC, +-100 MiB):')
+    for (const [k, g] of Object.entries(big)) {
+      if (!k.startsWith('carport ')) continue
+      const s = small[k]
+      const w = g.options.workers ?? 1
+      const heap = (g.heap.end - s.heap.end) + Math.max(0, (g.heap.pool - s.heap.pool)) * (w > 1 && g.options.piece ? w : 0)
+      const rssGrowth = g.rssGrowth - s.rssGrowth
+      console.log(`    ${g.what.padEnd(60)} Wasm heaps ${mib(heap).padStart(6)} MiB, renderer RSS peak ${mib(rssGrowth).padStart(7)} MiB more (${mib(rssGrowth / w).padStart(7)} MiB per worker)`)
+    }
   }
 } finally {
   await browser.close()
