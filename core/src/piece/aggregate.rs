@@ -396,9 +396,17 @@ pub enum PayloadRun {
     /// This many zero bytes.
     Zeros(u64),
     /// The payload of the `n`th piece placed, `len` bytes.
-    Piece { n: usize, len: u64 },
+    Piece {
+        /// Which piece, in placement order from 0.
+        n: usize,
+        /// Bytes of its payload.
+        len: u64,
+    },
     /// [`Aggregate::index_payload`], `len` bytes, to the end of the payload.
-    Index { len: u64 },
+    Index {
+        /// Bytes from the start of the index area to the end of the payload.
+        len: u64,
+    },
 }
 
 /// A known subtree of the deal tree: a piece root, or the node above an index entry.

@@ -12,7 +12,9 @@ use crate::unixfs::{Data, NodeType};
 /// One named entry of a folder, already imported.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
+    /// The entry's name in the folder.
     pub name: String,
+    /// Link to the imported entry.
     pub link: Link,
 }
 

@@ -14,7 +14,9 @@ use crate::unixfs::{Data, Mtime, NodeType};
 /// Optional UnixFS metadata, written on a file's or folder's root node when asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Metadata {
+    /// Unix permission bits.
     pub mode: Option<u32>,
+    /// Modification time.
     pub mtime: Option<Mtime>,
 }
 
@@ -49,6 +51,7 @@ pub struct FileBuilder {
 }
 
 impl FileBuilder {
+    /// A builder for one file under `settings`, its root node carrying `meta`.
     pub fn new(settings: &Settings, meta: Metadata) -> Self {
         let chunker = settings.chunker.build();
         let pending = Vec::with_capacity(chunker.max_len());

@@ -35,11 +35,13 @@ pub struct Importer {
 }
 
 impl Importer {
+    /// An importer under `settings`, which are checked first.
     pub fn new(settings: Settings) -> Result<Self, SettingsError> {
         settings.validate()?;
         Ok(Importer { settings, root: Dir::default(), open: None })
     }
 
+    /// The settings it imports under.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -68,6 +70,7 @@ impl Importer {
         Ok(())
     }
 
+    /// Feeds the open file's next bytes; the blocks they complete go to `out`.
     pub fn write(&mut self, data: &[u8], out: &mut Vec<Block>) -> Result<(), ImportError> {
         let (_, builder) = self.open.as_mut().ok_or(ImportError::NoOpenFile)?;
         builder.write(data, out);

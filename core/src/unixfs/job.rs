@@ -18,7 +18,14 @@ use crate::unixfs::settings::Settings;
 pub enum ImportJob {
     /// One file whose root is the root, with no folder around it. `open` is its builder once
     /// [`ImportJob::begin_file`] started it; `meta` is what [`ImportJob::add_dir`] gave the root.
-    File { settings: Settings, open: Option<FileBuilder>, meta: Metadata },
+    File {
+        /// The settings it is imported under.
+        settings: Settings,
+        /// Its builder, once begun.
+        open: Option<FileBuilder>,
+        /// The metadata [`ImportJob::add_dir`] gave last, for a file never begun.
+        meta: Metadata,
+    },
     /// A tree of files, folders and symlinks under a root folder.
     Tree(Importer),
 }
@@ -35,6 +42,7 @@ impl ImportJob {
         Ok(ImportJob::Tree(Importer::new(settings)?))
     }
 
+    /// The settings it imports under.
     pub fn settings(&self) -> &Settings {
         match self {
             ImportJob::File { settings, .. } => settings,

@@ -10,12 +10,16 @@
 /// What is wrong with a name.
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
 pub enum NameFault {
+    /// The name is empty.
     #[error("is empty")]
     Empty,
+    /// The name is `.` or `..`.
     #[error("is `.` or `..`")]
     Dots,
+    /// The name has a `/` in it.
     #[error("contains `/`")]
     Slash,
+    /// The name has a NUL byte in it.
     #[error("contains a NUL byte")]
     Nul,
     /// In a HAMT shard, where every link name starts with its slot in hex digits.

@@ -133,6 +133,8 @@ impl crate::error::Coded for WalkError {
 
 /// Where blocks come from (a CAR, a blockstore, a gateway).
 pub trait BlockGet {
+    /// The block's bytes, or [`WalkError::Missing`]; a source that can check them against the
+    /// CID (a CAR file) fails with [`WalkError::HashMismatch`] when they do not match.
     fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, WalkError>;
 }
 

@@ -28,6 +28,7 @@ pub struct Buzhash {
 }
 
 impl Buzhash {
+    /// A chunker at the start of a file.
     pub fn new() -> Self {
         Self::default()
     }

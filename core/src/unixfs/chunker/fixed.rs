@@ -5,6 +5,7 @@ pub struct FixedSize {
 }
 
 impl FixedSize {
+    /// Cuts every `size` bytes; panics when `size` is 0.
     pub fn new(size: usize) -> Self {
         assert!(size > 0, "chunk size must be positive");
         FixedSize { size }

@@ -36,7 +36,14 @@ pub enum ChunkerSpec {
     /// Fixed-size chunks of this many bytes.
     Size(usize),
     /// Rabin fingerprinting with these minimum, average and maximum chunk sizes.
-    Rabin { min: usize, avg: usize, max: usize },
+    Rabin {
+        /// Smallest chunk, in bytes.
+        min: usize,
+        /// Chunk size aimed at on average, in bytes.
+        avg: usize,
+        /// Largest chunk, in bytes.
+        max: usize,
+    },
     /// boxo's buzhash chunker (min 128 KiB, max 512 KiB).
     Buzhash,
 }

@@ -8,6 +8,7 @@ pub struct Balanced {
 }
 
 impl Balanced {
+    /// A layout of at most `max_links` children per node.
     pub fn new(max_links: usize) -> Self {
         Balanced { max_links: max_links.max(2), levels: Vec::new() }
     }

@@ -19,13 +19,17 @@ use crate::unixfs::NodeType;
 /// under it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
+    /// CID of the part's top block.
     pub cid: Cid,
+    /// Bytes of every block of its sub-DAG, as a parent's link `Tsize` counts them.
     pub tsize: u64,
+    /// File bytes under it.
     pub filesize: u64,
 }
 
 /// Builds one parent node over `children`; `is_root` says whether it is the file's root.
 pub trait ParentMaker {
+    /// Makes the parent and returns the link to it.
     fn parent(&mut self, children: &[Link], is_root: bool) -> Link;
 }
 
@@ -41,11 +45,15 @@ pub trait Layout: Send {
 /// The layouts kubo offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayoutKind {
+    /// kubo's default: every node filled to `max_links` children, left to right, the tree
+    /// growing a level when it is full.
     Balanced,
+    /// kubo's `--trickle`: a node's leaves first, then small subtrees of growing depth.
     Trickle,
 }
 
 impl LayoutKind {
+    /// A fresh layout of this kind for one file, at most `max_links` children per node.
     pub fn build(self, max_links: usize) -> Box<dyn Layout> {
         match self {
             LayoutKind::Balanced => Box::new(Balanced::new(max_links)),

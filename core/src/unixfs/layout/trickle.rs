@@ -48,6 +48,7 @@ impl Frame {
 }
 
 impl Trickle {
+    /// A layout of at most `max_links` children per node.
     pub fn new(max_links: usize) -> Self {
         let max_links = max_links.max(2);
         Trickle { max_links, frames: vec![Frame::new(usize::MAX, max_links)] }
