@@ -30,18 +30,23 @@ pub const CORS: [(&str, &str); 4] = [
     ),
 ];
 
+/// Media type of a raw block response.
 pub const RAW_TYPE: &str = "application/vnd.ipld.raw";
+/// Media type of a CAR response, without its parameters.
 pub const CAR_TYPE: &str = "application/vnd.ipld.car";
 
 /// What the adapter knows of a request.
 #[derive(Clone, Debug, Default)]
 pub struct Request<'a> {
+    /// The HTTP method.
     pub method: &'a str,
     /// `Host` (or the URL's host).
     pub host: &'a str,
+    /// `X-Forwarded-Host`, which takes the place of `host` when given.
     pub forwarded_host: Option<&'a str>,
     /// `http` or `https`, from the URL.
     pub scheme: &'a str,
+    /// `X-Forwarded-Proto`, used for redirects in place of `scheme` when it is `http` or `https`.
     pub forwarded_proto: Option<&'a str>,
     /// `Service-Worker` (browsers send `script` when fetching a service worker's script).
     pub service_worker: Option<&'a str>,
@@ -49,6 +54,7 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// The query string without `?`.
     pub query: &'a str,
+    /// `Accept`.
     pub accept: Option<&'a str>,
 }
 
@@ -63,8 +69,11 @@ pub struct Config {
 /// A trustless CAR request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CarParams {
+    /// `dag-scope` (`all` when not given).
     pub scope: Scope,
+    /// `entity-bytes`, when given.
     pub bytes: Option<EntityBytes>,
+    /// `dups=y`: a block is written each time the walk meets it.
     pub dups: bool,
 }
 
@@ -73,7 +82,9 @@ pub struct CarParams {
 pub enum Format {
     /// Deserialized: files as bytes, folders as `index.html` or a listing.
     Default,
+    /// The block's bytes as they are (`format=raw`, `application/vnd.ipld.raw`).
     Raw,
+    /// A trustless CAR (`format=car`, `application/vnd.ipld.car`).
     Car(CarParams),
     /// The block as-is, when its CID's codec is this one (dag-json, dag-cbor, json, cbor); any
     /// other codec gets 406, never a conversion (IPIP-0524).
@@ -83,9 +94,13 @@ pub enum Format {
 /// The IPLD codecs a block can be asked for as-is, with their `format=` names and media types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Codec {
+    /// DAG-JSON (`dag-json`).
     DagJson,
+    /// DAG-CBOR (`dag-cbor`).
     DagCbor,
+    /// Plain JSON (`json`).
     Json,
+    /// Plain CBOR (`cbor`).
     Cbor,
 }
 
@@ -147,12 +162,17 @@ impl Codec {
 /// A request to serve content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// The CID and the path under it.
     pub content: ContentPath,
+    /// Where it is served, which decides the links a listing makes.
     pub origin: Origin,
+    /// The response format asked for.
     pub format: Format,
     /// The query string, for redirects that keep it.
     pub query: String,
+    /// `filename=`: the name `Content-Disposition` gives.
     pub filename: Option<String>,
+    /// `download=true`: served as an attachment.
     pub download: bool,
     /// Reached through a name that can change (custom domain, DNSLink): not cached forever.
     pub mutable: bool,
@@ -165,17 +185,24 @@ pub struct Target {
 pub enum Route {
     /// A CORS preflight: answer with the CORS headers.
     Preflight,
+    /// Answer with a redirect.
     Redirect {
+        /// The redirect's status code.
         status: u16,
+        /// The `Location` header's value.
         location: String,
     },
+    /// Answer with an error.
     Error {
+        /// The HTTP status code.
         status: u16,
+        /// What went wrong, for the body.
         message: String,
     },
     /// The host may be a custom domain or a DNSLink name: look it up, then call [`route_domain`];
     /// when it is neither, call [`route_path`].
     LookupHost {
+        /// The host name, lowercased and without its port.
         host: String,
     },
     /// Content under a name (`/ipns/{name}`, `{name}.ipns.{host}`): resolve the name (its IPNS
@@ -183,6 +210,7 @@ pub enum Route {
     /// [`MAX_NAME_DEPTH`](crate::gateway::path::MAX_NAME_DEPTH) deep), then call [`route_named`];
     /// or, when [`NameLookup::record`] is set, answer the name's record itself.
     LookupName(Box<NameLookup>),
+    /// Serve this content.
     Serve(Box<Target>),
 }
 

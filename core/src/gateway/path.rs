@@ -9,8 +9,16 @@ use crate::codec::multicodec::DAG_PB;
 /// Why a path or host cannot be served.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PathError {
+    /// A `/ipfs/` or `/ipns/` path that does not parse (its CID or name, its percent-encoding, its
+    /// segments).
     #[error("invalid path {path:?}: {reason}")]
-    Invalid { path: String, reason: String },
+    Invalid {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CID or name (given) too long for a DNS label even in base36, so it has no subdomain.
     #[error("CID incompatible with DNS label length limit of 63: {0}")]
     TooLongForDns(String),
 }
@@ -18,7 +26,9 @@ pub enum PathError {
 /// A CID and the path under it, segments percent-decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentPath {
+    /// The CID the path starts at.
     pub root: Cid,
+    /// The segments under it, percent-decoded.
     pub segments: Vec<String>,
     /// The URL path ended with `/`.
     pub trailing_slash: bool,
