@@ -6,6 +6,7 @@ import { createApi } from './api.js'
 import { serializeError } from './errors.js'
 import { webPool } from './pool-web.js'
 import { loadWasm } from './wasm-web.js'
+import { createIpns } from './ipns.js'
 
 export { CarportError } from './errors.js'
 
@@ -52,3 +53,4 @@ function startWorker (option) {
 const api = createApi({ wasm: () => loadWasm(wasmSource), worker: startWorker, pool: webPool })
 
 export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api
+export const { createName, exportName, importName, publish, resolve } = createIpns({ wasm: () => loadWasm(wasmSource) })

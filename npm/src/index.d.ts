@@ -255,6 +255,17 @@ export function verifyArchive (record: ArchiveRecord, options: { pieceCid: strin
 export function digest (alg: 'sha2-256' | 'blake3', bytes: Uint8Array): Promise<Uint8Array>
 /** Bytes of this thread's Wasm memory. */
 export function heapSize (): Promise<number>
+
+/** A new IPNS name: an Ed25519 key made with WebCrypto where the runtime has it, else in Wasm. */
+export const createName: Ipns['createName']
+/** The name's key, for the user to keep (whoever holds it can publish under the name). */
+export const exportName: Ipns['exportName']
+/** A name back from what `exportName` gave. */
+export const importName: Ipns['importName']
+/** Signs a record pointing the name at `cid` and PUTs it to `options.endpoint`'s `/routing/v1/ipns/`. */
+export const publish: Ipns['publish']
+/** The name's record from `options.endpoint`, validated for the name now; null when there is none. */
+export const resolve: Ipns['resolve']
 /** Optional: where the .wasm is (browsers: URL, Response, bytes or WebAssembly.Module; Node: bytes). */
 export function init (source?: unknown): Promise<void>
 

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 import { createApi } from './api.js'
 import { initSync } from '../gen/carport_wasm.js'
 import * as wasm from '../gen/carport_wasm.js'
+import { createIpns } from './ipns.js'
 
 export { CarportError } from './errors.js'
 
@@ -39,3 +40,4 @@ function pool (options) {
 const api = createApi({ wasm: () => init().then(() => wasm), sha256, pool })
 
 export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api
+export const { createName, exportName, importName, publish, resolve } = createIpns({ wasm: () => init().then(() => wasm) })

@@ -5,6 +5,7 @@ import { createApi } from './api.js'
 import { initSync } from '../gen/carport_wasm.js'
 import * as wasm from '../gen/carport_wasm.js'
 import module from '../gen/carport_wasm_bg.wasm'
+import { createIpns } from './ipns.js'
 
 export { CarportError } from './errors.js'
 
@@ -21,3 +22,4 @@ export function init () {
 const api = createApi({ wasm: () => init().then(() => wasm) })
 
 export const { pack, verifyCar, ls, unpack, pieceCid, carCid, verifyArchive, digest, heapSize } = api
+export const { createName, exportName, importName, publish, resolve } = createIpns({ wasm: () => init().then(() => wasm) })

@@ -7,11 +7,11 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Fixture, startWorld } from './lib/harness.mjs'
 import { createNamedFetch } from './lib/ipns-clients.mjs'
+import * as ipns from '../../npm/src/node.js'
 import { init } from '../../npm/src/node.js'
 import * as wasm from '../../npm/gen/carport_wasm.js'
+// A lying endpoint is an IPNS API over another fetch, which only the module's factory takes.
 import { createIpns } from '../../npm/src/ipns.js'
-
-const ipns = createIpns({ wasm: () => init().then(() => wasm) })
 const world = {}
 let endpoint, site, spa
 
