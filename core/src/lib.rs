@@ -36,6 +36,7 @@
 //! # Ok::<(), carport_core::CarError>(())
 //! ```
 
+#![warn(missing_docs)]
 // Errors carry the CIDs at fault by value, which makes them large; they are never on a hot path.
 #![allow(clippy::result_large_err)]
 
