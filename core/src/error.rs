@@ -3,7 +3,7 @@
 
 use cid::Cid;
 
-use crate::car::{HeaderError, IndexError};
+use crate::car::HeaderError;
 use crate::codec::cids::HashAlg;
 
 /// What an adapter needs of any core error besides its message, as `std::io::Error::kind` is for
@@ -139,14 +139,6 @@ pub enum CarError {
     /// A section that does not start with a valid CID; the section starts at this byte.
     #[error("invalid CID in section at byte {0}")]
     BadCid(u64),
-    /// A CARv2 index that does not decode.
-    #[error("invalid CARv2 index at byte {offset}: {reason}")]
-    Index {
-        /// Byte where the index starts.
-        offset: u64,
-        /// What is wrong with it.
-        reason: IndexError,
-    },
 }
 
 /// Why a CAR failed verification.
@@ -222,9 +214,6 @@ pub enum ImportError {
     /// takes one file only).
     #[error("a file is still open: {0:?}")]
     FileOpen(String),
-    /// The import ended with nothing in it to make a root of.
-    #[error("nothing was imported")]
-    Empty,
 }
 
 impl Coded for SettingsError {
@@ -248,7 +237,6 @@ impl Coded for CarError {
             CarError::TruncatedBlock { .. } => "TruncatedBlock",
             CarError::SectionTooLarge { .. } => "SectionTooLarge",
             CarError::BadCid(_) => "BadCid",
-            CarError::Index { .. } => "CarIndex",
         }
     }
 
@@ -263,8 +251,7 @@ impl Coded for CarError {
         match self {
             CarError::Header { offset, .. }
             | CarError::TruncatedBlock { offset, .. }
-            | CarError::SectionTooLarge { offset, .. }
-            | CarError::Index { offset, .. } => Some(*offset),
+            | CarError::SectionTooLarge { offset, .. } => Some(*offset),
             CarError::Truncated(at) | CarError::BadCid(at) => Some(*at),
             CarError::Version(_) => None,
         }
@@ -399,6 +386,6 @@ mod tests {
     #[test]
     fn settings_and_import_errors_have_one_code_each() {
         assert_eq!(SettingsError::MaxLinks(1).code(), "Settings");
-        assert_eq!(ImportError::NoOpenFile.code(), ImportError::Empty.code());
+        assert_eq!(ImportError::NoOpenFile.code(), ImportError::FileOpen("a".into()).code());
     }
 }

@@ -12,14 +12,6 @@ pub enum SizeError {
     /// A padded size below 128 bytes, the smallest piece.
     #[error("padded piece size {0} is below the 128-byte minimum piece")]
     PaddedTooSmall(u64),
-    /// A padded size above the largest allowed.
-    #[error("padded piece size {size} is above the {max}-byte maximum")]
-    PaddedTooLarge {
-        /// Padded bytes asked for.
-        size: u64,
-        /// The largest padded size allowed, in bytes.
-        max: u64,
-    },
     /// A tree height outside the 2..=58 a piece CID may describe.
     #[error("tree height {0} is outside 2..=58 (128 bytes to 2^63 bytes)")]
     Height(u8),
@@ -33,18 +25,6 @@ pub enum SizeError {
         /// Height of the tree.
         height: u8,
         /// Payload bytes a tree of that height holds.
-        capacity: u64,
-    },
-    /// A payload larger than the padded piece it is said to be in can hold.
-    #[error(
-        "payload of {payload} bytes does not fit a {padded}-byte padded piece (at most {capacity})"
-    )]
-    PayloadDoesNotFit {
-        /// Payload bytes.
-        payload: u64,
-        /// Padded bytes of the piece.
-        padded: u64,
-        /// Payload bytes a piece of that size holds.
         capacity: u64,
     },
     /// A payload too large for the tallest tree a piece CID can describe (height 58).

@@ -5,7 +5,7 @@
 //! length and each run of bytes is the whole left part of the tree under one node at height
 //! `k + 2`: the runs can be hashed in any order, by any number of hashers
 //! ([`SubtreeHasher`]), and [`join`] puts their roots back into the piece the sequential
-//! [`PieceHasher`](super::PieceHasher) computes, byte for byte. The last run may be shorter: it
+//! [`PieceHasher`] computes, byte for byte. The last run may be shorter: it
 //! is zero-filled like the tail of any piece, and the tree above the runs is zero-filled up to a
 //! power of two from the compile-time zero table.
 

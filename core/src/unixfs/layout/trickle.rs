@@ -7,7 +7,7 @@ pub const DEPTH_REPEAT: usize = 4;
 ///
 /// boxo builds it recursively: `fillTrickleRec(node, maxDepth)` first gives `node` up to
 /// `max_links` leaves, then, for each depth `d` from 1 while `d < maxDepth`, up to
-/// [`DEPTH_REPEAT`] children that are themselves `fillTrickleRec(child, d)`; the root has no
+/// `DEPTH_REPEAT` children that are themselves `fillTrickleRec(child, d)`; the root has no
 /// depth limit. A child is only opened when another leaf exists, so no node is empty except the
 /// root of an empty file, and a node is committed as soon as its last slot is filled.
 ///
