@@ -1,7 +1,7 @@
 // The demo: pack in a Web Worker (the carport npm package), upload shard by shard to the edge
 // worker, link to the gateway, and follow the archive record until the deal is active, checking
 // the inclusion proof here against the piece CIDs this page computed.
-import { pack, verifyArchive, createName, exportName, importName, publish, resolve } from './carport/src/browser.js'
+import { pack, verifyArchive, createName, exportName, importName, publish as publishName, resolve } from './carport/src/browser.js'
 
 const $ = (id) => document.getElementById(id)
 const STAGES = ['stored', 'aggregated', 'offered', 'accepted', 'processing', 'sealing', 'complete']
@@ -169,7 +169,7 @@ async function uploadIt ({ root, shards }) {
 
 // --- publishing to a name (IPNS) ------------------------------------------------------------------
 
-const ipns = { createName, exportName, importName, publish, resolve }
+const ipns = { createName, exportName, importName, publish: publishName, resolve }
 let lastRoot = null
 
 /** The demo's name key, kept in IndexedDB (`carport-demo` / `keys` / `name`) as exportName gives it. */
