@@ -172,7 +172,7 @@ fn a_tree_lists_and_reads_back() {
     assert_eq!(reader.roots().get(0).as_string(), Some(root.clone()));
     let getter = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |cid: JsValue| blocks.get(&cid));
     let getter: &Function = getter.as_ref().unchecked_ref();
-    let entries = list(&root, getter).unwrap();
+    let entries = list(&root, getter, None).unwrap();
     let paths: Vec<String> = entries.iter().map(|e| get(&e, "path").as_string().unwrap()).collect();
     assert_eq!(paths, ["", "a.txt", "d", "d/b.bin", "d/e", "d/e/c.txt", "empty"]);
     let b =
