@@ -13,6 +13,9 @@ use worker::{Context, Env, Method, Request, Response};
 use crate::names::{self, refusal, refuse, Found, FoundIn, Source, MAX_RECORD_SIZE, RECORD_TYPE};
 use crate::settings::NameSettings;
 
+/// How far an oversized record's body is read (and dropped) before it is refused.
+const DRAIN_BYTES: usize = 1 << 20;
+
 /// CORS headers of the routing door, besides the gateway's: PUT, and the headers it needs.
 pub const ROUTING_CORS: [(&str, &str); 3] = [
     ("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS"),
@@ -170,14 +173,23 @@ async fn put(
     if let Some(size) = announced.filter(|&n| n > MAX_RECORD_SIZE) {
         return refusal(&IpnsError::TooLarge { size }, Some(name));
     }
-    // Read no further than one byte past the limit, whatever the body claims.
+    // Keep no more than the limit, whatever the body claims. An oversized body is read on (up to
+    // DRAIN_BYTES, and dropped) before the refusal: a stream cancelled mid-body could leave the
+    // runtime's connection waiting, and the client with no answer.
     let mut body = Vec::new();
     let mut stream = req.stream()?;
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > MAX_RECORD_SIZE {
-            return refusal(&IpnsError::TooLarge { size: body.len() }, Some(name));
+        let chunk = chunk?;
+        seen += chunk.len();
+        if seen <= MAX_RECORD_SIZE {
+            body.extend_from_slice(&chunk);
+        } else if seen > DRAIN_BYTES {
+            break;
         }
+    }
+    if seen > MAX_RECORD_SIZE {
+        return refusal(&IpnsError::TooLarge { size: seen }, Some(name));
     }
     // Checked here first, so a bad record costs no call to the name's object (which checks
     // again before it keeps anything).
