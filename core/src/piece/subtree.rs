@@ -157,16 +157,7 @@ pub fn join(subtrees: &[Subtree]) -> Result<PieceInfo, JoinError> {
     let too_large = |_| PieceError::TooLarge { offset: total, max: MAX_PAYLOAD_SIZE };
     let capacity = size::unpadded_size_of_height(top).map_err(too_large)?;
     let piece = Piece::new(level[0], top, capacity - total).map_err(too_large)?;
-    Ok(PieceInfo {
-        cid: piece.cid(),
-        cid_v1: piece.cid_v1(),
-        root: *piece.root(),
-        height: piece.height(),
-        padded_size: piece.padded_size(),
-        payload_size: piece.payload_size(),
-        padding: piece.padding(),
-        piece,
-    })
+    Ok(PieceInfo::new(piece))
 }
 
 #[cfg(test)]

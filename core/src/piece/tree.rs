@@ -46,7 +46,8 @@ pub struct PieceInfo {
 }
 
 impl PieceInfo {
-    fn new(piece: Piece) -> Self {
+    /// Everything a caller reads off a finished piece, taken from it once.
+    pub(crate) fn new(piece: Piece) -> Self {
         PieceInfo {
             cid: piece.cid(),
             cid_v1: piece.cid_v1(),
