@@ -55,7 +55,11 @@ export async function createGatewayHelia (gatewayUrl) {
 
 /** `verifiedFetch` over a fresh `createGatewayHelia(gatewayUrl)`; `stop()` stops both. */
 export async function createGatewayFetch (gatewayUrl) {
-  const helia = await createGatewayHelia(gatewayUrl)
+  return fetchOver(await createGatewayHelia(gatewayUrl))
+}
+
+/** `verifiedFetch` over a started `helia`; `stop()` stops both. */
+export async function fetchOver (helia) {
   const verifiedFetch = await createVerifiedFetch(helia)
   return {
     helia,

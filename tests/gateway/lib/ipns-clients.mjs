@@ -6,21 +6,12 @@ import './node20.mjs'
 import { createHeliaLight } from 'helia'
 import { trustlessGatewayBlockBroker } from '@helia/trustless-gateway-client'
 import { delegatedHTTPRouter } from '@helia/delegated-routing-client'
-import { createVerifiedFetch } from '@helia/verified-fetch'
-import { gatewayRouter } from './clients.mjs'
+import { fetchOver, gatewayRouter } from './clients.mjs'
 
 export async function createNamedFetch (workerUrl) {
   const helia = await createHeliaLight({
     blockBrokers: [trustlessGatewayBlockBroker({ allowInsecure: true, allowLocal: true })],
     routers: [gatewayRouter(workerUrl), delegatedHTTPRouter({ url: workerUrl })]
   }).start()
-  const verifiedFetch = await createVerifiedFetch(helia)
-  return {
-    helia,
-    verifiedFetch,
-    async stop () {
-      await verifiedFetch.stop()
-      await helia.stop()
-    }
-  }
+  return fetchOver(helia)
 }
