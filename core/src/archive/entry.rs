@@ -3,6 +3,7 @@
 //! `serde` feature), so the field names are the stored format: renaming one loses data. Times
 //! are milliseconds since the Unix epoch, the `now` the ledger is given.
 
+use crate::archive::retrieval::Checks;
 use crate::archive::Stage;
 
 /// A stored shard, as the ledger knows it.
@@ -35,6 +36,15 @@ pub struct ShardEntry {
     /// Why it went back to the queue (a failed deal), until it is aggregated again.
     #[cfg_attr(feature = "serde", serde(default))]
     pub note: Option<String>,
+    /// Where its bytes start in its aggregate's payload, set with the aggregate.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub offset: Option<u64>,
+    /// Its retrieval checks, once its deal is complete.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub checks: Checks,
+    /// When its bytes were evicted from the store (only the provider holds them since).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub evicted: Option<u64>,
 }
 
 /// An upload: a root and the shards stored under it.

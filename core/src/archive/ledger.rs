@@ -247,6 +247,9 @@ impl Ledger {
             aggregate: None,
             proof: None,
             note: None,
+            offset: None,
+            checks: Default::default(),
+            evicted: None,
         });
         if !shard.roots.contains(&new.root) {
             shard.roots.push(new.root.clone());
@@ -325,6 +328,7 @@ impl Ledger {
         for (n, mut sh) in head.into_iter().take(taken).enumerate() {
             sh.aggregate = Some(id);
             sh.proof = agg.proof_for_entry(n).map(|p| p.to_text());
+            sh.offset = agg.placements().get(n).map(|p| p.payload_offset());
             sh.note = None;
             bytes += sh.size;
             shards.push(sh.car.clone());
@@ -425,6 +429,7 @@ impl Ledger {
         for mut sh in shards {
             sh.aggregate = None;
             sh.proof = None;
+            sh.offset = None;
             sh.note = Some(note.clone());
             requeued.push(Queued { car: sh.car.clone(), size: sh.size });
             writes.push(Write::Shard(sh));

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::*;
 use crate::archive::queue::{key, Ends};
+use crate::archive::retrieval::Tier;
 use crate::archive::{archive_record, ArchiveRecord};
-use crate::piece::piece_of;
+use crate::piece::{piece_of, Aggregate};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -224,7 +225,7 @@ impl World {
     fn record(&self, root: &str) -> ArchiveRecord {
         let upload = self.store.uploads[root].clone();
         let shards = upload.shards.iter().map(|c| self.store.shards[c].clone()).collect();
-        archive_record(upload, shards, &self.store.aggs, name)
+        archive_record(upload, shards, &self.store.aggs, name, Some("http://sp.test"))
     }
 
     fn pulled(&mut self, id: u64, now: u64) {
@@ -268,7 +269,7 @@ fn every_stage_from_stored_to_complete() {
     assert_eq!(stages, [Stage::Processing, Stage::Sealing, Stage::Sealing]);
     assert_eq!(now, 1_300, "asked every poll_ms");
     assert!(w.store.active.is_empty());
-    let agg = &w.store.aggs[&0];
+    let agg = w.store.aggs[&0].clone();
     assert_eq!(
         (agg.stage, agg.complete, agg.deal_id.as_deref()),
         (Stage::Complete, Some(1_300), Some("77"))
@@ -281,12 +282,26 @@ fn every_stage_from_stored_to_complete() {
         .iter()
         .all(|s| s.note.as_deref().is_some_and(|n| n.contains("never fetched"))));
     assert_eq!(r.shards[0].times.complete, None);
+    assert!(r.shards.iter().all(|s| s.tier == Tier::Hot && s.retrieval.is_none()));
     w.pulled(0, 1_400);
     w.pulled(0, 1_500);
     let r = w.record("root");
     assert_eq!(r.stage, Stage::Complete);
     assert_eq!((r.shards[0].times.pulled, r.shards[0].times.complete), (Some(1_400), Some(1_300)));
     assert_eq!(r.shards[1].note, None);
+
+    // Pulled and complete: the provider holds each shard where the aggregate placed it.
+    let placed = Aggregate::new(
+        agg.deal_size,
+        &r.shards.iter().map(|s| s.piece.parse().unwrap()).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for (s, p) in r.shards.iter().zip(placed.placements()) {
+        assert_eq!(s.tier, Tier::Both);
+        let copy = &s.retrieval.as_ref().unwrap().copy;
+        assert_eq!((copy.url.as_str(), copy.piece.as_str()), ("http://sp.test", agg.cid.as_str()));
+        assert_eq!((copy.offset, copy.size), (p.payload_offset(), s.size));
+    }
 }
 
 #[test]
@@ -314,7 +329,7 @@ fn a_broker_that_fails_three_times_then_takes_the_deal() {
     }
     w.upload("root", &[(1, 300)], 0);
     w.tick(1_000);
-    let agg = &w.store.aggs[&0];
+    let agg = w.store.aggs[&0].clone();
     assert_eq!((agg.stage, agg.attempts, agg.next_at), (Stage::Offered, 1, 1_050));
     assert_eq!(agg.note.as_deref(), Some("broker: down 0 (attempt 1, retrying)"));
     w.tick(1_049);
@@ -326,7 +341,7 @@ fn a_broker_that_fails_three_times_then_takes_the_deal() {
     assert_eq!(r.stage, Stage::Offered);
     assert!(r.shards[0].note.as_deref().unwrap().contains("attempt 3"));
     w.tick(1_350);
-    let agg = &w.store.aggs[&0];
+    let agg = w.store.aggs[&0].clone();
     assert_eq!((agg.stage, agg.attempts, agg.note.as_ref()), (Stage::Accepted, 0, None));
     let offers: Vec<_> = w.broker.calls.iter().map(|(c, _)| *c).collect();
     assert_eq!(

@@ -8,6 +8,10 @@
 //! The worker writes the record, the npm package and the CLI check it; this module is the one
 //! definition of both (JSON through the `serde` feature, camelCase keys).
 //!
+//! Once a deal is complete, the provider's copy is read back: [`retrieval`] places a shard's
+//! blocks in the provider's piece, checks what comes back, and decides when the worker's hot copy
+//! may go.
+//!
 //! How pieces get there is the [`ledger`]'s deal policy, sans-IO over the [`entry`] types the
 //! worker stores and the [`queue`] of shards waiting for an aggregate; [`archive_record`] turns
 //! those entries into the record.
@@ -16,11 +20,13 @@ pub mod entry;
 pub mod ledger;
 pub mod queue;
 mod report;
+pub mod retrieval;
 
 pub use report::archive_record;
 
 use cid::Cid;
 
+use crate::archive::retrieval::{Checks, ProviderCopy, Tier};
 use crate::piece::{verify_inclusion, InclusionError, InclusionProof, ProofDecodeError};
 
 /// Where a piece stands. The last four are the storage provider's (mk20) deal states.
@@ -139,6 +145,28 @@ pub struct ShardRecord {
     /// Why the piece is back in the queue or waiting (a broker failure or rejection), if it is.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub note: Option<String>,
+    /// Where the shard's bytes are now: the worker's store, the provider, or both.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub tier: Tier,
+    /// Where the provider serves the shard back and how reading it back has gone, once its deal
+    /// is complete.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub retrieval: Option<RetrievalRecord>,
+}
+
+/// A complete shard's copy at the provider and its retrieval checks (the worker's word: a client
+/// reads the shard back itself to know).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "camelCase")
+)]
+pub struct RetrievalRecord {
+    /// Where the provider holds it.
+    pub copy: ProviderCopy,
+    /// The checks so far.
+    pub checks: Checks,
 }
 
 /// An upload (one root, one or more shards) and where its pieces stand.
@@ -288,6 +316,8 @@ mod tests {
                 deal: Some(DealRecord { proposal: "01J".into(), deal_id: None, provider: None }),
                 times: StageTimes::default(),
                 note: None,
+                tier: Tier::Hot,
+                retrieval: None,
             })
             .collect();
         ArchiveRecord { root: "root".into(), complete: true, stage: Stage::Sealing, shards }

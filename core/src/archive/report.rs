@@ -3,24 +3,32 @@
 use std::collections::BTreeMap;
 
 use crate::archive::entry::{AggEntry, Proposal, ShardEntry, UploadEntry};
-use crate::archive::{ArchiveRecord, DealRecord, ShardRecord, Stage, StageTimes};
+use crate::archive::retrieval;
+use crate::archive::{ArchiveRecord, DealRecord, RetrievalRecord, ShardRecord, Stage, StageTimes};
 
 /// Why a deal the broker calls complete is not counted.
 const UNPULLED: &str = "the deal broker says the deal is complete, but the provider never fetched the aggregate from this worker: not counted as archived";
 
 /// The record of `upload` from its `shards` (those the ledger has, in the upload's order) and
 /// the aggregates they are in, by id; `proposal_name` spells a deal's proposal as the broker
-/// does. A deal the broker calls complete counts only once the provider has pulled the bytes.
+/// does, `retrieval_url` is where the provider serves pieces back (when the deployment knows).
+/// A deal the broker calls complete counts only once the provider has pulled the bytes.
 pub fn archive_record(
     upload: UploadEntry,
     shards: Vec<ShardEntry>,
     aggregates: &BTreeMap<u64, AggEntry>,
     proposal_name: fn(&Proposal) -> String,
+    retrieval_url: Option<&str>,
 ) -> ArchiveRecord {
     let shards: Vec<ShardRecord> = shards
         .into_iter()
         .map(|sh| {
             let agg = sh.aggregate.and_then(|id| aggregates.get(&id));
+            let tier = retrieval::tier(&sh, agg);
+            let retrieval = agg
+                .zip(retrieval_url)
+                .and_then(|(a, url)| retrieval::provider_copy(&sh, a, url))
+                .map(|copy| RetrievalRecord { copy, checks: sh.checks.clone() });
             let unpulled = agg.is_some_and(|a| a.stage == Stage::Complete && a.pulled.is_none());
             let times = StageTimes {
                 stored: sh.stored,
@@ -50,6 +58,8 @@ pub fn archive_record(
                 }),
                 times,
                 note,
+                tier,
+                retrieval,
             }
         })
         .collect();
