@@ -267,6 +267,11 @@ pub struct Verified {
     pub stage: Stage,
     /// The deal the record claims (the worker's word, not checked).
     pub deal: Option<DealRecord>,
+    /// Where the record says the shard's bytes are (the worker's word).
+    pub tier: Tier,
+    /// Where the provider serves the shard back and the worker's retrieval checks (its word: a
+    /// client that reads the shard back from the copy and gets its piece CID knows).
+    pub retrieval: Option<RetrievalRecord>,
 }
 
 /// Checks that `record` places `piece` (computed by the caller from its own bytes) in an
@@ -294,7 +299,14 @@ pub fn verify(record: &ArchiveRecord, piece: &Cid) -> Result<Verified, ArchiveEr
         aggregate,
         source,
     })?;
-    Ok(Verified { piece: *piece, aggregate, stage: shard.stage, deal: shard.deal.clone() })
+    Ok(Verified {
+        piece: *piece,
+        aggregate,
+        stage: shard.stage,
+        deal: shard.deal.clone(),
+        tier: shard.tier,
+        retrieval: shard.retrieval.clone(),
+    })
 }
 
 #[cfg(test)]
