@@ -7,7 +7,7 @@
 //! shard's CARv2 index gives the block's section in the shard, and [`ProviderCopy::range`] moves
 //! that range into the aggregate. The archivist samples each complete shard on a schedule
 //! ([`sample`], with the caller's randomness), checks every section it reads
-//! ([`check_section`]), keeps the results ([`Checks`]), and the tiering rule ([`may_evict`])
+//! ([`read_section`]), keeps the results ([`Checks`]), and the tiering rule ([`may_evict`])
 //! lets the hot copy go only after enough checks passed and none is failing.
 
 use std::ops::Range;
@@ -16,7 +16,6 @@ use cid::Cid;
 
 use crate::archive::entry::{AggEntry, ShardEntry};
 use crate::archive::Stage;
-use crate::codec::cids::rehash;
 use crate::codec::varint;
 
 /// Checks kept in a shard's history, newest last.
@@ -100,12 +99,6 @@ pub enum RetrievalError {
         /// The CID found there.
         found: Cid,
     },
-    /// The block's bytes do not hash to its CID: the provider's copy is wrong.
-    #[error("the provider's copy of {cid} does not hash to its CID")]
-    WrongBytes {
-        /// The block.
-        cid: Cid,
-    },
 }
 
 impl crate::error::Coded for RetrievalError {
@@ -114,15 +107,12 @@ impl crate::error::Coded for RetrievalError {
             RetrievalError::OutsideShard { .. } => "OutsideShard",
             RetrievalError::NotASection { .. } => "NotASection",
             RetrievalError::OtherBlock { .. } => "OtherBlock",
-            RetrievalError::WrongBytes { .. } => "WrongBytes",
         }
     }
 
     fn cid(&self) -> Option<&Cid> {
         match self {
-            RetrievalError::OtherBlock { found: cid, .. } | RetrievalError::WrongBytes { cid } => {
-                Some(cid)
-            }
+            RetrievalError::OtherBlock { found, .. } => Some(found),
             _ => None,
         }
     }
@@ -133,15 +123,15 @@ impl crate::error::Coded for RetrievalError {
             RetrievalError::OutsideShard { start, .. } => Some(*start),
             RetrievalError::NotASection { offset, .. }
             | RetrievalError::OtherBlock { offset, .. } => Some(*offset),
-            RetrievalError::WrongBytes { .. } => None,
         }
     }
 }
 
-/// Checks a section read back from a provider (it started at shard offset `offset`) against the
-/// index entry that located it, multihash `code` and `digest`: it must be one whole section of
-/// that block, and the block must hash to it. Gives the block's CID and bytes.
-pub fn check_section<'a>(
+/// Reads a section that came back from a provider (it started at shard offset `offset`) against
+/// the index entry that located it, multihash `code` and `digest`: it must be one whole section
+/// of that block. Gives the block's CID and bytes, which the caller still hashes against the CID
+/// (the edge worker does it with the runtime's native SHA-256).
+pub fn read_section<'a>(
     code: u64,
     digest: &[u8],
     offset: u64,
@@ -164,11 +154,7 @@ pub fn check_section<'a>(
     if cid.hash().code() != code || cid.hash().digest() != digest {
         return Err(RetrievalError::OtherBlock { offset, found: cid });
     }
-    let data = &body[cursor.position() as usize..];
-    if rehash(&cid, data) != Some(true) {
-        return Err(RetrievalError::WrongBytes { cid });
-    }
-    Ok((cid, data))
+    Ok((cid, &body[cursor.position() as usize..]))
 }
 
 /// One retrieval check of a shard: a few of its blocks read back from the provider.
@@ -443,27 +429,21 @@ mod tests {
         section.extend(&data);
         let (section, offset) = (&section[..], 59);
         let (code, digest) = (cid.hash().code(), cid.hash().digest());
-        assert_eq!(check_section(code, digest, offset, section), Ok((cid, &data[..])));
+        assert_eq!(read_section(code, digest, offset, section), Ok((cid, &data[..])));
 
-        let mut wrong = section.to_vec();
-        *wrong.last_mut().unwrap() ^= 1;
-        assert_eq!(
-            check_section(code, digest, offset, &wrong),
-            Err(RetrievalError::WrongBytes { cid })
-        );
         assert!(matches!(
-            check_section(code, digest, offset, &section[..section.len() - 1]),
+            read_section(code, digest, offset, &section[..section.len() - 1]),
             Err(RetrievalError::NotASection { reason: "truncated", .. })
         ));
         let mut longer = section.to_vec();
         longer.push(0);
         assert!(matches!(
-            check_section(code, digest, offset, &longer),
+            read_section(code, digest, offset, &longer),
             Err(RetrievalError::NotASection { .. })
         ));
         let other = raw_cid(b"other");
         assert_eq!(
-            check_section(other.hash().code(), other.hash().digest(), offset, section),
+            read_section(other.hash().code(), other.hash().digest(), offset, section),
             Err(RetrievalError::OtherBlock { offset, found: cid })
         );
     }
