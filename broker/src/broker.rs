@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock;
 use crate::pull::{self, PullJob};
+use crate::retrieval::{Held, RetrievalFaults};
 use crate::stages::{Phase, Progress, Pull};
 use crate::store::{DealRecord, Store, StoreError};
 
@@ -40,6 +41,9 @@ pub struct Faults {
     /// The next N accepted deals go on to complete without pulling the aggregate.
     #[serde(default)]
     pub lie_next: u32,
+    /// How piece retrieval misbehaves.
+    #[serde(flatten)]
+    pub retrieval: RetrievalFaults,
 }
 
 /// A change to the faults: the counters given replace the current ones.
@@ -49,6 +53,10 @@ pub struct FaultsPatch {
     pub fail_next: Option<u32>,
     pub reject_next: Option<u32>,
     pub lie_next: Option<u32>,
+    pub retrieval_down: Option<bool>,
+    pub retrieval_slow_ms: Option<u64>,
+    pub retrieval_wrong: Option<bool>,
+    pub retrieval_truncated: Option<bool>,
 }
 
 /// One deal as `GET /_broker/deals` lists it.
@@ -158,7 +166,26 @@ impl Broker {
         if let Some(n) = patch.lie_next {
             state.faults.lie_next = n;
         }
+        let r = &mut state.faults.retrieval;
+        r.retrieval_down = patch.retrieval_down.unwrap_or(r.retrieval_down);
+        r.retrieval_slow_ms = patch.retrieval_slow_ms.unwrap_or(r.retrieval_slow_ms);
+        r.retrieval_wrong = patch.retrieval_wrong.unwrap_or(r.retrieval_wrong);
+        r.retrieval_truncated = patch.retrieval_truncated.unwrap_or(r.retrieval_truncated);
         state.faults
+    }
+
+    /// The aggregates whose pull may have left a verified file, and the retrieval faults.
+    pub fn held(&self) -> (Vec<Held>, RetrievalFaults) {
+        let state = self.lock();
+        let held = state
+            .deals
+            .values()
+            .filter_map(|r| {
+                let job = self.job(&r.deal).ok()?;
+                Some(Held { piece: job.piece, sub_pieces: job.sub_pieces, path: job.dest })
+            })
+            .collect();
+        (held, state.faults.retrieval)
     }
 
     /// Every deal, in identifier order.

@@ -10,11 +10,14 @@
 //!
 //! Routes: `POST /market/mk20/deal`, `GET /market/mk20/status/{id}` (as Curio), and for tests
 //! `POST /_broker/faults` (`{"fail_next": N}`, `{"reject_next": N}`, `{"lie_next": N}`: complete
-//! without pulling the aggregate) and `GET /_broker/deals`.
+//! without pulling the aggregate; and the retrieval faults of `retrieval.rs`) and
+//! `GET /_broker/deals`. Retrieval as a Curio node serves it: `GET|HEAD /piece/{piece CID}` for
+//! each verified aggregate and each of its sub-pieces.
 
 mod broker;
 mod clock;
 mod pull;
+mod retrieval;
 mod server;
 mod stages;
 mod store;

@@ -18,6 +18,7 @@ use tiny_http::{Header, Method, Request, Response};
 
 use crate::broker::{AcceptError, Broker, FaultsPatch};
 use crate::clock::now_ms;
+use crate::retrieval::{self, PIECE_PREFIX};
 use crate::validate::validate;
 
 /// Curio's limit on request bodies.
@@ -90,10 +91,23 @@ fn respond(broker: &Arc<Broker>, mut request: Request) {
     let header = |name: &'static str| {
         request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
     };
-    let url = request.url();
+    let url = request.url().to_string();
+    let path = &url[..url.find('?').unwrap_or(url.len())];
+    let method = request.method().clone();
+    if let (Method::Get | Method::Head, Some(cid)) = (&method, path.strip_prefix(PIECE_PREFIX)) {
+        let (held, faults) = broker.held();
+        let range = header("Range");
+        let path = path.to_string();
+        let response =
+            retrieval::answer(cid, method == Method::Head, range.as_deref(), &held, faults);
+        if let Err(e) = request.respond(response) {
+            eprintln!("carport-broker: answering {method} {path}: {e}");
+        }
+        return;
+    }
     let mut asked = Asked {
         method: request.method().as_str().to_string(),
-        path: url[..url.find('?').unwrap_or(url.len())].to_string(),
+        path: path.to_string(),
         authorization: header("Authorization"),
         content_type: header("Content-Type"),
         body: Vec::new(),
