@@ -20,6 +20,12 @@ enum AdminRoute<'a> {
     Broker,
     /// `GET /_admin/archivist`: the archivist's queue, aggregates and deals.
     Archivist,
+    /// `POST /_admin/evict/{root}`: drops the store copies of an upload's shards the provider
+    /// holds and has served back (the index and the record stay).
+    Evict(&'a str),
+    /// `POST /_admin/restore/{root}`: reads an upload's evicted shards back from the provider
+    /// into the store.
+    Restore(&'a str),
 }
 
 impl<'a> AdminRoute<'a> {
@@ -31,6 +37,8 @@ impl<'a> AdminRoute<'a> {
             ("objects", "") => Some(Self::Objects),
             ("broker", "") => Some(Self::Broker),
             ("archivist", "") => Some(Self::Archivist),
+            ("evict", root) if !root.is_empty() => Some(Self::Evict(root)),
+            ("restore", root) if !root.is_empty() => Some(Self::Restore(root)),
             ("hosts", host) if !host.is_empty() && !host.contains('/') => {
                 Some(Self::Host(host.to_ascii_lowercase()))
             }
@@ -58,6 +66,13 @@ pub async fn handle(req: Request, env: &Env) -> Result<Response> {
             Err(e) => text(500, &e),
         },
         Some(AdminRoute::Archivist) => ArchivistClient::new(env)?.state().await,
+        Some(AdminRoute::Evict(root) | AdminRoute::Restore(root))
+            if req.method() != Method::Post =>
+        {
+            text(405, &format!("use POST {path} ({root})"))
+        }
+        Some(AdminRoute::Evict(root)) => ArchivistClient::new(env)?.evict(root).await,
+        Some(AdminRoute::Restore(root)) => ArchivistClient::new(env)?.restore(root).await,
         Some(AdminRoute::Host(host)) => host_map(req, env, &host).await,
         None => text(404, "admin: unknown route (use /_admin/hosts/{host} or /_admin/tokens)"),
     }

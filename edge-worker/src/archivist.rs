@@ -9,7 +9,8 @@
 //!
 //! Storage keys: `shard:{car}`, `upload:{root}`, `agg:{id}`, the queue of shards waiting (one
 //! `q:{position}` per shard and `q-ends`, see `queue.rs`), `active` (aggregate ids whose deal is
-//! not finished), `next-agg`, `hold`.
+//! not finished), `next-agg`, `hold`; for reading archives back (`tiering.rs`), `key:{store key}`
+//! (its shard's car CID), `archived` (aggregates the provider holds) and `next-check`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +21,14 @@ use carport_core::archive::{archive_record, ArchiveRecord};
 use carport_core::Cid;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, Storage};
 
-use crate::archivist_client::{AggregateSource, Route, ShardAnswer, StoredShard};
+use carport_core::archive::retrieval::{self, CheckResult, ProviderCopy};
+
+use crate::archivist_client::{AggregateSource, RetrievalFailure, Route, ShardAnswer, StoredShard};
 use crate::broker::{self, DealBroker, Offer};
 use crate::queue::Queue;
 use crate::reply::{error, json};
-use crate::settings::ArchiveSettings;
+use crate::settings::{ArchiveSettings, RetrievalSettings};
+use crate::tiering;
 
 /// How many shards from the head of the queue one aggregate is chosen from.
 const AGGREGATE_PAGE: usize = 4096;
@@ -79,10 +83,14 @@ impl DurableObject for Archivist {
                     shards.into_iter().map(|sh| StoredShard { car: sh.car, key: sh.key }).collect();
                 json(200, &out)
             }
-            Some(Route::Archive(root)) => match record(&s, &root).await? {
-                Some(r) => json(200, &r),
-                None => error(404, "no upload with this root", Some(root)),
-            },
+            Some(Route::Archive(root)) => {
+                match record(&s, &root, RetrievalSettings::from_env(&self.env).url.as_deref())
+                    .await?
+                {
+                    Some(r) => json(200, &r),
+                    None => error(404, "no upload with this root", Some(root)),
+                }
+            }
             Some(Route::Pulled(cid)) => {
                 let found = match newest_aggregate(&s, &cid).await? {
                     Some(agg) => {
@@ -102,6 +110,42 @@ impl DurableObject for Archivist {
                 None => error(404, "no such aggregate", Some(cid)),
             },
             Some(Route::State) => state(&s).await,
+            Some(Route::Copy(key)) => {
+                let url = RetrievalSettings::from_env(&self.env).url;
+                json(200, &copy_of(&s, &key, url.as_deref()).await?.map(|(_, c)| c))
+            }
+            Some(Route::RetrievalFailed) => {
+                let f: RetrievalFailure = req.json().await?;
+                let car: Option<String> = s.get(&format!("key:{}", f.key)).await?;
+                if let Some(mut sh) = match car {
+                    Some(car) => s.get::<ShardEntry>(&format!("shard:{car}")).await?,
+                    None => None,
+                } {
+                    sh.checks.record(CheckResult {
+                        at: now(),
+                        ok: false,
+                        latency_ms: 0,
+                        blocks: 0,
+                        note: Some(f.note),
+                    });
+                    apply(&s, vec![Write::Shard(sh)]).await?;
+                }
+                json(200, &true)
+            }
+            Some(Route::Evict(root)) => {
+                let rs = RetrievalSettings::from_env(&self.env);
+                match tiering::evict(&s, &self.env.bucket("STORE")?, &root, &rs).await? {
+                    Some(t) => json(200, &t),
+                    None => error(404, "no upload with this root", Some(root)),
+                }
+            }
+            Some(Route::Restore(root)) => {
+                let rs = RetrievalSettings::from_env(&self.env);
+                match tiering::restore(&s, &self.env.bucket("STORE")?, &root, &rs).await? {
+                    Some(t) => json(200, &t),
+                    None => error(404, "no upload with this root", Some(root)),
+                }
+            }
             None => error(404, "archivist: no such route", None),
         };
         // Whatever happened, the alarm is set for the next thing due.
@@ -117,6 +161,10 @@ impl DurableObject for Archivist {
         });
         if let Err(e) = self.tick(&settings, broker.as_ref()).await {
             worker::console_error!("archivist tick: {e}");
+        }
+        let rs = RetrievalSettings::from_env(&self.env);
+        if let Err(e) = tiering::check_round(&self.state.storage(), &self.env, &rs).await {
+            worker::console_error!("archivist retrieval checks: {e}");
         }
         self.schedule(true).await?;
         Response::ok("ok")
@@ -197,7 +245,9 @@ impl Archivist {
             deals.extend(s.get::<AggEntry>(&format!("agg:{id}")).await?);
         }
         let t = now();
-        match ledger.next_due(&queue_view(&s).await?, &hold, &deals, t) {
+        let next_check: Option<u64> = s.get("next-check").await?;
+        let due = ledger.next_due(&queue_view(&s).await?, &hold, &deals, t);
+        match due.into_iter().chain(next_check).min() {
             Some(at) => {
                 let wait = at.saturating_sub(t) as i64;
                 let current = s.get_alarm().await?;
@@ -214,12 +264,20 @@ impl Archivist {
 }
 
 /// Stores the ledger's writes, in order.
-async fn apply(s: &Storage, writes: Vec<Write>) -> worker::Result<()> {
+pub async fn apply(s: &Storage, writes: Vec<Write>) -> worker::Result<()> {
     for w in writes {
         match w {
-            Write::Shard(sh) => s.put(&format!("shard:{}", sh.car), &sh).await?,
+            Write::Shard(sh) => {
+                s.put(&format!("key:{}", sh.key), &sh.car).await?;
+                s.put(&format!("shard:{}", sh.car), &sh).await?
+            }
             Write::Upload(u) => s.put(&format!("upload:{}", u.root), &u).await?,
-            Write::Aggregate(a) => s.put(&format!("agg:{}", a.id), &a).await?,
+            Write::Aggregate(a) => {
+                if retrieval::holds(&a) {
+                    tiering::watch(s, a.id).await?;
+                }
+                s.put(&format!("agg:{}", a.id), &a).await?
+            }
             Write::Hold(h) => s.put("hold", h).await?,
             Write::NextAggregate(n) => s.put("next-agg", n).await?,
             Write::Activate(id) => {
@@ -297,7 +355,25 @@ async fn newest_aggregate(s: &Storage, cid: &str) -> worker::Result<Option<AggEn
     Ok(None)
 }
 
-async fn record(s: &Storage, root: &str) -> worker::Result<Option<ArchiveRecord>> {
+/// The provider's copy of the shard stored as `key`, with its entry, once the deal is complete.
+pub async fn copy_of(
+    s: &Storage,
+    key: &str,
+    url: Option<&str>,
+) -> worker::Result<Option<(ShardEntry, ProviderCopy)>> {
+    let Some(url) = url else { return Ok(None) };
+    let Some(car) = s.get::<String>(&format!("key:{key}")).await? else { return Ok(None) };
+    let Some(sh) = s.get::<ShardEntry>(&format!("shard:{car}")).await? else { return Ok(None) };
+    let Some(id) = sh.aggregate else { return Ok(None) };
+    let Some(agg) = s.get::<AggEntry>(&format!("agg:{id}")).await? else { return Ok(None) };
+    Ok(retrieval::provider_copy(&sh, &agg, url).map(|c| (sh, c)))
+}
+
+async fn record(
+    s: &Storage,
+    root: &str,
+    retrieval_url: Option<&str>,
+) -> worker::Result<Option<ArchiveRecord>> {
     let Some(upload) = s.get::<UploadEntry>(&format!("upload:{root}")).await? else {
         return Ok(None);
     };
@@ -309,7 +385,7 @@ async fn record(s: &Storage, root: &str) -> worker::Result<Option<ArchiveRecord>
             aggs.insert(id, a);
         }
     }
-    Ok(Some(archive_record(upload, shards, &aggs, broker::proposal_id)))
+    Ok(Some(archive_record(upload, shards, &aggs, broker::proposal_id, retrieval_url)))
 }
 
 /// The queue, active deals and aggregates, for operators.

@@ -3,9 +3,10 @@
 //! never spell the Durable Object's URLs themselves.
 
 pub use carport_core::archive::entry::NewShard;
+use carport_core::archive::retrieval::ProviderCopy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use worker::{Env, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Method, ObjectNamespace, Request, RequestInit, Response, Stub};
 
 /// The archivist's operations, as its `fetch` receives them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +25,16 @@ pub enum Route {
     Aggregate(String),
     /// `GET /state`: the queue, active deals and aggregates, for operators.
     State,
+    /// `GET /copy/{store key}`: the provider's copy of that shard, if it has one (JSON `null`
+    /// otherwise).
+    Copy(String),
+    /// `POST /retrieval-failed` with a [`RetrievalFailure`]: the gateway read a wrong or no
+    /// answer from the provider.
+    RetrievalFailed,
+    /// `POST /evict/{root}`: evict the upload's shards the tiering rule allows; a [`Tiering`].
+    Evict(String),
+    /// `POST /restore/{root}`: bring the upload's evicted shards back; a [`Tiering`].
+    Restore(String),
 }
 
 impl Route {
@@ -33,19 +44,29 @@ impl Route {
         match method {
             Method::Post if path == "/shard" => Some(Route::Shard),
             Method::Post if path == "/complete" => Some(Route::Complete),
-            Method::Post => under("/pulled/").map(Route::Pulled),
+            Method::Post if path == "/retrieval-failed" => Some(Route::RetrievalFailed),
+            Method::Post => under("/pulled/")
+                .map(Route::Pulled)
+                .or_else(|| under("/evict/").map(Route::Evict))
+                .or_else(|| under("/restore/").map(Route::Restore)),
             Method::Get if path == "/state" => Some(Route::State),
             Method::Get => under("/upload/")
                 .map(Route::Upload)
                 .or_else(|| under("/archive/").map(Route::Archive))
-                .or_else(|| under("/aggregate/").map(Route::Aggregate)),
+                .or_else(|| under("/aggregate/").map(Route::Aggregate))
+                .or_else(|| under("/copy/").map(Route::Copy)),
             _ => None,
         }
     }
 
     fn method(&self) -> Method {
         match self {
-            Route::Shard | Route::Complete | Route::Pulled(_) => Method::Post,
+            Route::Shard
+            | Route::Complete
+            | Route::Pulled(_)
+            | Route::RetrievalFailed
+            | Route::Evict(_)
+            | Route::Restore(_) => Method::Post,
             _ => Method::Get,
         }
     }
@@ -59,6 +80,10 @@ impl Route {
             Route::Pulled(cid) => format!("/pulled/{cid}"),
             Route::Aggregate(cid) => format!("/aggregate/{cid}"),
             Route::State => "/state".into(),
+            Route::Copy(key) => format!("/copy/{key}"),
+            Route::RetrievalFailed => "/retrieval-failed".into(),
+            Route::Evict(root) => format!("/evict/{root}"),
+            Route::Restore(root) => format!("/restore/{root}"),
         }
     }
 }
@@ -87,6 +112,24 @@ pub struct AggregateSource {
     pub pieces: Vec<(String, String)>,
 }
 
+/// A failed read of a shard's provider copy, seen by the gateway.
+#[derive(Serialize, Deserialize)]
+pub struct RetrievalFailure {
+    /// The shard's store key.
+    pub key: String,
+    /// What went wrong.
+    pub note: String,
+}
+
+/// What evicting or restoring an upload's shards did, per shard.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Tiering {
+    /// CAR CIDs of the shards moved.
+    pub done: Vec<String>,
+    /// Shards left as they were, and why: `(car, code, reason)`.
+    pub refused: Vec<(String, String, String)>,
+}
+
 /// The archivist (one Durable Object, `ledger`), called by its operations.
 pub struct ArchivistClient {
     stub: Stub,
@@ -94,7 +137,34 @@ pub struct ArchivistClient {
 
 impl ArchivistClient {
     pub fn new(env: &Env) -> worker::Result<Self> {
-        Ok(ArchivistClient { stub: env.durable_object("ARCHIVIST")?.get_by_name("ledger")? })
+        Self::from_namespace(&env.durable_object("ARCHIVIST")?)
+    }
+
+    /// The client over the archivist binding, for code that holds the binding and not the env.
+    pub fn from_namespace(ns: &ObjectNamespace) -> worker::Result<Self> {
+        Ok(ArchivistClient { stub: ns.get_by_name("ledger")? })
+    }
+
+    /// The provider's copy of the shard stored as `key`, once its deal is complete.
+    pub async fn copy(&self, key: &str) -> worker::Result<Option<ProviderCopy>> {
+        self.json(Route::Copy(key.to_string()), None::<&()>).await
+    }
+
+    /// Tells the archivist that a read of shard `key`'s provider copy failed.
+    pub async fn retrieval_failed(&self, key: &str, note: &str) -> worker::Result<()> {
+        let failure = RetrievalFailure { key: key.to_string(), note: note.to_string() };
+        let _: bool = self.json(Route::RetrievalFailed, Some(&failure)).await?;
+        Ok(())
+    }
+
+    /// Evicts the upload's shards that the tiering rule lets go.
+    pub async fn evict(&self, root: &str) -> worker::Result<Response> {
+        self.send(Route::Evict(root.to_string()), None::<&()>).await
+    }
+
+    /// Brings the upload's evicted shards back from the provider.
+    pub async fn restore(&self, root: &str) -> worker::Result<Response> {
+        self.send(Route::Restore(root.to_string()), None::<&()>).await
     }
 
     /// Records a stored shard under its upload.

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use carport_core::Cid;
 
-use crate::sources::{CarStream, Sources, Unavailable};
+use crate::sources::{CarStream, Misses, Sources, Unavailable};
 
 /// Blocks for one response (see the module).
 pub struct Feed {
@@ -69,7 +69,7 @@ impl Feed {
 
     pub async fn get(&mut self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
         self.src.spend(cid)?;
-        let mut reasons = Vec::new();
+        let mut misses = Misses::default();
         if let Some(car) = &mut self.car {
             match car.take(cid).await {
                 Ok(Some(b)) => {
@@ -77,10 +77,10 @@ impl Feed {
                     return Ok(b);
                 }
                 Ok(None) => {}
-                Err(e) => reasons.push(e),
+                Err(e) => misses.reasons.push(e),
             }
         }
-        if let Some(b) = self.src.local(cid, &mut reasons).await {
+        if let Some(b) = self.src.local(cid, &mut misses).await {
             return Ok(b);
         }
         if let Some(tail) = self.car_req.make() {
@@ -94,12 +94,12 @@ impl Feed {
                             return Ok(b);
                         }
                         Ok(None) => {}
-                        Err(e) => reasons.push(e),
+                        Err(e) => misses.reasons.push(e),
                     }
                 }
-                None => reasons.push("no upstream answered the CAR request".into()),
+                None => misses.reasons.push("no upstream answered the CAR request".into()),
             }
         }
-        self.src.ask_upstreams(cid, reasons).await
+        self.src.ask_upstreams(cid, misses).await
     }
 }

@@ -23,11 +23,13 @@ mod names;
 mod queue;
 mod quota;
 mod reply;
+mod retrieval;
 mod routing;
 mod serve;
 mod settings;
 mod sources;
 mod throttle;
+mod tiering;
 mod tokens;
 mod upload;
 
@@ -65,6 +67,9 @@ enum Door {
     Proxy,
     /// `PUT /_bench/put`: the upload benchmark's baseline (only with `BENCH_PROXY`).
     BenchPut,
+    /// `GET|HEAD /retrieve/ipfs/{cid}/…`: the gateway reading only the storage provider's copy,
+    /// so a user can see the archive serve their content back.
+    Retrieve,
     /// Everything else: the IPFS gateway, which routes by host and path itself.
     Gateway,
 }
@@ -76,7 +81,7 @@ enum PathIs {
 }
 
 /// The worker's routes, first match first; any other path is the gateway's.
-const DOORS: [(PathIs, Door); 7] = [
+const DOORS: [(PathIs, Door); 8] = [
     (PathIs::Under("/_admin/"), Door::Admin),
     (PathIs::Exactly("/upload"), Door::Upload),
     (PathIs::Under("/archive/"), Door::Archive),
@@ -84,7 +89,11 @@ const DOORS: [(PathIs, Door); 7] = [
     (PathIs::Under("/routing/v1/"), Door::Routing),
     (PathIs::Under("/_proxy/"), Door::Proxy),
     (PathIs::Exactly("/_bench/put"), Door::BenchPut),
+    (PathIs::Under(RETRIEVE_PREFIX), Door::Retrieve),
 ];
+
+/// The path prefix of the provider-only gateway; what follows it is a gateway path.
+const RETRIEVE_PREFIX: &str = "/retrieve/";
 
 /// CORS headers the upload door and the archive add to the gateway's: POST, and its headers.
 const DOOR_CORS: [(&str, &str); 2] = [
@@ -113,7 +122,7 @@ impl Door {
     /// from any page; the operators' and the benchmark's doors are not for pages.
     fn cors(self) -> Vec<(&'static str, &'static str)> {
         match self {
-            Door::Gateway => CORS.to_vec(),
+            Door::Gateway | Door::Retrieve => CORS.to_vec(),
             Door::Upload | Door::Archive | Door::Aggregates => {
                 CORS.iter().chain(&DOOR_CORS).copied().collect()
             }
@@ -142,7 +151,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Door::BenchPut => {
             bench_put(req, &env).await.or_else(|e| error(500, &e.to_string(), None))?
         }
-        Door::Gateway => handle(req, env, ctx, &settings)
+        Door::Gateway | Door::Retrieve => handle(req, env, ctx, &settings, door == Door::Retrieve)
             .await
             .or_else(|e| text(500, &format!("500 internal error: {e}")))?,
     };
@@ -152,7 +161,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(resp)
 }
 
-async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Response> {
+/// The gateway; `provider_only` for `/retrieve/`, whose path after the prefix is a gateway
+/// path served from nothing but the storage provider's copies.
+async fn handle(
+    req: Request,
+    env: Env,
+    ctx: Context,
+    s: &Settings,
+    provider_only: bool,
+) -> Result<Response> {
     // The runtime builds the URL from the Host header: a host that is no host name breaks it.
     let Ok(url) = req.url() else {
         return text(400, "400 bad request: the Host header does not make a URL");
@@ -169,7 +186,11 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
     let service_worker = h.get("Service-Worker")?;
     let accept = h.get("Accept")?;
     let method = req.method().to_string();
-    let raw_path = url.path().to_string();
+    let raw_path = match provider_only {
+        true => url.path().strip_prefix(RETRIEVE_PREFIX.trim_end_matches('/')).unwrap_or("/"),
+        false => url.path(),
+    }
+    .to_string();
     let query = url.query().unwrap_or("").to_string();
     let scheme = url.scheme().to_string();
     let r = http::Request {
@@ -184,7 +205,10 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         accept: accept.as_deref(),
     };
     let cfg = Config { subdomain_hosts: s.subdomain_hosts.clone() };
-    let mut routed = route(&r, &cfg);
+    let mut routed = match provider_only {
+        true => route_path(&r),
+        false => route(&r, &cfg),
+    };
     // Served under a name that can change: the shortest TTL of the IPNS records followed (none
     // for DNSLink alone), for Cache-Control.
     let mut under_name: Option<Option<std::time::Duration>> = None;
@@ -248,20 +272,36 @@ async fn handle(req: Request, env: Env, ctx: Context, s: &Settings) -> Result<Re
         Route::Serve(target) => {
             let store = env.bucket("STORE").ok();
             let index = env.durable_object("BLOCKS").ok();
-            let src = Rc::new(
-                Sources::new(
-                    s.upstreams.clone(),
-                    s.timeout,
-                    s.cache_blocks,
-                    s.memory_blocks,
-                    store,
-                    index,
-                    Rc::new(ctx),
-                )
-                .with_car_buffer(s.car_buffer)
-                .with_block_budget(s.block_budget),
-            );
-            let mut resp = serve(src, &target, &cond).await?;
+            let mut src = Sources::new(
+                s.upstreams.clone(),
+                s.timeout,
+                s.cache_blocks,
+                s.memory_blocks,
+                store,
+                index,
+                Rc::new(ctx),
+            )
+            .with_car_buffer(s.car_buffer)
+            .with_block_budget(s.block_budget);
+            if let Ok(archivist) = env.durable_object("ARCHIVIST") {
+                let timeout = settings::RetrievalSettings::from_env(&env).timeout;
+                src = src.with_provider(retrieval::Provider {
+                    archivist,
+                    timeout,
+                    only: provider_only,
+                });
+            }
+            let mut resp = serve(Rc::new(src), &target, &cond).await?;
+            if provider_only {
+                let h = resp.headers_mut();
+                h.set("Carport-Source", "provider")?;
+                h.set("Cache-Control", "no-store")?;
+                if let Some(loc) = h.get("Location")? {
+                    if loc.starts_with("/ipfs/") || loc.starts_with("/ipns/") {
+                        h.set("Location", &format!("/retrieve{loc}"))?;
+                    }
+                }
+            }
             if let Some(ttl) = under_name {
                 // Content under a name is the name's for as long as its record says, never
                 // immutable; a folder redirect stays under the name.

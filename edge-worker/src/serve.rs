@@ -20,7 +20,7 @@ use worker::{Headers, Response, ResponseBody};
 use crate::drive::{drive, Blocks, Halt, Held};
 use crate::feed::{entity_car, Feed};
 use crate::reply::text;
-use crate::sources::{Missing, Sources, Unavailable};
+use crate::sources::{Misses, Missing, Sources, Unavailable};
 
 /// Why serving stopped before the response started.
 pub enum Fail {
@@ -231,7 +231,7 @@ async fn serve_file(
 pub async fn serve(src: Rc<Sources>, t: &Target, cond: &Conditions) -> worker::Result<Response> {
     let t0 = js_sys::Date::now();
     src.use_root(&t.content.root).await;
-    if cond.only_if_cached && src.local(&t.content.root, &mut Vec::new()).await.is_none() {
+    if cond.only_if_cached && src.local(&t.content.root, &mut Misses::default()).await.is_none() {
         return text(
             412,
             &format!(

@@ -111,6 +111,44 @@ impl ArchiveSettings {
     }
 }
 
+/// Reading archived shards back from the storage provider: where, how often it is checked, and
+/// when the hot copy may go.
+pub struct RetrievalSettings {
+    /// Base URL of the provider's piece retrieval (`RETRIEVAL_URL`; else the deal broker's
+    /// origin, where Curio serves `/piece/` beside its market API).
+    pub url: Option<String>,
+    /// Time between retrieval checks of a shard (`RETRIEVAL_CHECK_MS`).
+    pub check_ms: u64,
+    /// Blocks each check reads besides the root (`RETRIEVAL_SAMPLES`).
+    pub samples: usize,
+    /// Shards checked per archivist round (`RETRIEVAL_CHECKS_PER_ROUND`).
+    pub per_round: usize,
+    /// Passed checks after which a shard's store copy is evicted (`EVICT_AFTER_CHECKS`; 0 keeps
+    /// every hot copy, the default).
+    pub evict_after: u32,
+    /// How long one read from the provider may take (`RETRIEVAL_TIMEOUT_MS`).
+    pub timeout: Duration,
+}
+
+impl RetrievalSettings {
+    pub fn from_env(env: &Env) -> Self {
+        let broker_origin = var(env, "BROKER_URL").and_then(|u| {
+            let u = worker::Url::parse(&u).ok()?;
+            Some(u.origin().ascii_serialization())
+        });
+        RetrievalSettings {
+            url: var(env, "RETRIEVAL_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .or(broker_origin),
+            check_ms: num(env, "RETRIEVAL_CHECK_MS", 6 * 3600 * 1000).max(1000),
+            samples: num(env, "RETRIEVAL_SAMPLES", 4) as usize,
+            per_round: num(env, "RETRIEVAL_CHECKS_PER_ROUND", 16).max(1) as usize,
+            evict_after: num(env, "EVICT_AFTER_CHECKS", 0) as u32,
+            timeout: Duration::from_millis(num(env, "RETRIEVAL_TIMEOUT_MS", 10_000)),
+        }
+    }
+}
+
 /// IPNS: the upstream delegated routers and the publishing limits.
 pub struct NameSettings {
     /// Delegated routers (`{base}/routing/v1/ipns/{name}`) asked for records besides the

@@ -21,6 +21,7 @@ use carport_core::gateway::MAX_BLOCK_SIZE;
 use crate::block_index::{self, Place};
 use crate::body::BodyReader;
 use crate::digest;
+use crate::retrieval::Provider;
 use carport_core::Cid;
 use futures_util::future::{select, Either};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -58,6 +59,19 @@ impl std::fmt::Display for Unavailable {
             write!(f, " ({})", self.reasons.join("; "))?;
         }
         Ok(())
+    }
+}
+
+/// What the sources asked so far could not give, and the worst reason why.
+#[derive(Debug)]
+pub struct Misses {
+    pub reasons: Vec<String>,
+    pub why: Missing,
+}
+
+impl Default for Misses {
+    fn default() -> Self {
+        Misses { reasons: Vec::new(), why: Missing::NotFound }
     }
 }
 
@@ -109,6 +123,39 @@ pub struct Sources {
     /// Blocks this request found through the block index, per shard: from the second on, the
     /// shard's own index is loaded so its other blocks need no lookup.
     index_hits: RefCell<HashMap<String, u32>>,
+    /// The storage provider's copies of archived shards, when the archivist is bound.
+    provider: Option<Provider>,
+}
+
+/// The index of a stored CAR, from the object that holds its CARv2 header and index.
+pub async fn load_index(b: &Bucket, name: &str) -> worker::Result<Option<Rc<CarIndex>>> {
+    if let Some(ix) = INDEXES.with(|m| m.borrow().get(name).cloned()) {
+        return Ok(Some(ix));
+    }
+    let Some(head) =
+        b.get(name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await?
+    else {
+        return Ok(None);
+    };
+    let prefix = head.body().map(|x| x.bytes());
+    let prefix = match prefix {
+        Some(f) => f.await?,
+        None => return Ok(None),
+    };
+    let Ok(h) = read_v2_header(&prefix) else { return Ok(None) };
+    let Some(ixo) =
+        b.get(name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await?
+    else {
+        return Ok(None);
+    };
+    let bytes = match ixo.body() {
+        Some(body) => body.bytes().await?,
+        None => return Ok(None),
+    };
+    let Ok(ix) = CarIndex::new(&h, &bytes) else { return Ok(None) };
+    let ix = Rc::new(ix);
+    INDEXES.with(|m| m.borrow_mut().insert(name.to_string(), ix.clone()));
+    Ok(Some(ix))
 }
 
 fn cache_key(cid: &Cid) -> String {
@@ -145,7 +192,19 @@ impl Sources {
             blocks_left: std::cell::Cell::new(DEFAULT_BLOCK_BUDGET),
             stored: RefCell::new(None),
             index_hits: RefCell::new(HashMap::new()),
+            provider: None,
         }
+    }
+
+    /// Reads evicted shards back from the storage provider (`only`: nothing else is asked, for
+    /// the `/retrieve/` path).
+    pub fn with_provider(mut self, provider: Provider) -> Self {
+        if provider.only {
+            self.upstreams.clear();
+            self.cache_blocks = false;
+        }
+        self.provider = Some(provider);
+        self
     }
 
     /// Sets how many blocks one request may read.
@@ -184,7 +243,7 @@ impl Sources {
         if let Some(b) = &self.store {
             if let Ok(Some(listing)) = self.root_listing(b, root).await {
                 for (data, index) in listing.lines().filter_map(stored_objects) {
-                    if let Ok(Some(ix)) = self.load_index(b, &index).await {
+                    if let Ok(Some(ix)) = load_index(b, &index).await {
                         found.push((data, ix));
                     }
                 }
@@ -211,37 +270,6 @@ impl Sources {
                 Ok(found)
             }
         }
-    }
-
-    /// The index of a stored CAR, from the object that holds its CARv2 header and index.
-    async fn load_index(&self, b: &Bucket, name: &str) -> worker::Result<Option<Rc<CarIndex>>> {
-        if let Some(ix) = INDEXES.with(|m| m.borrow().get(name).cloned()) {
-            return Ok(Some(ix));
-        }
-        let Some(head) =
-            b.get(name).range(Range::Prefix { length: V2_PREFIX_LEN as u64 }).execute().await?
-        else {
-            return Ok(None);
-        };
-        let prefix = head.body().map(|x| x.bytes());
-        let prefix = match prefix {
-            Some(f) => f.await?,
-            None => return Ok(None),
-        };
-        let Ok(h) = read_v2_header(&prefix) else { return Ok(None) };
-        let Some(ixo) =
-            b.get(name).range(Range::OffsetToEnd { offset: h.index_offset }).execute().await?
-        else {
-            return Ok(None);
-        };
-        let bytes = match ixo.body() {
-            Some(body) => body.bytes().await?,
-            None => return Ok(None),
-        };
-        let Ok(ix) = CarIndex::new(&h, &bytes) else { return Ok(None) };
-        let ix = Rc::new(ix);
-        INDEXES.with(|m| m.borrow_mut().insert(name.to_string(), ix.clone()));
-        Ok(Some(ix))
     }
 
     /// Where the store holds `cid`: in a CAR this request has the index of, or else by the block
@@ -271,19 +299,56 @@ impl Sources {
             *n
         };
         if hits == 2 {
-            if let Ok(Some(ix)) = self.load_index(b, &format!("{shard}.idx")).await {
+            if let Ok(Some(ix)) = load_index(b, &format!("{shard}.idx")).await {
                 self.stored.borrow_mut().get_or_insert_with(Vec::new).push((shard.clone(), ix));
             }
         }
         Ok(Some((shard, start..end)))
     }
 
-    /// A block from the store, verified; `Err` says why the store's copy was not used.
-    async fn stored_copy(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
-        let Some(b) = &self.store else { return Ok(None) };
-        let Some((name, range)) = self.place(b, cid).await? else { return Ok(None) };
+    /// A block from the store, verified, or else (its shard evicted, or this request asking
+    /// only the provider) from the provider's copy; a failure goes into `misses`.
+    async fn stored_copy(&self, cid: &Cid, misses: &mut Misses) -> Option<Vec<u8>> {
+        let b = self.store.as_ref()?;
+        let (name, range) = match self.place(b, cid).await {
+            Ok(found) => found?,
+            Err(e) => {
+                misses.reasons.push(e);
+                return None;
+            }
+        };
+        if !self.provider_only() {
+            match self.store_read(b, cid, &name, &range).await {
+                Ok(Some(data)) => return Some(data),
+                Ok(None) => {}
+                Err(e) => {
+                    misses.reasons.push(e);
+                    return None;
+                }
+            }
+        }
+        let provider = self.provider.as_ref()?;
+        match provider.block(&self.ctx, &name, cid, range).await {
+            Ok(found) => found,
+            Err(e) => {
+                misses.reasons.push(e);
+                misses.why = misses.why.min(Missing::Invalid);
+                None
+            }
+        }
+    }
+
+    /// The block at `range` of stored object `name`, verified; `None` when the object is gone
+    /// (its bytes were evicted to the provider).
+    async fn store_read(
+        &self,
+        b: &Bucket,
+        cid: &Cid,
+        name: &str,
+        range: &std::ops::Range<u64>,
+    ) -> Result<Option<Vec<u8>>, String> {
         let obj = b
-            .get(&name)
+            .get(name)
             .range(Range::OffsetWithLength { offset: range.start, length: range.end - range.start })
             .execute()
             .await
@@ -293,6 +358,10 @@ impl Sources {
         let data = section_block(cid, &section).map_err(|e| format!("store: {e}"))?;
         digest::check(cid, &data).await.map_err(|e| format!("store: {e}"))?;
         Ok(Some(data))
+    }
+
+    fn provider_only(&self) -> bool {
+        self.provider.as_ref().is_some_and(|p| p.only)
     }
 
     async fn cached_copy(&self, cid: &Cid) -> Option<Vec<u8>> {
@@ -322,18 +391,21 @@ impl Sources {
         });
     }
 
-    /// The local copy of a block (memory, store or cache), verified, if there is one.
-    pub async fn local(&self, cid: &Cid, reasons: &mut Vec<String>) -> Option<Vec<u8>> {
+    /// The local copy of a block (memory, store, the provider's copy of an evicted shard, or
+    /// the cache), verified, if there is one; asking only the provider, just that.
+    pub async fn local(&self, cid: &Cid, misses: &mut Misses) -> Option<Vec<u8>> {
+        if self.provider_only() {
+            return match inline_block(cid) {
+                Some(b) => Some(b),
+                None => self.stored_copy(cid, misses).await,
+            };
+        }
         if let Some(b) = inline_block(cid).or_else(|| MEMORY.with(|m| m.borrow_mut().get(cid))) {
             return Some(b);
         }
-        let found = match self.stored_copy(cid).await {
-            Ok(Some(b)) => Some(b),
-            Ok(None) => self.cached_copy(cid).await,
-            Err(e) => {
-                reasons.push(e);
-                self.cached_copy(cid).await
-            }
+        let found = match self.stored_copy(cid, misses).await {
+            Some(b) => Some(b),
+            None => self.cached_copy(cid).await,
         };
         if let Some(b) = &found {
             MEMORY.with(|m| m.borrow_mut().keep(cid, b));
@@ -344,22 +416,18 @@ impl Sources {
     /// A block from wherever it can be had, verified.
     pub async fn block(&self, cid: &Cid) -> Result<Vec<u8>, Unavailable> {
         self.spend(cid)?;
-        let mut reasons = Vec::new();
-        if let Some(b) = self.local(cid, &mut reasons).await {
+        let mut misses = Misses::default();
+        if let Some(b) = self.local(cid, &mut misses).await {
             return Ok(b);
         }
-        self.ask_upstreams(cid, reasons).await
+        self.ask_upstreams(cid, misses).await
     }
 
     /// Asks every upstream for the raw block at once; the first that verifies wins.
-    pub async fn ask_upstreams(
-        &self,
-        cid: &Cid,
-        mut reasons: Vec<String>,
-    ) -> Result<Vec<u8>, Unavailable> {
+    pub async fn ask_upstreams(&self, cid: &Cid, misses: Misses) -> Result<Vec<u8>, Unavailable> {
+        let Misses { mut reasons, mut why } = misses;
         let mut pending: FuturesUnordered<_> =
             self.upstreams.iter().map(|u| self.raw_from(u, cid)).collect();
-        let mut why = Missing::NotFound;
         while let Some(r) = pending.next().await {
             match r {
                 Ok(data) => {
@@ -372,7 +440,9 @@ impl Sources {
                 }
             }
         }
-        if self.upstreams.is_empty() {
+        if self.provider_only() {
+            reasons.push("only the storage provider was asked".into());
+        } else if self.upstreams.is_empty() {
             reasons.push("no upstream gateways configured".into());
         }
         Err(Unavailable { cid: *cid, reasons, why })

@@ -287,7 +287,7 @@ impl Tier {
 pub fn tier(shard: &ShardEntry, agg: Option<&AggEntry>) -> Tier {
     if shard.evicted.is_some() {
         Tier::Cold
-    } else if agg.is_some_and(archived) {
+    } else if agg.is_some_and(holds) {
         Tier::Both
     } else {
         Tier::Hot
@@ -295,14 +295,14 @@ pub fn tier(shard: &ShardEntry, agg: Option<&AggEntry>) -> Tier {
 }
 
 /// Whether the provider holds the aggregate: its deal is complete and it read the payload.
-fn archived(agg: &AggEntry) -> bool {
+pub fn holds(agg: &AggEntry) -> bool {
     agg.stage == Stage::Complete && agg.pulled.is_some() && agg.failed.is_none()
 }
 
 /// Where the provider serves `shard` back, when it holds it: `url` is the deployment's setting
 /// for the provider's retrieval (its piece gateway).
 pub fn provider_copy(shard: &ShardEntry, agg: &AggEntry, url: &str) -> Option<ProviderCopy> {
-    if !archived(agg) || shard.aggregate != Some(agg.id) {
+    if !holds(agg) || shard.aggregate != Some(agg.id) {
         return None;
     }
     Some(ProviderCopy {
